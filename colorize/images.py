@@ -1,0 +1,118 @@
+"""Photo files <-> arrays: decoding any mode with EXIF orientation and a size cap, encoding with metadata kept."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from colorize.atomic import atomic_write
+from colorize.errors import BadInputError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_MEGAPIXELS = 150.0
+# Output suffix -> Pillow format. "auto" keeps the input's suffix when it is one of these.
+WRITABLE = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP", ".bmp": "BMP"}
+_ALPHA_FORMATS = {"PNG", "TIFF", "WEBP"}
+_METADATA_FORMATS = {"JPEG", "PNG", "TIFF", "WEBP"}
+
+
+@dataclass
+class Photo:
+    """A decoded photo reduced to what colorizing needs, plus what must survive into the output."""
+
+    gray: np.ndarray  # (H, W) uint8 luminance, upright
+    alpha: np.ndarray | None  # (H, W) uint8, or None
+    icc_profile: bytes | None  # only an RGB profile: it would mislabel the output otherwise
+    exif: bytes | None  # orientation already applied and reset
+
+
+def _to_8bit(arr: np.ndarray) -> np.ndarray:
+    # 16-bit grayscale (Pillow modes I;16*, and I for 16-bit PNGs) spans 0..65535.
+    return np.clip(np.round(arr.astype(np.float32) / 257.0), 0, 255).astype(np.uint8)
+
+
+def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
+    """Decode `path` to luminance (+alpha, metadata); BadInputError names the file and the reason."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap below decides
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > max_megapixels * 1e6:
+                    raise BadInputError(
+                        f"{path}: {w}x{h} is {w * h / 1e6:.0f} MP, over the {max_megapixels:.0f} MP cap "
+                        "(raise it with --max-megapixels if you trust this file)"
+                    )
+                im.load()
+                im = ImageOps.exif_transpose(im)
+                return _decode(im)
+    except BadInputError:
+        raise
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: file not found") from None
+    except UnidentifiedImageError:
+        raise BadInputError(f"{path}: not an image (format not recognised)") from None
+    except Image.DecompressionBombError as e:
+        raise BadInputError(f"{path}: refused as a decompression bomb ({e})") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise BadInputError(f"{path}: corrupt or truncated image ({e})") from None
+
+
+def _decode(im: Image.Image) -> Photo:
+    icc = im.info.get("icc_profile")
+    if icc and icc[16:20] != b"RGB ":
+        icc = None
+    exif = im.getexif()
+    exif_bytes = exif.tobytes() if len(exif) else None
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    alpha = np.asarray(im.getchannel("A")) if "A" in im.getbands() else None
+    if im.mode.startswith("I"):
+        gray = _to_8bit(np.asarray(im))
+    elif im.mode == "L":
+        gray = np.asarray(im)
+    else:
+        gray = np.asarray(im.convert("RGB").convert("L"))
+    return Photo(gray=np.ascontiguousarray(gray), alpha=alpha, icc_profile=icc, exif=exif_bytes)
+
+
+def output_suffix(input_path: Path, ext: str) -> str:
+    """Suffix for the output of `input_path` under `--ext auto|jpg|png`."""
+    if ext == "auto":
+        suffix = input_path.suffix.lower()
+        return suffix if suffix in WRITABLE else ".png"
+    return f".{ext}"
+
+
+def write_photo(path: Path, rgb: np.ndarray, photo: Photo, jpeg_quality: int = 95) -> Path:
+    """Atomically write `rgb` (H, W, 3) uint8 with the photo's alpha and metadata; returns the path written.
+
+    A photo with alpha is written as PNG when the requested format cannot hold alpha.
+    """
+    path = Path(path)
+    fmt = WRITABLE.get(path.suffix.lower(), "PNG")
+    img = Image.fromarray(rgb, "RGB")
+    if photo.alpha is not None:
+        img.putalpha(Image.fromarray(photo.alpha, "L"))
+        if fmt not in _ALPHA_FORMATS:
+            log.warning("%s: %s cannot hold transparency; writing PNG instead", path, fmt)
+            path, fmt = path.with_suffix(".png"), "PNG"
+    params: dict[str, object] = {}
+    if fmt in _METADATA_FORMATS:
+        if photo.icc_profile:
+            params["icc_profile"] = photo.icc_profile
+        if photo.exif:
+            params["exif"] = photo.exif
+    if fmt == "JPEG":
+        params.update(quality=jpeg_quality, subsampling=0)
+    elif fmt == "WEBP":
+        params.update(quality=jpeg_quality)
+    atomic_write(path, lambda tmp: img.save(tmp, format=fmt, **params))
+    return path

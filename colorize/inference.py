@@ -1,0 +1,167 @@
+"""The inference engine: a `Colorizer` owns model, device, dtype and render factor and turns gray into colour.
+
+Only chroma comes from the model. The model sees a square `render_factor * 16` px copy of the photo (DeOldify's
+scheme: cost independent of input size, any aspect ratio batches together); its colour is reduced to YCbCr chroma,
+resized back to full resolution and merged with the photo's own, untouched luminance.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorize.errors import ColorizeError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RENDER_FACTOR = 35
+MIN_RENDER_FACTOR = 7
+RENDER_UNIT_PX = 16
+
+# ITU-R BT.601 full-range (JPEG) YCbCr, the luminance Pillow's "L" mode uses.
+_RGB_TO_Y = (0.299, 0.587, 0.114)
+_RGB_TO_CB = (-0.168736, -0.331264, 0.5)
+_RGB_TO_CR = (0.5, -0.418688, -0.081312)
+# RGB = Y + offsets; each column is (Cb, Cr) -> channel offset, and each has zero luminance.
+_CHROMA_TO_RGB = ((0.0, 1.402), (-0.344136, -0.714136), (1.772, 0.0))
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` picks CUDA when present; `cuda` without a GPU is a clear error rather than a crash later."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ColorizeError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ColorizeError(f"device {name} requested but CUDA is not available; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ColorizeError(f"device {name} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+    return device
+
+
+def rgb_to_chroma(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] -> (B, 2, H, W) Cb, Cr centred on 0."""
+    m = rgb.new_tensor([_RGB_TO_CB, _RGB_TO_CR])  # (2, 3)
+    return torch.einsum("kc,bchw->bkhw", m, rgb)
+
+
+def rgb_to_luma(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] -> (B, 1, H, W) BT.601 luminance."""
+    return torch.einsum("c,bchw->bhw", rgb.new_tensor(_RGB_TO_Y), rgb).unsqueeze(1)
+
+
+def merge_luma_chroma(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) Y and (B, 2, H, W) CbCr -> (B, 3, H, W) RGB in [0, 1] whose luminance is exactly `y`.
+
+    Where the colour would leave the RGB cube, the chroma is scaled down instead of clipping the channels,
+    which would change the luminance.
+    """
+    offsets = torch.einsum("ck,bkhw->bchw", y.new_tensor(_CHROMA_TO_RGB), chroma)  # (B, 3, H, W)
+    room = torch.where(offsets > 0, 1.0 - y, y)  # how far each channel may move in its direction
+    limit = torch.where(offsets.abs() > 1e-6, room / offsets.abs().clamp_min(1e-6), torch.ones_like(offsets))
+    scale = limit.amin(dim=1, keepdim=True).clamp(0.0, 1.0)
+    return (y + scale * offsets).clamp(0.0, 1.0)
+
+
+class Colorizer:
+    """Turns grayscale photos (H, W) uint8 into colour (H, W, 3) uint8 with the original luminance."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        device: str | torch.device = "auto",
+        render_factor: int = DEFAULT_RENDER_FACTOR,
+        batch_size: int = 4,
+        fp32: bool = False,
+    ) -> None:
+        if render_factor < MIN_RENDER_FACTOR:
+            raise ColorizeError(f"render factor {render_factor} is too small; use {MIN_RENDER_FACTOR} or more")
+        if batch_size < 1:
+            raise ColorizeError("batch size must be at least 1")
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.render_factor = render_factor
+        self.batch_size = batch_size
+        # fp16 autocast on CUDA halves memory and time; CPU autocast is slower than fp32 for these convs.
+        self.autocast_dtype = None if fp32 or self.device.type != "cuda" else torch.float16
+
+    @classmethod
+    def from_weights(cls, weights: Path | None = None, **kwargs: object) -> "Colorizer":
+        """Load the given checkpoint (or the shipped default model) into a Colorizer."""
+        from colorize.weights import load_generator, resolve_weights
+
+        model, _ = load_generator(resolve_weights(weights))
+        return cls(model, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def render_size_px(self) -> int:
+        """Side of the square the model sees."""
+        return self.render_factor * RENDER_UNIT_PX
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    @torch.inference_mode()
+    def _predict_chroma(self, grays: list[torch.Tensor], size_px: int) -> torch.Tensor:
+        """Full-resolution (1, H, W) luminances -> (B, 2, S, S) chroma at render size."""
+        small = torch.cat([F.interpolate(g[None], (size_px, size_px), mode="bilinear", antialias=True) for g in grays])
+        with self._autocast():
+            rgb = self.model(small)  # (B, 3, S, S)
+        return rgb_to_chroma(rgb.float())
+
+    @torch.inference_mode()
+    def colorize(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Colorize a list of (H, W) uint8 luminance arrays of any sizes; batched by `batch_size`."""
+        out: list[np.ndarray] = []
+        for start in range(0, len(grays), self.batch_size):
+            out.extend(self._colorize_batch(grays[start : start + self.batch_size]))
+        return out
+
+    def _colorize_batch(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        # np.require copies only arrays torch cannot wrap (read-only ones, e.g. straight from Pillow).
+        ys = [torch.from_numpy(np.require(g, np.uint8, ["C", "W"])).to(self.device).float().div_(255.0)[None] for g in grays]
+        chroma = self._chroma_with_oom_fallback(ys)
+        results = []
+        for y, c in zip(ys, chroma):
+            c_full = F.interpolate(c[None], y.shape[-2:], mode="bilinear", align_corners=False)
+            rgb = merge_luma_chroma(y[None], c_full)[0]  # (3, H, W)
+            results.append(rgb.mul_(255.0).round_().byte().permute(1, 2, 0).cpu().numpy())
+        return results
+
+    def _chroma_with_oom_fallback(self, ys: list[torch.Tensor]) -> torch.Tensor:
+        """On CUDA out-of-memory: split the batch, then lower the render factor; never return gray silently."""
+        size_px = self.render_size_px
+        while True:
+            try:
+                return torch.cat([self._predict_chroma(list(part), size_px) for part in self._split(ys)])
+            except torch.OutOfMemoryError:
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                if self.batch_size > 1:
+                    self.batch_size = max(1, self.batch_size // 2)
+                    log.warning("out of memory: lowering batch size to %d", self.batch_size)
+                    continue
+                factor = size_px // RENDER_UNIT_PX
+                if factor <= MIN_RENDER_FACTOR:
+                    raise ColorizeError(
+                        "out of memory even at batch 1 and the smallest render factor; use --device cpu"
+                    ) from None
+                factor = max(MIN_RENDER_FACTOR, int(factor * 0.75))
+                size_px = factor * RENDER_UNIT_PX
+                log.warning("out of memory at batch 1: lowering render factor to %d for this batch", factor)
+
+    def _split(self, ys: list[torch.Tensor]) -> Iterator[list[torch.Tensor]]:
+        for i in range(0, len(ys), self.batch_size):
+            yield ys[i : i + self.batch_size]

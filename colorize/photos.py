@@ -1,0 +1,175 @@
+"""Photo jobs: plan input -> output paths, skip finished work, decode, colorize in batches, write atomically."""
+
+from __future__ import annotations
+
+import logging
+import itertools
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+
+import numpy as np
+
+from colorize.errors import BadInputError, ColorizeError
+from colorize.images import DEFAULT_MAX_MEGAPIXELS, Photo, output_suffix, read_photo, write_photo
+
+if TYPE_CHECKING:
+    from colorize.inference import Colorizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One photo to colorize: where it comes from and where it goes."""
+
+    src: Path
+    dst: Path
+
+
+@dataclass
+class Summary:
+    """What a run did, for the closing line and the exit status."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    # (gray, colour) thumbnails kept for a before/after contact sheet when asked for.
+    pairs: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+def output_path(src: Path, out_dir: Path, suffix: str, ext: str) -> Path:
+    """`out_dir/<stem><suffix><ext>` for one input."""
+    return out_dir / f"{src.stem}{suffix}{output_suffix(src, ext)}"
+
+
+def _refuse_overwrite(job: Job) -> None:
+    if job.dst.resolve() == job.src.resolve():
+        raise ColorizeError(f"{job.src}: the output would overwrite the input; set --suffix or -o")
+
+
+def plan_single(src: Path, out: Path | None, suffix: str, ext: str) -> Job:
+    """Job for `colorize photo IN [-o OUT]`: OUT may be a file or an existing folder."""
+    if not src.is_file():
+        raise ColorizeError(f"{src}: no such file")
+    if out is None:
+        dst = output_path(src, src.parent, suffix, ext)
+    elif out.is_dir():
+        dst = output_path(src, out, suffix, ext)
+    else:
+        dst = out
+    job = Job(src, dst)
+    _refuse_overwrite(job)
+    return job
+
+
+def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext: str) -> list[Job]:
+    """Jobs for every non-hidden file under `src_dir` (images are recognised by content, later), mirrored in `out_dir`."""
+    if not src_dir.is_dir():
+        raise ColorizeError(f"{src_dir}: no such folder")
+    out_abs = out_dir.resolve()
+    files = sorted(src_dir.rglob("*") if recursive else src_dir.glob("*"))
+    jobs = []
+    for f in files:
+        rel = f.relative_to(src_dir)
+        if not f.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        if out_abs != src_dir.resolve() and out_abs in f.resolve().parents:
+            continue  # our own outputs from an earlier run
+        jobs.append(Job(f, output_path(rel, out_dir / rel.parent, suffix, ext)))
+    # When outputs sit among the inputs, an earlier run's outputs are not new inputs.
+    outputs = {j.dst.resolve() for j in jobs}
+    jobs = [j for j in jobs if j.src.resolve() not in outputs]
+    for j in jobs:
+        _refuse_overwrite(j)
+    return jobs
+
+
+def _thumb(img: np.ndarray, px: int = 384) -> np.ndarray:
+    from PIL import Image
+
+    im = Image.fromarray(img)
+    im.thumbnail((px, px))
+    return np.asarray(im)
+
+
+def _decoded(
+    jobs: Sequence[Job], max_megapixels: float, ahead: int
+) -> Iterator[tuple[Job, Photo | BadInputError]]:
+    """Decode in worker threads, at most `ahead` photos in flight, overlapping decode with the model's compute
+    (Pillow releases the GIL while decoding) while keeping memory bounded on folders of any size."""
+
+    def load(job: Job) -> Photo | BadInputError:
+        try:
+            return read_photo(job.src, max_megapixels)
+        except BadInputError as e:
+            return e
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: deque[tuple[Job, Future]] = deque()
+        queue = iter(jobs)
+        for job in itertools.islice(queue, ahead):
+            pending.append((job, pool.submit(load, job)))
+        while pending:
+            job, fut = pending.popleft()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(load, nxt)))
+            yield job, fut.result()
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    make_colorizer: Callable[[], Colorizer],
+    batch_size: int,
+    overwrite: bool = False,
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+    keep_pairs: bool = False,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Summary:
+    """Colorize `jobs`; finished outputs are skipped unless `overwrite`; one bad file never stops the run.
+
+    The colorizer is created only when there is something to do, so a rerun over finished work loads no model.
+    """
+    summary = Summary()
+    todo = []
+    for job in jobs:
+        if job.dst.exists() and not overwrite:
+            summary.skipped.append(job.dst)
+            progress(1)
+        else:
+            todo.append(job)
+    if not todo:
+        return summary
+    colorizer = make_colorizer()
+    batch: list[tuple[Job, Photo]] = []
+
+    def flush() -> None:
+        colours = colorizer.colorize([p.gray for _, p in batch])
+        for (job, photo), rgb in zip(batch, colours):
+            try:
+                written = write_photo(job.dst, rgb, photo)
+            except OSError as e:
+                log.error("%s: cannot write output %s (%s)", job.src, job.dst, e)
+                summary.failed.append((job.src, f"cannot write {job.dst}: {e}"))
+            else:
+                summary.written.append(written)
+                if keep_pairs:
+                    summary.pairs.append((job.src.name, _thumb(photo.gray), _thumb(rgb)))
+            progress(1)
+        batch.clear()
+
+    for job, result in _decoded(todo, max_megapixels, ahead=2 * batch_size):
+        if isinstance(result, BadInputError):
+            log.error("%s", result)
+            summary.failed.append((job.src, str(result)))
+            progress(1)
+            continue
+        batch.append((job, result))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return summary

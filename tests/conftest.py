@@ -1,0 +1,49 @@
+"""Shared fixtures: a tiny random generator checkpoint and small real-ish photos, all made on the fly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorize.config import ModelConfig
+from colorize.models import create_generator
+from colorize.weights import save_checkpoint
+
+TINY = ModelConfig(arch="tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised tiny generator saved as a real checkpoint (what `colorize train` writes)."""
+    torch.manual_seed(0)
+    model = create_generator(TINY)
+    # One training-mode pass settles BatchNorm statistics so eval outputs are not saturated.
+    with torch.no_grad():
+        model.train()(torch.rand(4, 1, 64, 64))
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    save_checkpoint(path, model, kind="generator", model_config=TINY, step=0, stage="test")
+    return path
+
+
+def photo_array(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
+    """A smooth colour test picture (gradients plus a few blobs), (H, W, 3) uint8."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([xx / w, yy / h, 1 - xx / w], -1) * 200 + rng.normal(0, 10, (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def write_photo_file(path: Path, mode: str = "RGB", h: int = 48, w: int = 64, seed: int = 0, **save: object) -> Path:
+    """Save a test photo in the given Pillow mode."""
+    img = Image.fromarray(photo_array(h, w, seed))
+    if mode == "I;16":
+        arr = np.asarray(img.convert("L")).astype(np.uint16) * 257
+        img = Image.fromarray(arr)
+    elif mode != "RGB":
+        img = img.convert(mode)
+    img.save(path, **save)
+    return path

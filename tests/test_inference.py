@@ -1,0 +1,106 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorize.errors import ColorizeError
+from colorize.inference import Colorizer, merge_luma_chroma, rgb_to_chroma, rgb_to_luma
+from colorize.weights import load_generator
+
+from conftest import photo_array
+
+
+@pytest.fixture(scope="module")
+def colorizer(tiny_weights: Path) -> Colorizer:
+    model, _ = load_generator(tiny_weights)
+    return Colorizer(model, "cpu", render_factor=8, batch_size=2)
+
+
+def pil_luma(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).convert("L")).astype(int)
+
+
+def test_output_keeps_input_luminance_and_adds_colour(colorizer: Colorizer) -> None:
+    grays = [np.asarray(Image.fromarray(photo_array(h, w, s)).convert("L")) for h, w, s in [(37, 53, 1), (64, 40, 2), (5, 7, 3)]]
+    grays.append(np.full((20, 30), 255, np.uint8))  # pure white can only stay white
+    outs = colorizer.colorize(grays)
+    for g, o in zip(grays, outs):
+        assert o.shape == (*g.shape, 3) and o.dtype == np.uint8
+        assert np.abs(pil_luma(o) - g).max() <= 1  # within one grey level
+    spread = np.abs(outs[0].astype(int) - outs[0].mean(-1, keepdims=True)).mean()
+    assert spread > 1.0  # real colour, not gray passed through
+    assert (outs[-1] == 255).all()
+
+
+def test_batched_equals_one_by_one(tiny_weights: Path) -> None:
+    model, _ = load_generator(tiny_weights)
+    grays = [np.asarray(Image.fromarray(photo_array(40, 40 + i, i)).convert("L")) for i in range(3)]
+    batched = Colorizer(model, "cpu", render_factor=8, batch_size=3).colorize(grays)
+    single = Colorizer(model, "cpu", render_factor=8, batch_size=1).colorize(grays)
+    for a, b in zip(batched, single):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_merge_keeps_luma_exactly_even_for_out_of_gamut_chroma() -> None:
+    torch.manual_seed(0)
+    y = torch.rand(2, 1, 16, 16)
+    chroma = (torch.rand(2, 2, 16, 16) - 0.5) * 2  # far outside what is reachable
+    rgb = merge_luma_chroma(y, chroma)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    assert torch.allclose(rgb_to_luma(rgb), y, atol=1e-5)
+
+
+def test_chroma_round_trip_for_in_gamut_colour() -> None:
+    rgb = torch.rand(1, 3, 8, 8)
+    back = merge_luma_chroma(rgb_to_luma(rgb), rgb_to_chroma(rgb))
+    assert torch.allclose(back, rgb, atol=1e-4)
+
+
+def test_render_factor_sets_model_input_size(tiny_weights: Path) -> None:
+    model, _ = load_generator(tiny_weights)
+    seen = []
+    model.register_forward_hook(lambda m, i, o: seen.append(tuple(i[0].shape)))
+    Colorizer(model, "cpu", render_factor=10).colorize([np.zeros((100, 30), np.uint8)])
+    assert seen == [(1, 1, 160, 160)]
+
+
+def test_bad_settings_are_clear_errors(tiny_weights: Path) -> None:
+    model, _ = load_generator(tiny_weights)
+    with pytest.raises(ColorizeError, match="render factor"):
+        Colorizer(model, "cpu", render_factor=2)
+    if not torch.cuda.is_available():
+        with pytest.raises(ColorizeError, match="CUDA is not available"):
+            Colorizer(model, "cuda")
+
+
+def test_cuda_oom_lowers_batch_then_render_factor(tiny_weights: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Simulated OOM: the engine halves the batch, then shrinks the render size, and still returns colour."""
+    model, _ = load_generator(tiny_weights)
+    c = Colorizer(model, "cpu", render_factor=16, batch_size=4)
+    real = c._predict_chroma
+    calls = []
+
+    def flaky(grays: list, size_px: int) -> torch.Tensor:
+        calls.append((len(grays), size_px))
+        if len(grays) > 1 or size_px > 12 * 16:
+            raise torch.OutOfMemoryError("simulated")
+        return real(grays, size_px)
+
+    c._predict_chroma = flaky  # type: ignore[method-assign]
+    outs = c.colorize([np.full((32, 32), 128, np.uint8)] * 4)
+    assert len(outs) == 4 and c.batch_size == 1
+    assert calls[-1][1] == 12 * 16
+    assert "lowering batch size" in caplog.text and "lowering render factor" in caplog.text
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fp16_matches_cpu(tiny_weights: Path) -> None:
+    model, _ = load_generator(tiny_weights)
+    gray = [np.asarray(Image.fromarray(photo_array(64, 64)).convert("L"))]
+    cpu = Colorizer(model, "cpu", render_factor=8).colorize(gray)[0]
+    model, _ = load_generator(tiny_weights)
+    gpu = Colorizer(model, "cuda", render_factor=8).colorize(gray)[0]
+    assert np.abs(cpu.astype(int) - gpu.astype(int)).mean() < 3
+    assert np.abs(pil_luma(gpu) - gray[0]).max() <= 1

@@ -1,0 +1,91 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorize.config import ModelConfig
+from colorize.errors import WeightsError
+from colorize.models import create_generator
+from colorize.weights import (
+    DEFAULT_MODEL_NAME,
+    load_generator,
+    read_checkpoint,
+    resolve_weights,
+    save_checkpoint,
+    sha256_file,
+    write_manifest,
+)
+
+
+def test_checkpoint_round_trip_rebuilds_same_model(tiny_weights: Path) -> None:
+    model, meta = load_generator(tiny_weights)
+    again, meta2 = load_generator(tiny_weights)
+    x = torch.rand(2, 1, 32, 48)
+    with torch.no_grad():
+        assert torch.equal(model(x), again(x))
+    assert meta["model_config"] == meta2["model_config"] == {
+        "arch": "tiny", "self_attention": True, "blur": True, "spectral_norm": True
+    }
+    assert meta["kind"] == "generator" and meta["stage"] == "test"
+
+
+def test_checkpoint_alone_rebuilds_non_default_architecture(tmp_path: Path) -> None:
+    cfg = ModelConfig(arch="tiny", self_attention=False, blur=False)
+    model = create_generator(cfg).eval()
+    path = tmp_path / "g.pt"
+    save_checkpoint(path, model, kind="generator", model_config=cfg)
+    loaded, meta = load_generator(path)
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(model(x), loaded(x))
+    assert meta["model_config"]["self_attention"] is False
+
+
+def test_sha256_mismatch_is_refused(tiny_weights: Path, tmp_path: Path) -> None:
+    path = tmp_path / "m.pt"
+    path.write_bytes(tiny_weights.read_bytes())
+    write_manifest(path, model_config={"arch": "tiny"})
+    load_generator(path)  # verifies fine
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="sha256 mismatch"):
+        load_generator(path)
+
+
+def test_truncated_checkpoint_gives_clear_error(tiny_weights: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cut.pt"
+    path.write_bytes(tiny_weights.read_bytes()[:1000])
+    with pytest.raises(WeightsError, match="cut.pt: not a readable colorize checkpoint"):
+        load_generator(path)
+
+
+def test_wrong_kind_and_missing_file(tiny_weights: Path, tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="expected a 'critic'"):
+        read_checkpoint(tiny_weights, kind="critic")
+    with pytest.raises(WeightsError, match="not found"):
+        read_checkpoint(tmp_path / "nope.pt")
+
+
+def test_mismatched_state_dict_reports_keys(tmp_path: Path) -> None:
+    cfg = ModelConfig(arch="tiny")
+    path = tmp_path / "g.pt"
+    save_checkpoint(path, create_generator(ModelConfig(arch="tiny", self_attention=False)), kind="generator", model_config=cfg)
+    with pytest.raises(WeightsError, match="missing: .*attn|do not match"):
+        load_generator(path)
+
+
+def test_missing_default_model_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLORIZE_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(WeightsError, match="--weights PATH"):
+        resolve_weights(None)
+    (tmp_path / f"{DEFAULT_MODEL_NAME}.json").write_text(json.dumps({"file": "x.pt", "sha256": "0"}))
+    assert resolve_weights(None) == tmp_path / "x.pt"
+
+
+def test_manifest_records_sha(tiny_weights: Path, tmp_path: Path) -> None:
+    path = tmp_path / "m.pt"
+    path.write_bytes(tiny_weights.read_bytes())
+    manifest = json.loads(write_manifest(path, quality={"psnr": 1.0}).read_text())
+    assert manifest["sha256"] == sha256_file(path) and manifest["quality"] == {"psnr": 1.0}
