@@ -192,6 +192,92 @@ def photos(
     _run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir)
 
 
+train_app = typer.Typer(help="Train a colorizer with the staged NoGAN recipe.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+DataOpt = Annotated[Path, typer.Option("--data", help="Folder of colour photos (recursive).")]
+RunOpt = Annotated[Path, typer.Option("--run", help="Run folder: checkpoints, logs, metrics, final model.")]
+RecipeOpt = Annotated[Optional[Path], typer.Option("--recipe", help="Recipe TOML (e.g. recipes/default.toml).")]
+SetOpt = Annotated[
+    Optional[list[str]], typer.Option("--set", help="Override a recipe key: section.key=value (repeatable).")
+]
+ArchOpt = Annotated[Optional[str], typer.Option("--arch", help="Encoder: efficientnet_lite0/1/2, resnet18/34/50/101.")]
+NoPretrainedOpt = Annotated[bool, typer.Option("--no-pretrained", help="Random encoder instead of ImageNet weights.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Redo stages finished with a different config.")]
+
+
+def _train(stage: str, data: Path, run: Path, recipe: Optional[Path], overrides: Optional[list[str]],
+           arch: Optional[str], no_pretrained: bool, force: bool, device: str) -> None:
+    from colorize.config import load_recipe, parse_override
+    from colorize.train.common import init_distributed
+    from colorize.train.recipe import run_all, run_stage
+
+    sets = dict(parse_override(o) for o in overrides or [])
+    sets["model.arch"] = arch
+    if no_pretrained:
+        sets["pretrain_gen.pretrained_encoder"] = False
+    cfg = load_recipe(recipe, sets)
+    ctx = init_distributed(run, data, force, device)
+    if ctx.is_main:
+        log.info("run %s on %s (world size %d)", run, ctx.device, ctx.world)
+    result = run_all(cfg, ctx) if stage == "all" else run_stage(stage, cfg, ctx)
+    if ctx.is_main:
+        typer.echo(f"{stage}: done; results in {result}", err=True)
+
+
+def _train_command(stage: str) -> Callable[..., None]:
+    def command(
+        data: DataOpt, run: RunOpt, recipe: RecipeOpt = None, overrides: SetOpt = None, arch: ArchOpt = None,
+        no_pretrained: NoPretrainedOpt = False, force: ForceOpt = False, device: DeviceOpt = "auto",
+    ) -> None:
+        _train(stage, data, run, recipe, overrides, arch, no_pretrained, force, device)
+
+    command.__doc__ = (
+        "Run every NoGAN stage in order, resuming or skipping finished ones." if stage == "all"
+        else f"Run only the {stage} stage (earlier stages must be done)."
+    )
+    return _friendly(command)
+
+
+for _stage in ("all", "pretrain-gen", "cache", "pretrain-critic", "gan", "export"):
+    train_app.command(_stage)(_train_command(_stage))
+
+
+@app.command("eval")
+@_friendly
+def eval_(
+    data: DataOpt,
+    weights: WeightsOpt = None,
+    render_factor: RenderFactorOpt = 35,
+    device: DeviceOpt = "auto",
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON.")] = None,
+) -> None:
+    """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
+    import json
+
+    from tqdm import tqdm
+
+    from colorize.atomic import atomic_write
+    from colorize.data import list_photos
+    from colorize.evaluation import evaluate_photos
+    from colorize.inference import Colorizer
+
+    paths = list_photos(data)
+    colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1)
+    with tqdm(total=len(paths), unit="photo", file=sys.stderr) as bar:
+        results = evaluate_photos(colorizer, paths, progress=bar.update)
+    if not results:
+        raise ColorizeError(f"{data}: no readable photos")
+    keys = ["psnr", "ab_mae", "colorfulness", "colorfulness_real", "colorfulness_gap", "score"]
+    typer.echo(f"{'':8}" + "".join(f"{k:>18}" for k in keys))
+    for name in ("model", "gray"):
+        typer.echo(f"{name:8}" + "".join(f"{results[name][k]:>18.3f}" for k in keys))
+    typer.echo(f"{int(results['n_photos']['count'])} photos; psnr higher is better, the rest lower (colorfulness: closer to real)")
+    out = json_out or Path("eval.json")
+    atomic_write(out, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
+    typer.echo(f"metrics saved to {out}", err=True)
+
+
 @app.command()
 @_friendly
 def info() -> None:

@@ -97,6 +97,7 @@ class PretrainCriticConfig:
     lr: float = 1e-4
     size_px: int = 128
     log_every_steps: int = 20
+    checkpoint_every_steps: int = 50
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,14 @@ class GanConfig:
     size_px: int = 128
     lr_gen: float = 2e-5
     crit_lr_multiple: float = 5.0
-    perceptual_weight: float = 50.0
+    perceptual_weight: float = 1.0
+    adv_weight: float = 1.0
     crit_loss_threshold: float = 0.65
+    max_crit_iters: int = 5
     eval_every_steps: int = 50
     patience_evals: int = 4
     n_val_images: int = 24
+    sheet_images: int = 4
     log_every_steps: int = 10
     cycles: int = 1
 
@@ -160,7 +164,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
         if len(args) != len(value):
             raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(args, value)))
+        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp in (int, float, str, bool) and not (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):

@@ -13,8 +13,8 @@ _PAD_PX = 4
 
 def _fit(img: np.ndarray, cell_px: int) -> Image.Image:
     im = Image.fromarray(img).convert("RGB")
-    im.thumbnail((cell_px, cell_px), Image.Resampling.LANCZOS)
-    return im
+    scale = cell_px / max(im.size)  # up or down: small training crops should still be visible
+    return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
 
 
 def contact_sheet(

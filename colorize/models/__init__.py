@@ -6,16 +6,22 @@ from pathlib import Path
 
 from torch import nn
 
-from colorize.config import ModelConfig
+from colorize.config import CriticConfig, ModelConfig
+from colorize.models.critic import Critic
 from colorize.models.encoders import ENCODERS
 from colorize.models.generator import Generator
 
-__all__ = ["ENCODERS", "Generator", "create_generator", "count_parameters"]
+__all__ = ["ENCODERS", "Critic", "Generator", "create_critic", "create_generator", "count_parameters"]
 
 
 def create_generator(cfg: ModelConfig, pretrained: bool = False, encoder_weights: Path | None = None) -> Generator:
     """Build the generator for `cfg`; `pretrained` loads ImageNet encoder weights when they are available."""
     return Generator(cfg, pretrained=pretrained, encoder_weights=encoder_weights)
+
+
+def create_critic(cfg: CriticConfig) -> Critic:
+    """Build the patch critic for `cfg`."""
+    return Critic(cfg)
 
 
 def count_parameters(model: nn.Module) -> int:

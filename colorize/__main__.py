@@ -1,0 +1,5 @@
+"""`python -m colorize` (what `torchrun -m colorize` needs) runs the CLI."""
+
+from colorize.cli import app
+
+app(prog_name="colorize")

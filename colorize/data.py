@@ -1,0 +1,170 @@
+"""Training data: colour photos -> (crappified gray input, colour target) pairs.
+
+Every sample is a pure function of (seed, sample id): sample `k` seeds its own RNG, picks a photo, a crop, a flip
+and its damage. Batches therefore depend only on the step number, so a resumed run sees exactly the batches an
+uninterrupted one would, and data-parallel ranks can take disjoint ids without coordination.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch.utils.data import DataLoader, Dataset
+
+from colorize.config import DataConfig
+from colorize.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def list_photos(root: Path) -> list[Path]:
+    """Every image file under `root` (recursive, by suffix, hidden files skipped), sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: data folder not found")
+    paths = sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not any(s.startswith(".") for s in p.relative_to(root).parts)
+    )
+    if not paths:
+        raise ConfigError(f"{root}: no photos found (looked for {', '.join(sorted(PHOTO_SUFFIXES))})")
+    return paths
+
+
+def _hash_fraction(text: str) -> float:
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 2**32
+
+
+def split_photos(paths: Sequence[Path], root: Path, val_fraction: float) -> tuple[list[Path], list[Path]]:
+    """Deterministic train/val split by hash of each path relative to `root`: a photo never changes sides."""
+    keyed = sorted(paths, key=lambda p: _hash_fraction(p.relative_to(root).as_posix()))
+    val = [p for p in keyed if _hash_fraction(p.relative_to(root).as_posix()) < val_fraction]
+    if not val and val_fraction > 0 and len(keyed) >= 2:
+        val = keyed[:1]  # always hold out at least one photo, the one with the smallest hash
+    train = sorted(p for p in paths if p not in set(val))
+    return train, sorted(val)
+
+
+def load_rgb(path: Path, max_short_side_px: int) -> np.ndarray | None:
+    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; None if unreadable."""
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            scale = max_short_side_px / min(im.size)
+            if scale < 1:
+                im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+            return np.asarray(im)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        log.warning("%s: skipped, unreadable (%s)", path, e)
+        return None
+
+
+def load_pool(paths: Sequence[Path], max_short_side_px: int) -> list[np.ndarray]:
+    """Decode all photos once (they are reused for thousands of crops); unreadable ones are skipped and counted."""
+    pool = [img for img in (load_rgb(p, max_short_side_px) for p in paths) if img is not None]
+    skipped = len(paths) - len(pool)
+    log.info("loaded %d photos (%d unreadable, skipped)", len(pool), skipped)
+    if not pool:
+        raise ConfigError("no readable photos to train on")
+    return pool
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luminance, (H, W) uint8, as Pillow's "L" mode computes it."""
+    return np.asarray(Image.fromarray(rgb).convert("L"))
+
+
+def crappify(rgb: np.ndarray, cfg: DataConfig, rng: np.random.Generator) -> np.ndarray:
+    """Colour photo -> the gray, faded, blurred, noisy, JPEG-damaged print an old scan looks like; (H, W) uint8."""
+    g = to_gray(rgb).astype(np.float32)
+    if rng.random() < cfg.fade_prob:
+        contrast, brightness = rng.uniform(0.6, 1.0), rng.uniform(-25, 25)
+        g = (g - 128) * contrast + 128 + brightness
+    if rng.random() < cfg.blur_prob:
+        g = cv2.GaussianBlur(g, (0, 0), sigmaX=rng.uniform(0.3, 1.2))
+    g = g + rng.normal(0, rng.uniform(0, cfg.noise_std_max) * 255, g.shape).astype(np.float32)
+    g8 = np.clip(np.round(g), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(g8).save(buf, format="JPEG", quality=int(rng.integers(cfg.jpeg_quality_min, cfg.jpeg_quality_max + 1)))
+    return np.asarray(Image.open(buf).convert("L"))
+
+
+def random_crop(rgb: np.ndarray, size_px: int, rng: np.random.Generator) -> np.ndarray:
+    """Random resized crop (25-100% of the area, aspect 3:4 to 4:3) and horizontal flip, to (size, size, 3)."""
+    h, w = rgb.shape[:2]
+    for _ in range(10):
+        area = h * w * rng.uniform(0.25, 1.0)
+        aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+        cw, ch = round(np.sqrt(area * aspect)), round(np.sqrt(area / aspect))
+        if cw <= w and ch <= h:
+            break
+    else:
+        cw = ch = min(h, w)
+    y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    crop = cv2.resize(rgb[y0 : y0 + ch, x0 : x0 + cw], (size_px, size_px), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(crop[:, ::-1]) if rng.random() < 0.5 else crop
+
+
+def center_square(rgb: np.ndarray, size_px: int) -> np.ndarray:
+    """Central square crop resized to (size, size, 3): the deterministic view used for validation."""
+    h, w = rgb.shape[:2]
+    s = min(h, w)
+    y0, x0 = (h - s) // 2, (w - s) // 2
+    return cv2.resize(rgb[y0 : y0 + s, x0 : x0 + s], (size_px, size_px), interpolation=cv2.INTER_AREA)
+
+
+def to_tensor(img: np.ndarray) -> torch.Tensor:
+    """(H, W) or (H, W, C) uint8 -> (C, H, W) float in [0, 1]."""
+    t = torch.from_numpy(np.array(img, copy=True)).float().div_(255.0)
+    return t[None] if t.ndim == 2 else t.permute(2, 0, 1)
+
+
+class CrappifiedPhotos(Dataset):
+    """Sample id k -> ((1, S, S) damaged gray, (3, S, S) colour target); see the module docstring."""
+
+    def __init__(self, pool: Sequence[np.ndarray], size_px: int, cfg: DataConfig, seed: int) -> None:
+        self.pool, self.size_px, self.cfg, self.seed = pool, size_px, cfg, seed
+
+    def __len__(self) -> int:
+        return 2**62  # ids are drawn by StepBatches, never enumerated
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, k])
+        real = random_crop(self.pool[int(rng.integers(len(self.pool)))], self.size_px, rng)
+        return to_tensor(crappify(real, self.cfg, rng)), to_tensor(real)
+
+
+class StepBatches:
+    """Batch sampler: step s on rank r of w takes sample ids ((s * w + r) * B ... + B - 1)."""
+
+    def __init__(self, start_step: int, stop_step: int, batch_size: int, rank: int = 0, world: int = 1) -> None:
+        self.start, self.stop, self.batch_size, self.rank, self.world = start_step, stop_step, batch_size, rank, world
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for s in range(self.start, self.stop):
+            first = (s * self.world + self.rank) * self.batch_size
+            yield list(range(first, first + self.batch_size))
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+def step_loader(dataset: Dataset, sampler: StepBatches, num_workers: int) -> DataLoader:
+    """DataLoader over `sampler`'s batches; workers only when asked (on 2 cores they compete with the model)."""
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, persistent_workers=False)
+
+
+def validation_pairs(pool: Sequence[np.ndarray], size_px: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(plain gray, real colour) pairs at `size_px` for scoring: no damage, so the metric measures colour only."""
+    reals = [center_square(img, size_px) for img in pool]
+    return [(to_gray(r), r) for r in reals]

@@ -1,0 +1,1 @@
+"""NoGAN training: one module per stage, chained by `recipe`."""

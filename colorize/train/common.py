@@ -1,0 +1,223 @@
+"""What every NoGAN stage shares: its run folder, skip/resume rules, data-parallel setup and step logging.
+
+Stages talk only through files: each has a numbered folder in the run directory holding its `config.toml`,
+`last.pt` (resume point), metrics and outputs, and a `DONE` marker written last that records the hash of
+everything the stage depends on (its config, the data folder and its upstream stage's hash).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from colorize.atomic import atomic_write
+from colorize.config import RecipeConfig, dump_toml, to_dict
+from colorize.errors import ColorizeError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageContext:
+    """Where a run lives and how this process takes part in it."""
+
+    run_dir: Path
+    data_dir: Path
+    force: bool = False
+    device: torch.device = field(default_factory=lambda: torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    rank: int = 0
+    world: int = 1
+    started: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def is_main(self) -> bool:
+        """Only rank 0 writes files."""
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        """Wait for every rank (no-op when not distributed)."""
+        if self.world > 1:
+            dist.barrier()
+
+
+def init_distributed(run_dir: Path, data_dir: Path, force: bool, device: str) -> StageContext:
+    """Context for this process; under `torchrun` (WORLD_SIZE > 1) joins the process group (nccl on GPUs, else gloo)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if device == "auto":
+        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        dev = torch.device(device)
+    if world > 1:
+        if dev.type == "cuda":
+            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(dev)
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    return StageContext(Path(run_dir), Path(data_dir), force, dev, rank, world)
+
+
+def wrap_ddp(model: nn.Module, ctx: StageContext) -> nn.Module:
+    """DistributedDataParallel when running on several ranks, the model itself otherwise."""
+    if ctx.world == 1:
+        return model
+    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def all_mean(value: float, ctx: StageContext) -> float:
+    """Mean of a scalar over ranks, so decisions that branch on it agree everywhere."""
+    if ctx.world == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=ctx.device if ctx.device.type == "cuda" else "cpu")
+    dist.all_reduce(t)
+    return float(t.item()) / ctx.world
+
+
+def weights_digest(model: nn.Module) -> str:
+    """sha256 over a model's parameters and buffers: equal digests on all ranks prove they hold identical weights."""
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def gather_digests(model: nn.Module, ctx: StageContext) -> list[str]:
+    """Every rank's `weights_digest`, in rank order."""
+    digest = weights_digest(model)
+    if ctx.world == 1:
+        return [digest]
+    out: list[Any] = [None] * ctx.world
+    dist.all_gather_object(out, digest)
+    return out
+
+
+def stage_hash(*parts: Any) -> str:
+    """Stable hash of configs (dataclasses), paths and upstream hashes."""
+    norm = [to_dict(p) if hasattr(p, "__dataclass_fields__") else str(p) for p in parts]
+    return hashlib.sha256(json.dumps(norm, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def done_hash(stage_dir: Path) -> str | None:
+    """The hash recorded in a finished stage's DONE marker."""
+    marker = stage_dir / "DONE"
+    return json.loads(marker.read_text())["hash"] if marker.is_file() else None
+
+
+def begin_stage(stage_dir: Path, digest: str, cfg: RecipeConfig, ctx: StageContext) -> bool:
+    """True if the stage must run. Finished with the same hash: skip. Different hash: refuse unless --force,
+    which clears the folder. Unfinished: keep `last.pt` to resume from."""
+    previous = done_hash(stage_dir)
+    if previous == digest:
+        log.info("%s: already done, skipping", stage_dir.name)
+        return False
+    if previous is not None:
+        if not ctx.force:
+            raise ColorizeError(
+                f"{stage_dir}: finished with a different config or data; rerun with --force to redo it and the stages after it"
+            )
+        ctx.barrier()
+        if ctx.is_main:
+            shutil.rmtree(stage_dir)
+    ctx.barrier()
+    ctx.started[stage_dir.name] = time.perf_counter()
+    if ctx.is_main:
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(stage_dir / "config.toml", lambda tmp: tmp.write_text(dump_toml(cfg)))
+    ctx.barrier()
+    return True
+
+
+def finish_stage(stage_dir: Path, digest: str, ctx: StageContext, **summary: Any) -> None:
+    """Write the DONE marker (last, so a crash before it means 'resume'); drop the resume checkpoint."""
+    if ctx.is_main:
+        seconds = round(time.perf_counter() - ctx.started.get(stage_dir.name, time.perf_counter()), 1)
+        payload = {"hash": digest, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds, **summary}
+        atomic_write(stage_dir / "DONE", lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
+        (stage_dir / "last.pt").unlink(missing_ok=True)
+    ctx.barrier()
+
+
+def load_resume(stage_dir: Path) -> dict[str, Any] | None:
+    """The stage's `last.pt`, if an earlier attempt left one."""
+    path = stage_dir / "last.pt"
+    if not path.is_file():
+        return None
+    log.info("%s: resuming from %s", stage_dir.name, path)
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class StepLog:
+    """One fixed-format log line every N steps; every step's values also go to a CSV in the stage folder."""
+
+    def __init__(self, path: Path, every: int, ctx: StageContext) -> None:
+        self.path, self.every, self.ctx = path, every, ctx
+        self.t0 = time.perf_counter()
+        self.last_step: int | None = None
+
+    def __call__(self, step: int, **values: float) -> None:
+        now = time.perf_counter()
+        ms = 1000 * (now - self.t0)
+        self.t0 = now
+        if not self.ctx.is_main:
+            return
+        row = {"step": step, **{k: round(float(v), 6) for k, v in values.items()}, "ms_per_step": round(ms, 1)}
+        new = not self.path.exists()
+        with open(self.path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+        if step % self.every == 0:
+            parts = " | ".join(f"{k} {v:.4g}" for k, v in values.items())
+            log.info("step %d | %s | %.0f ms/it", step, parts, ms)
+
+
+@contextmanager
+def eval_mode(*models: nn.Module) -> Iterator[None]:
+    """Put models in eval mode for a block and restore their previous modes."""
+    modes = [m.training for m in models]
+    for m in models:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(models, modes):
+            m.train(mode)
+
+
+def score_generator(
+    gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, device: torch.device
+) -> tuple[dict[str, float], list[Any]]:
+    """Colorize the validation grays through the real inference path and score them against the real colour."""
+    from colorize.inference import RENDER_UNIT_PX, Colorizer
+    from colorize.metrics import evaluate
+
+    plain = getattr(gen, "module", gen)
+    with eval_mode(plain):
+        colorizer = Colorizer(plain, device, render_factor=max(7, size_px // RENDER_UNIT_PX), batch_size=8, fp32=True)
+        preds = colorizer.colorize([g for g, _ in val_pairs])
+    return evaluate(preds, [r for _, r in val_pairs]), preds
+
+
+def broadcast_flag(flag: bool, ctx: StageContext) -> bool:
+    """Rank 0's decision, on every rank."""
+    if ctx.world == 1:
+        return flag
+    box = [flag]
+    dist.broadcast_object_list(box, src=0)
+    return bool(box[0])

@@ -1,0 +1,107 @@
+"""Stage 3: the critic as a plain binary classifier, real photos vs the cached generator outputs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from colorize.config import RecipeConfig
+from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, to_tensor
+from colorize.errors import ConfigError
+from colorize.losses import critic_loss
+from colorize.models import count_parameters, create_critic
+from colorize.train.common import (
+    StageContext,
+    StepLog,
+    all_mean,
+    begin_stage,
+    done_hash,
+    finish_stage,
+    load_resume,
+    stage_hash,
+    wrap_ddp,
+)
+from colorize.weights import save_checkpoint, unwrap
+
+log = logging.getLogger(__name__)
+
+# Real crops for the critic come from ids disjoint from stage 1's and the cache's.
+_REAL_ID_OFFSET = 2 * 10**12
+
+
+class RealVsFake(Dataset):
+    """Sample id k -> ((3, S, S) real crop, (3, S, S) cached fake, randomly flipped)."""
+
+    def __init__(self, real: CrappifiedPhotos, fakes: list[Path], seed: int) -> None:
+        self.real, self.fakes, self.seed = real, fakes, seed
+
+    def __len__(self) -> int:
+        return len(self.real)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, 7, k])
+        with Image.open(self.fakes[int(rng.integers(len(self.fakes)))]) as im:
+            fake = np.asarray(im.convert("RGB").resize((self.real.size_px, self.real.size_px)))
+        if rng.random() < 0.5:
+            fake = fake[:, ::-1]
+        return self.real[_REAL_ID_OFFSET + k][1], to_tensor(fake)
+
+
+def accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> float:
+    """Fraction of patches the critic classifies correctly."""
+    return float(torch.cat([(real_logits > 0).flatten(), (fake_logits < 0).flatten()]).float().mean())
+
+
+def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_critic: Path | None = None) -> Path:
+    """Train the critic on real vs cached; returns the critic checkpoint path."""
+    pc = cfg.pretrain_critic
+    out = ctx.run_dir / name
+    upstream = done_hash(cache_dir.parent)
+    h = stage_hash(name, cfg.critic, cfg.data, pc, ctx.data_dir.resolve(), upstream, init_critic)
+    if not begin_stage(out, h, cfg, ctx):
+        return out / "crit.pt"
+    fakes = sorted(cache_dir.glob("*.png"))
+    if not fakes:
+        raise ConfigError(f"{cache_dir}: no cached generator outputs; run the cache stage first")
+    train_paths, _ = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
+    real = CrappifiedPhotos(load_pool(train_paths, 2 * pc.size_px), pc.size_px, cfg.data, seed=cfg.data.seed)
+    data = RealVsFake(real, fakes, cfg.data.seed)
+
+    torch.manual_seed(cfg.data.seed)
+    crit = create_critic(cfg.critic).to(ctx.device)
+    if init_critic is not None:  # later NoGAN cycles continue from the previous critic
+        unwrap(crit).load_state_dict(torch.load(init_critic, map_location="cpu", weights_only=True)["state_dict"])
+    log.info("%s: critic %.1fM parameters, %d cached fakes", name, count_parameters(crit) / 1e6, len(fakes))
+    opt = torch.optim.Adam(crit.parameters(), lr=pc.lr, betas=(0.0, 0.9))
+    start = 0
+    resume = load_resume(out)
+    if resume is not None:
+        unwrap(crit).load_state_dict(resume["state_dict"])
+        opt.load_state_dict(resume["optimizer"])
+        start = resume["step"]
+        torch.set_rng_state(resume["rng"])
+    model = wrap_ddp(crit, ctx).train()
+    step_log = StepLog(out / "train_log.csv", pc.log_every_steps, ctx)
+    acc = float("nan")
+    loader = step_loader(data, StepBatches(start, pc.steps, pc.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
+    for step, (real_b, fake_b) in enumerate(loader, start=start):
+        logits = model(torch.cat([real_b, fake_b]).to(ctx.device))
+        real_l, fake_l = logits[: len(real_b)], logits[len(real_b) :]
+        loss = critic_loss(real_l, fake_l)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        acc = all_mean(accuracy(real_l.detach(), fake_l.detach()), ctx)
+        step_log(step + 1, crit=loss.item(), accuracy=acc)
+        if ctx.is_main and (step + 1) % pc.checkpoint_every_steps == 0 and step + 1 < pc.steps:
+            save_checkpoint(out / "last.pt", crit, "critic", cfg.critic, step=step + 1, optimizer=opt.state_dict(), rng=torch.get_rng_state())
+    if ctx.is_main:
+        save_checkpoint(out / "crit.pt", crit, "critic", cfg.critic, step=pc.steps, stage=name)
+    log.info("%s: final training accuracy %.3f", name, acc)
+    finish_stage(out, h, ctx, steps=pc.steps, final_accuracy=acc)
+    return out / "crit.pt"

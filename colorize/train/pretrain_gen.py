@@ -1,0 +1,146 @@
+"""Stage 1: the generator alone, perceptual + pixel loss on crappified inputs.
+
+Progressive sizes (one one-cycle schedule per size, as DeOldify trained), the encoder frozen for the first part
+(its learning rate held at 0, which unlike `requires_grad` toggling stays valid under DDP), then unfrozen at a
+tenth of the decoder's rate.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from colorize.atomic import atomic_write
+from colorize.config import RecipeConfig, to_dict
+from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, validation_pairs
+from colorize.errors import ConfigError
+from colorize.losses import PerceptualLoss
+from colorize.models import count_parameters, create_generator
+from colorize.sheets import contact_sheet
+from colorize.train.common import (
+    StageContext,
+    StepLog,
+    begin_stage,
+    finish_stage,
+    gather_digests,
+    load_resume,
+    score_generator,
+    stage_hash,
+    wrap_ddp,
+)
+from colorize.weights import save_checkpoint, unwrap
+
+log = logging.getLogger(__name__)
+
+NAME = "1-pretrain-gen"
+ENCODER_LR_FACTOR = 0.1
+
+
+def stage_dir(ctx: StageContext) -> Path:
+    """This stage's folder in the run."""
+    return ctx.run_dir / NAME
+
+
+def digest(cfg: RecipeConfig, ctx: StageContext) -> str:
+    """Everything stage 1's result depends on."""
+    return stage_hash(NAME, cfg.model, cfg.data, cfg.loss, cfg.pretrain_gen, ctx.data_dir.resolve())
+
+
+def _phases(sizes: tuple[int, ...], steps: tuple[int, ...]) -> list[tuple[int, int, int]]:
+    """(size_px, first_step, stop_step) per progressive-resizing phase."""
+    out, start = [], 0
+    for size, n in zip(sizes, steps):
+        out.append((size, start, start + n))
+        start += n
+    return out
+
+
+def sample_sheet(gen: torch.nn.Module, pairs: list, size_px: int, device: torch.device) -> np.ndarray:
+    """gray | generated | real, one row per validation photo."""
+    metrics, preds = score_generator(gen, pairs, size_px, device)
+    return contact_sheet([[g, p, r] for (g, r), p in zip(pairs, preds)], ["gray", "generated", "real"], cell_px=size_px)
+
+
+def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
+    """Train (or resume, or skip) stage 1; returns the path of the pretrained generator."""
+    pg = cfg.pretrain_gen
+    out = stage_dir(ctx)
+    h = digest(cfg, ctx)
+    if not begin_stage(out, h, cfg, ctx):
+        return out / "gen.pt"
+    if len(pg.sizes_px) != len(pg.steps_per_size):
+        raise ConfigError("pretrain_gen.sizes_px and pretrain_gen.steps_per_size must have the same length")
+
+    paths = list_photos(ctx.data_dir)
+    train_paths, val_paths = split_photos(paths, ctx.data_dir, cfg.data.val_fraction)
+    log.info("%s: %d training photos, %d validation photos", NAME, len(train_paths), len(val_paths))
+    max_size = max(pg.sizes_px)
+    pool = load_pool(train_paths, 2 * max_size)
+
+    torch.manual_seed(cfg.data.seed)
+    encoder_weights = Path(pg.encoder_weights) if pg.encoder_weights else None
+    gen = create_generator(cfg.model, pretrained=pg.pretrained_encoder, encoder_weights=encoder_weights).to(ctx.device)
+    loss_fn = PerceptualLoss(cfg.loss).to(ctx.device)
+    log.info("%s: generator %s, %.1fM parameters, on %s; loss: %s", NAME, cfg.model.arch, count_parameters(gen) / 1e6, ctx.device, loss_fn.description)
+    enc_ids = {id(p) for p in gen.encoder.parameters()}
+    groups = [
+        {"params": [p for p in gen.parameters() if id(p) in enc_ids], "lr_factor": ENCODER_LR_FACTOR},
+        {"params": [p for p in gen.parameters() if id(p) not in enc_ids], "lr_factor": 1.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=pg.lr, weight_decay=pg.weight_decay)
+    phases = _phases(pg.sizes_px, pg.steps_per_size)
+    total = phases[-1][2]
+    frozen_until = int(pg.frozen_fraction * total)
+
+    resume = load_resume(out)
+    start = 0
+    sched_state = None
+    if resume is not None:
+        unwrap(gen).load_state_dict(resume["state_dict"])
+        opt.load_state_dict(resume["optimizer"])
+        start, sched_state = resume["step"], resume["scheduler"]
+        torch.set_rng_state(resume["rng"])
+    model = wrap_ddp(gen, ctx)
+    model.train()
+    step_log = StepLog(out / "train_log.csv", pg.log_every_steps, ctx)
+
+    for size, first, stop in phases:
+        if start >= stop:
+            continue
+        lrs = [pg.lr * g["lr_factor"] for g in opt.param_groups]
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=stop - first)
+        if sched_state is not None and start > first:
+            sched.load_state_dict(sched_state)
+        sched_state = None
+        data = CrappifiedPhotos(pool, size, cfg.data, seed=cfg.data.seed)
+        batches = step_loader(data, StepBatches(max(start, first), stop, pg.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
+        for step, (x, y) in enumerate(batches, start=max(start, first)):
+            if step < frozen_until:
+                opt.param_groups[0]["lr"] = 0.0  # encoder frozen: OneCycleLR recomputes it each step
+            x, y = x.to(ctx.device), y.to(ctx.device)
+            loss = loss_fn(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step_log(step + 1, loss=loss.item(), lr=opt.param_groups[1]["lr"], size=size)
+            if ctx.is_main and (step + 1) % pg.checkpoint_every_steps == 0 and step + 1 < total:
+                save_checkpoint(
+                    out / "last.pt", gen, "generator", cfg.model, step=step + 1, stage=NAME,
+                    optimizer=opt.state_dict(), scheduler=sched.state_dict(), rng=torch.get_rng_state(),
+                )
+        start = stop
+
+    digests = gather_digests(gen, ctx)
+    if ctx.is_main:
+        save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg))
+        val_pool = load_pool(val_paths, 2 * max_size) if val_paths else pool[:4]
+        pairs = validation_pairs(val_pool[:8], max_size)
+        sheet = sample_sheet(gen, pairs, max_size, ctx.device)
+        atomic_write(out / "samples.png", lambda tmp: Image.fromarray(sheet).save(tmp, format="PNG"))
+    finish_stage(out, h, ctx, steps=total, loss=loss_fn.description, rank_weight_digests=digests)
+    return out / "gen.pt"
