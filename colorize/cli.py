@@ -196,7 +196,10 @@ train_app = typer.Typer(help="Train a colorizer with the staged NoGAN recipe.", 
 app.add_typer(train_app, name="train")
 
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder of colour photos (recursive).")]
-RunOpt = Annotated[Path, typer.Option("--run", help="Run folder: checkpoints, logs, metrics, final model.")]
+RunOpt = Annotated[
+    Path,
+    typer.Option("--run", "--run-dir", help="Run folder: checkpoints, logs, metrics, final model (--run-dir under torchrun)."),
+]
 RecipeOpt = Annotated[Optional[Path], typer.Option("--recipe", help="Recipe TOML (e.g. recipes/default.toml).")]
 SetOpt = Annotated[
     Optional[list[str]], typer.Option("--set", help="Override a recipe key: section.key=value (repeatable).")

@@ -97,10 +97,16 @@ def weights_digest(model: nn.Module) -> str:
 
 
 def gather_digests(model: nn.Module, ctx: StageContext) -> list[str]:
-    """Every rank's `weights_digest`, in rank order."""
-    digest = weights_digest(model)
+    """Every rank's `weights_digest`, in rank order, after making buffers agree.
+
+    DDP keeps parameters in sync, but buffers (BatchNorm statistics, spectral norm's power-iteration vectors) are
+    updated by each rank's own last forward pass; rank 0's are the ones saved, so every rank takes them.
+    """
     if ctx.world == 1:
-        return [digest]
+        return [weights_digest(model)]
+    for buf in model.buffers():
+        dist.broadcast(buf.data, src=0)
+    digest = weights_digest(model)
     out: list[Any] = [None] * ctx.world
     dist.all_gather_object(out, digest)
     return out

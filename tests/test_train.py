@@ -1,0 +1,208 @@
+"""The NoGAN recipe end to end on tiny models and a folder of small synthetic photos."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from colorize.cli import app
+from colorize.config import DataConfig, RecipeConfig, load_recipe, merge
+from colorize.data import crappify, split_photos, list_photos
+from colorize.errors import ColorizeError, ConfigError
+from colorize.train import pretrain_critic, pretrain_gen
+from colorize.train.common import StageContext, StepLog
+from colorize.train.recipe import run_all
+from colorize.weights import load_generator
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE = REPO / "recipes" / "smoke.toml"
+TINY = {"model.arch": "tiny"}
+runner = CliRunner()
+
+
+def scene(seed: int, h: int = 96, w: int = 128) -> np.ndarray:
+    """Sky over grass with a warm blob: a photo-like layout whose colours follow from structure."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3), np.float32)
+    horizon = int(h * rng.uniform(0.3, 0.7))
+    img[:horizon] = (90, 150, 230)
+    img[horizon:] = (60, 160, 50)
+    cy, cx, r = rng.integers(10, h - 10), rng.integers(10, w - 10), rng.integers(6, 16)
+    yy, xx = np.mgrid[0:h, 0:w]
+    img[(yy - cy) ** 2 + (xx - cx) ** 2 < r**2] = (220, 120, 60)
+    img += rng.normal(0, 8, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("photos")
+    for i in range(14):
+        Image.fromarray(scene(i)).save(d / f"p{i:02d}.{'jpg' if i % 2 else 'png'}")
+    (d / "broken.jpg").write_bytes(b"not a jpeg")
+    return d
+
+
+@pytest.fixture(scope="module")
+def finished_run(photo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    r = runner.invoke(app, ["train", "all", "--data", str(photo_dir), "--run", str(run), "--recipe", str(SMOKE),
+                            "--arch", "tiny", "--device", "cpu"])
+    assert r.exit_code == 0, r.stderr
+    return run
+
+
+def test_recipe_leaves_every_stage_artifact(finished_run: Path) -> None:
+    run = finished_run
+    for stage in ("1-pretrain-gen", "2-cache", "3-pretrain-critic", "4-gan"):
+        assert (run / stage / "DONE").is_file() and (run / stage / "config.toml").is_file()
+    assert (run / "1-pretrain-gen" / "gen.pt").is_file() and (run / "1-pretrain-gen" / "samples.png").is_file()
+    assert len(list((run / "2-cache" / "images").glob("*.png"))) == 16
+    assert (run / "3-pretrain-critic" / "crit.pt").is_file()
+    for name in ("metrics.csv", "metrics.png", "contact_sheet.png", "best.pt"):
+        assert (run / "4-gan" / name).is_file()
+    assert (run / "recipe.toml").is_file() and (run / "final.pt").is_file()
+    manifest = json.loads((run / "final.json").read_text())
+    assert manifest["model_config"]["arch"] == "tiny"
+    assert "VGG16" in manifest["training"]["loss"] or "no VGG" in manifest["training"]["loss"]
+    with Image.open(run / "4-gan" / "metrics.png") as im:
+        assert im.size[0] > 300
+
+
+def test_chosen_checkpoint_is_the_best_scored_one(finished_run: Path) -> None:
+    rows = list(csv.DictReader(open(finished_run / "4-gan" / "metrics.csv")))
+    assert rows[0]["step"] == "0" and len(rows) >= 2
+    best = min(rows, key=lambda r: (float(r["score"]), int(r["step"])))
+    done = json.loads((finished_run / "4-gan" / "DONE").read_text())
+    assert done["chosen_step"] == int(best["step"])
+    manifest = json.loads((finished_run / "final.json").read_text())
+    assert manifest["training"]["chosen_gan_step"] == int(best["step"])
+    assert manifest["quality"]["validation"]["score"] == pytest.approx(float(best["score"]))
+    chosen, _ = load_generator(finished_run / "4-gan" / "checkpoints" / f"step_{int(best['step']):06d}.pt")
+    final, _ = load_generator(finished_run / "final.pt")
+    for a, b in zip(chosen.state_dict().values(), final.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_final_model_colorizes_photos(finished_run: Path, photo_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["photos", str(photo_dir), "-o", str(out), "-w", str(finished_run / "final.pt"), "-r", "8"])
+    assert "colorized 14" in r.stderr and "broken.jpg" in r.stderr
+
+
+def test_rerun_skips_finished_stages(finished_run: Path, photo_dir: Path) -> None:
+    stamps = {p: p.stat().st_mtime_ns for p in finished_run.glob("*/DONE")}
+    r = runner.invoke(app, ["-v", "train", "all", "--data", str(photo_dir), "--run", str(finished_run),
+                            "--recipe", str(SMOKE), "--arch", "tiny", "--device", "cpu"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.count("already done, skipping") == 4
+    assert {p: p.stat().st_mtime_ns for p in finished_run.glob("*/DONE")} == stamps
+
+
+def test_changed_config_is_refused_without_force(finished_run: Path, photo_dir: Path) -> None:
+    r = runner.invoke(app, ["train", "all", "--data", str(photo_dir), "--run", str(finished_run), "--recipe", str(SMOKE),
+                            "--arch", "tiny", "--set", "gan.lr_gen=1e-3", "--device", "cpu"])
+    assert r.exit_code == 1 and "--force" in r.stderr and "4-gan" in r.stderr
+
+
+def test_interrupted_stage_resumes_to_the_same_weights(photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = load_recipe(SMOKE, {**TINY, "loss.perceptual": False})
+    straight = StageContext(tmp_path / "a", photo_dir, device=torch.device("cpu"))
+    pretrain_gen.run(cfg, straight)
+
+    real_call = StepLog.__call__
+
+    def crash_at_step_10(self: StepLog, step: int, **values: float) -> None:
+        real_call(self, step, **values)
+        if step == 10:
+            raise KeyboardInterrupt
+
+    ctx = StageContext(tmp_path / "b", photo_dir, device=torch.device("cpu"))
+    monkeypatch.setattr(StepLog, "__call__", crash_at_step_10)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_gen.run(cfg, ctx)
+    monkeypatch.setattr(StepLog, "__call__", real_call)
+    assert (tmp_path / "b" / "1-pretrain-gen" / "last.pt").is_file()
+    assert not (tmp_path / "b" / "1-pretrain-gen" / "DONE").exists()
+    pretrain_gen.run(cfg, ctx)  # resumes from step 8
+    a, _ = load_generator(tmp_path / "a" / "1-pretrain-gen" / "gen.pt")
+    b, _ = load_generator(tmp_path / "b" / "1-pretrain-gen" / "gen.pt")
+    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(x, y, atol=1e-6), k
+
+
+def test_critic_separates_a_trivially_separable_pair(photo_dir: Path, tmp_path: Path) -> None:
+    """Real: colourful photos. Fake: their gray versions. The critic should tell them apart well above chance."""
+    fakes = tmp_path / "cache" / "images"
+    fakes.mkdir(parents=True)
+    for i, p in enumerate(sorted(photo_dir.glob("p*"))):
+        Image.open(p).convert("L").convert("RGB").save(fakes / f"{i:06d}.png")
+    cfg = merge(RecipeConfig(), {"critic.base_channels": 16, "critic.n_blocks": 2, "pretrain_critic.steps": 30,
+                                 "pretrain_critic.batch_size": 8, "pretrain_critic.size_px": 48, "pretrain_critic.lr": 1e-3})
+    ctx = StageContext(tmp_path, photo_dir, device=torch.device("cpu"))
+    pretrain_critic.run(cfg, ctx, fakes, "3-pretrain-critic")
+    rows = list(csv.DictReader(open(tmp_path / "3-pretrain-critic" / "train_log.csv")))
+    last = np.mean([float(r["accuracy"]) for r in rows[-5:]])
+    assert last > 0.85, last
+
+
+def test_crappify_is_deterministic_under_a_seed() -> None:
+    img = scene(3)
+    cfg = DataConfig()
+    a = crappify(img, cfg, np.random.default_rng(7))
+    b = crappify(img, cfg, np.random.default_rng(7))
+    c = crappify(img, cfg, np.random.default_rng(8))
+    assert a.shape == img.shape[:2] and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_split_is_deterministic_and_disjoint(photo_dir: Path) -> None:
+    paths = list_photos(photo_dir)
+    train, val = split_photos(paths, photo_dir, 0.2)
+    assert val and not set(train) & set(val) and sorted(train + val) == paths
+    assert split_photos(list(reversed(paths)), photo_dir, 0.2) == (train, val)
+    # adding photos never moves an existing one across the split
+    train2, val2 = split_photos(paths + [photo_dir / "zz_new.png"], photo_dir, 0.2)
+    assert set(val) <= set(val2) | {photo_dir / "zz_new.png"} and set(train) <= set(train2)
+
+
+def test_recipe_config_errors_list_valid_keys(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[gan]\nmax_stepz = 3\n")
+    with pytest.raises(ConfigError, match="gan.max_stepz.*valid keys: max_steps"):
+        load_recipe(bad)
+    with pytest.raises(ConfigError, match="expected int"):
+        load_recipe(SMOKE, {"gan.max_steps": "many"})
+    with pytest.raises(ConfigError, match="unknown config key"):
+        load_recipe(SMOKE, {"gan.nope": 1})
+    assert load_recipe(SMOKE, {"gan.max_steps": 5}).gan.max_steps == 5
+
+
+def test_eval_reports_model_and_gray_baseline(finished_run: Path, photo_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    r = runner.invoke(app, ["eval", "--data", str(photo_dir), "-w", str(finished_run / "final.pt"), "-r", "8", "--json", str(out)])
+    assert r.exit_code == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert res["gray"]["colorfulness"] == pytest.approx(0, abs=1e-6)
+    assert res["n_photos"]["count"] == 14 and res["model"]["psnr"] > 0
+    assert "model" in r.stdout and "gray" in r.stdout
+
+
+def test_two_process_gloo_run_keeps_ranks_identical(photo_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29571",
+           "-m", "colorize", "train", "pretrain-gen", "--data", str(photo_dir), "--run-dir", str(tmp_path),
+           "--recipe", str(SMOKE), "--arch", "tiny", "--device", "cpu", "--set", "loss.perceptual=false"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    done = json.loads((tmp_path / "1-pretrain-gen" / "DONE").read_text())
+    digests = done["rank_weight_digests"]
+    assert len(digests) == 2 and digests[0] == digests[1]
