@@ -124,21 +124,28 @@ class Colorizer:
     @torch.inference_mode()
     def colorize(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Colorize a list of (H, W) uint8 luminance arrays of any sizes; batched by `batch_size`."""
-        out: list[np.ndarray] = []
+        return [self.merge(g, c) for g, c in zip(grays, self.chroma(grays))]
+
+    @torch.inference_mode()
+    def chroma(self, grays: Sequence[np.ndarray]) -> list[torch.Tensor]:
+        """The model's colour for each (H, W) uint8 luminance: (2, S, S) CbCr at render size, on the device."""
+        out: list[torch.Tensor] = []
         for start in range(0, len(grays), self.batch_size):
-            out.extend(self._colorize_batch(grays[start : start + self.batch_size]))
+            ys = [self._luma(g) for g in grays[start : start + self.batch_size]]
+            out.extend(self._chroma_with_oom_fallback(ys))
         return out
 
-    def _colorize_batch(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    @torch.inference_mode()
+    def merge(self, gray: np.ndarray, chroma: torch.Tensor) -> np.ndarray:
+        """(H, W) uint8 luminance + (2, h, w) CbCr of any size -> (H, W, 3) uint8 RGB with exactly that luminance."""
+        y = self._luma(gray)
+        c_full = F.interpolate(chroma.to(self.device, torch.float32)[None], y.shape[-2:], mode="bilinear", align_corners=False)
+        rgb = merge_luma_chroma(y[None], c_full)[0]  # (3, H, W)
+        return rgb.mul_(255.0).round_().byte().permute(1, 2, 0).cpu().numpy()
+
+    def _luma(self, gray: np.ndarray) -> torch.Tensor:
         # np.require copies only arrays torch cannot wrap (read-only ones, e.g. straight from Pillow).
-        ys = [torch.from_numpy(np.require(g, np.uint8, ["C", "W"])).to(self.device).float().div_(255.0)[None] for g in grays]
-        chroma = self._chroma_with_oom_fallback(ys)
-        results = []
-        for y, c in zip(ys, chroma):
-            c_full = F.interpolate(c[None], y.shape[-2:], mode="bilinear", align_corners=False)
-            rgb = merge_luma_chroma(y[None], c_full)[0]  # (3, H, W)
-            results.append(rgb.mul_(255.0).round_().byte().permute(1, 2, 0).cpu().numpy())
-        return results
+        return torch.from_numpy(np.require(gray, np.uint8, ["C", "W"])).to(self.device).float().div_(255.0)[None]
 
     def _chroma_with_oom_fallback(self, ys: list[torch.Tensor]) -> torch.Tensor:
         """On CUDA out-of-memory: split the batch, then lower the render factor; never return gray silently."""
