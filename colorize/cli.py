@@ -345,7 +345,7 @@ def video(
     colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32)()
     with tqdm(unit="frame", file=sys.stderr, dynamic_ncols=True) as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
-                             measure=report, progress=bar.update, on_total=lambda n: setattr(bar, "total", n or None))
+                             measure=report, progress=bar.update, on_total=lambda n: bar.reset(total=n or None))
     if report:
         typer.echo(report_json(rep))
     typer.echo(f"colorized {rep.frames} frames at {rep.frames_per_second:.1f} frames/s (audio: {rep.audio}); "

@@ -37,6 +37,7 @@ _COPYABLE_AUDIO = {
     ".mkv": {"aac", "mp3", "alac", "ac3", "opus", "vorbis", "flac", "pcm_s16le", "pcm_s24le"},
 }
 VIDEO_SUFFIXES = set(_COPYABLE_AUDIO)
+_AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
 STABILIZE_WORK_PX = 256  # optical flow runs on frames scaled to this long side
 # A pixel counts as "luminance unchanged" between frames when it moved by at most this many grey levels.
 FLICKER_LUMA_TOLERANCE = 4
@@ -253,8 +254,14 @@ def colorize_video(
                     aout = out.add_stream_from_template(ain)
                     audio_note = f"{ain.codec_context.name} (copied)"
                 else:
-                    aout = out.add_stream("aac", rate=ain.codec_context.sample_rate)
-                    resampler = av.AudioResampler(format="fltp", layout=ain.codec_context.layout, rate=ain.codec_context.sample_rate)
+                    rate = ain.codec_context.sample_rate
+                    rate = rate if rate in _AAC_RATES else 48000 if rate > 44100 else 44100
+                    # old files often carry an unnamed layout ("1 channels") that encoders refuse: name it
+                    channels = ain.codec_context.layout.nb_channels
+                    layout = {1: "mono", 2: "stereo"}.get(channels, ain.codec_context.layout.name)
+                    aout = out.add_stream("aac", rate=rate)
+                    aout.layout = layout
+                    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
                     audio_note = f"{ain.codec_context.name} -> aac (re-encoded for {dst.suffix})"
         streams = [vin] + ([ain] if ain is not None and aout is not None else [])
         for packet in inp.demux(streams):
@@ -294,6 +301,8 @@ def colorize_video(
                     run(out)
 
             atomic_write(dst, write)
+    except av.error.FFmpegError as e:
+        raise ColorizeError(f"{src}: encoding failed ({e}); try another --codec or output container") from None
     finally:
         inp.close()
     seconds = time.perf_counter() - t0
