@@ -113,7 +113,7 @@ def test_tampered_weights_refused(tmp_path: Path, tiny_weights: Path) -> None:
     assert r.exit_code == 1 and "sha256 mismatch" in r.stderr
 
 
-@pytest.mark.parametrize("cmd", [[], ["photo"], ["photos"], ["info"]])
+@pytest.mark.parametrize("cmd", [[], ["photo"], ["photos"], ["info"], ["video"], ["frames"], ["eval"], ["train"], ["train", "all"], ["train", "gan"]])
 def test_help_for_every_command(cmd: list[str]) -> None:
     r = invoke(*cmd, "--help")
     assert r.exit_code == 0 and "Usage" in r.stdout
