@@ -206,3 +206,32 @@ def test_two_process_gloo_run_keeps_ranks_identical(photo_dir: Path, tmp_path: P
     done = json.loads((tmp_path / "1-pretrain-gen" / "DONE").read_text())
     digests = done["rank_weight_digests"]
     assert len(digests) == 2 and digests[0] == digests[1]
+
+
+def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run: Path, photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from colorize.train import gan
+
+    run = tmp_path / "run"
+    for stage in ("1-pretrain-gen", "2-cache", "3-pretrain-critic"):
+        shutil.copytree(finished_run / stage, run / stage)
+    cfg = load_recipe(SMOKE, {**TINY, "gan.patience_evals": 10})
+    ctx = StageContext(run, photo_dir, device=torch.device("cpu"))
+    real_call = StepLog.__call__
+
+    def crash_at_step_7(self: StepLog, step: int, **values: float) -> None:
+        real_call(self, step, **values)
+        if step == 7 and "4-gan" in str(self.path):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(StepLog, "__call__", crash_at_step_7)
+    with pytest.raises(KeyboardInterrupt):
+        gan.run(cfg, ctx, run / "1-pretrain-gen" / "gen.pt", run / "3-pretrain-critic" / "crit.pt", "4-gan")
+    monkeypatch.setattr(StepLog, "__call__", real_call)
+    steps_before = [int(r["step"]) for r in csv.DictReader(open(run / "4-gan" / "metrics.csv"))]
+    assert steps_before == [0, 3, 6]
+    gan.run(cfg, ctx, run / "1-pretrain-gen" / "gen.pt", run / "3-pretrain-critic" / "crit.pt", "4-gan")
+    steps = [int(r["step"]) for r in csv.DictReader(open(run / "4-gan" / "metrics.csv"))]
+    assert steps == [0, 3, 6, 9, 12]
+    assert json.loads((run / "4-gan" / "DONE").read_text())["steps_run"] == 12
