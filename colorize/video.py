@@ -213,6 +213,7 @@ def colorize_video(
     total = vin.frames or int(float(inp.duration or 0) / 1e6 * float(fps))
     on_total(total)
     width, height = vin.codec_context.width, vin.codec_context.height
+    rotation = _display_rotation(src)
     frames = FrameColorizer(colorizer, stabilize, measure)
     if frames_out is not None:
         frames_out.mkdir(parents=True, exist_ok=True)
@@ -246,9 +247,8 @@ def colorize_video(
             vout.time_base = vin.time_base
             if codec in ("libx264", "libx265"):
                 vout.options = {"crf": str(crf), "preset": "medium"}
-            rotation = vin.metadata.get("rotate")
             if rotation:
-                vout.metadata["rotate"] = rotation
+                vout.set_display_rotation(rotation)
             if ain is not None:
                 if ain.codec_context.name in _COPYABLE_AUDIO[dst.suffix.lower()]:
                     aout = out.add_stream_from_template(ain)
@@ -312,6 +312,16 @@ def colorize_video(
         flicker_input_model=round(frames.raw_meter.value, 4) if frames.raw_meter else None,
         flicker_output=round(frames.out_meter.value, 4) if frames.out_meter else None,
     )
+
+
+def _display_rotation(src: Path) -> float:
+    """The display-matrix rotation of the first frame (phone videos), read before the output's header is written."""
+    import av
+
+    with av.open(str(src)) as probe:
+        for frame in probe.decode(video=0):
+            return float(frame.rotation or 0)
+    return 0.0
 
 
 def _format_for(dst: Path) -> str:

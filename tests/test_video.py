@@ -171,3 +171,22 @@ def test_flicker_metric_sees_colour_change_only() -> None:
 def test_video_errors_before_work(tmp_path: Path, colorizer: Colorizer) -> None:
     with pytest.raises(BadInputError, match="file not found"):
         colorize_video(tmp_path / "none.mp4", tmp_path / "o.mp4", colorizer)
+
+
+def test_rotation_metadata_is_kept(tmp_path: Path, colorizer: Colorizer) -> None:
+    src = tmp_path / "phone.mp4"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 32, "yuv420p"
+        vs.set_display_rotation(90)
+        for i in range(4):
+            for p in vs.encode(av.VideoFrame.from_ndarray(np.full((32, 64, 3), 50 * i, np.uint8), format="rgb24")):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+    with av.open(str(src)) as c:
+        written_rotation = next(c.decode(video=0)).rotation
+    assert written_rotation != 0
+    colorize_video(src, tmp_path / "o.mp4", colorizer)
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        assert next(c.decode(video=0)).rotation == written_rotation
