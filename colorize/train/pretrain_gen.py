@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
@@ -38,6 +37,7 @@ log = logging.getLogger(__name__)
 
 NAME = "1-pretrain-gen"
 ENCODER_LR_FACTOR = 0.1
+SAMPLE_ROWS = 8
 
 
 def stage_dir(ctx: StageContext) -> Path:
@@ -57,12 +57,6 @@ def _phases(sizes: tuple[int, ...], steps: tuple[int, ...]) -> list[tuple[int, i
         out.append((size, start, start + n))
         start += n
     return out
-
-
-def sample_sheet(gen: torch.nn.Module, pairs: list, size_px: int, device: torch.device) -> np.ndarray:
-    """gray | generated | real, one row per validation photo."""
-    metrics, preds = score_generator(gen, pairs, size_px, device)
-    return contact_sheet([[g, p, r] for (g, r), p in zip(pairs, preds)], ["gray", "generated", "real"], cell_px=size_px)
 
 
 def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
@@ -136,11 +130,15 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         start = stop
 
     digests = gather_digests(gen, ctx)
+    metrics: dict[str, float] = {}
     if ctx.is_main:
         save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg))
         val_pool = load_pool(val_paths, 2 * max_size) if val_paths else pool[:4]
-        pairs = validation_pairs(val_pool[:8], max_size)
-        sheet = sample_sheet(gen, pairs, max_size, ctx.device)
+        pairs = validation_pairs(val_pool, max_size)
+        metrics, preds = score_generator(gen, pairs, max_size, ctx.device)
+        rows = [[g, p, r] for (g, r), p in list(zip(pairs, preds))[:SAMPLE_ROWS]]
+        sheet = contact_sheet(rows, ["gray", "generated", "real"], cell_px=max_size)
+        log.info("%s: validation %s", NAME, ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
         atomic_write(out / "samples.png", lambda tmp: Image.fromarray(sheet).save(tmp, format="PNG"))
-    finish_stage(out, h, ctx, steps=total, loss=loss_fn.description, rank_weight_digests=digests)
+    finish_stage(out, h, ctx, steps=total, loss=loss_fn.description, val_metrics=metrics, rank_weight_digests=digests)
     return out / "gen.pt"
