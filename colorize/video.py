@@ -37,6 +37,12 @@ _COPYABLE_AUDIO = {
     ".mkv": {"aac", "mp3", "alac", "ac3", "opus", "vorbis", "flac", "pcm_s16le", "pcm_s24le"},
 }
 VIDEO_SUFFIXES = set(_COPYABLE_AUDIO)
+_EVEN_ONLY = {"libx264", "libx265"}
+_ENCODER_OPTIONS: dict[str, Callable[[int], dict[str, str]]] = {
+    "libx264": lambda crf: {"crf": str(crf), "preset": "medium"},
+    "libx265": lambda crf: {"crf": str(crf), "preset": "medium"},
+    "libvpx-vp9": lambda crf: {"crf": str(crf), "b:v": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"},
+}
 _AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
 STABILIZE_WORK_PX = 256  # optical flow runs on frames scaled to this long side
 # A pixel counts as "luminance unchanged" between frames when it moved by at most this many grey levels.
@@ -238,15 +244,15 @@ def colorize_video(
         nonlocal audio_note
         vout = aout = resampler = None
         if out is not None:
-            vout = out.add_stream(codec, rate=fps)
-            vout.width, vout.height = width, height
-            # 4:2:0 needs even sizes; odd-sized film keeps its exact size in 4:4:4 instead
-            vout.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-            if vout.pix_fmt == "yuv444p":
-                log.warning("%s: odd frame size %dx%d, encoding 4:4:4 (some players need even sizes)", src, width, height)
+            chosen = codec
+            if (width % 2 or height % 2) and codec in _EVEN_ONLY:
+                # H.264/H.265 4:2:0 need even sizes; VP9 codes odd sizes exactly, still 4:2:0 and widely playable
+                chosen = "libvpx-vp9"
+                log.warning("%s: odd frame size %dx%d: encoding VP9 instead of %s to keep it exactly", src, width, height, codec)
+            vout = out.add_stream(chosen, rate=fps)
+            vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
             vout.time_base = vin.time_base
-            if codec in ("libx264", "libx265"):
-                vout.options = {"crf": str(crf), "preset": "medium"}
+            vout.options = _ENCODER_OPTIONS.get(chosen, lambda q: {})(crf)
             if rotation:
                 vout.set_display_rotation(rotation)
             if ain is not None:

@@ -74,6 +74,7 @@ def test_video_keeps_frames_rate_size_audio_and_luminance(tmp_path: Path, tiny_w
     with av.open(str(src)) as a, av.open(str(dst)) as b:
         va, vb = a.streams.video[0], b.streams.video[0]
         assert (vb.codec_context.width, vb.codec_context.height) == size
+        assert vb.codec_context.pix_fmt == "yuv420p"  # plays in any player
         assert vb.average_rate == FPS
         assert b.streams.audio, "audio stream lost"
         aa, ab = a.streams.audio[0], b.streams.audio[0]
