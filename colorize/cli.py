@@ -331,7 +331,7 @@ def video(
     fp32: Fp32Opt = False,
     stabilize: StabilizeOpt = True,
     codec: Annotated[str, typer.Option("--codec", help="Video encoder: libx264 (H.264), libx265, mpeg4, ...")] = "libx264",
-    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for x264/x265: lower is better; 17 is visually lossless.")] = 17,
+    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for x264/x265/VP9: lower is better; 17 is visually lossless for x264.")] = 17,
     overwrite: OverwriteOpt = False,
     report: Annotated[bool, typer.Option("--report", help="Measure flicker with and without stabilisation; print a JSON report.")] = False,
 ) -> None:
