@@ -1,6 +1,7 @@
 """Colorization quality against the real colour photo, on (H, W, 3) uint8 arrays.
 
-- psnr: RGB PSNR in dB (higher is better).
+- psnr: RGB PSNR in dB (higher is better), capped at the 8-bit quantisation limit (MSE 1/12, 58.9 dB) so that an
+  exact match (a gray photo against its own gray) cannot dominate a mean with an unbounded value.
 - ab_mae: mean absolute error of CIELAB a*, b* (lower is better): chroma error with luminance factored out.
 - colorfulness: Hasler & Süsstrunk (2003) on 0..255 RGB; its gap to the real photos' tells washed-out (too low)
   from garish (too high) results.
@@ -16,10 +17,13 @@ import cv2
 import numpy as np
 
 
+_MSE_FLOOR = 1 / 12  # variance of uniform rounding to integer levels
+
+
 def psnr(pred: np.ndarray, real: np.ndarray) -> float:
     """RGB PSNR in dB."""
     mse = np.mean((pred.astype(np.float32) - real.astype(np.float32)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+    return float(10 * np.log10(255.0**2 / max(mse, _MSE_FLOOR)))
 
 
 def _ab(rgb: np.ndarray) -> np.ndarray:

@@ -235,3 +235,14 @@ def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run
     steps = [int(r["step"]) for r in csv.DictReader(open(run / "4-gan" / "metrics.csv"))]
     assert steps == [0, 3, 6, 9, 12]
     assert json.loads((run / "4-gan" / "DONE").read_text())["steps_run"] == 12
+
+
+def test_metrics_behave() -> None:
+    from colorize.metrics import evaluate, psnr
+
+    real = scene(1)
+    gray = np.repeat(np.asarray(Image.fromarray(real).convert("L"))[..., None], 3, -1)
+    assert psnr(real, real) == pytest.approx(58.92, abs=0.01)  # capped, not infinite
+    m = evaluate([gray], [real])
+    assert m["colorfulness"] < 1 and m["colorfulness_gap"] > 10 and m["ab_mae"] > 1
+    assert evaluate([real], [real])["score"] == pytest.approx(0, abs=1e-6)
