@@ -246,3 +246,14 @@ def test_metrics_behave() -> None:
     m = evaluate([gray], [real])
     assert m["colorfulness"] < 1 and m["colorfulness_gap"] > 10 and m["ab_mae"] > 1
     assert evaluate([real], [real])["score"] == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_smoke_recipe_with_the_real_encoder(photo_dir: Path, tmp_path: Path) -> None:
+    """recipes/smoke.toml as shipped: EfficientNet-Lite0 with its ImageNet weights, the real perceptual loss."""
+    r = runner.invoke(app, ["train", "all", "--data", str(photo_dir), "--run", str(tmp_path), "--recipe", str(SMOKE), "--device", "cpu"])
+    assert r.exit_code == 0, r.stderr
+    manifest = json.loads((tmp_path / "final.json").read_text())
+    assert manifest["model_config"]["arch"] == "efficientnet_lite0"
+    model, _ = load_generator(tmp_path / "final.pt")
+    assert sum(p.numel() for p in model.parameters()) > 5e6
