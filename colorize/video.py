@@ -26,7 +26,7 @@ import torch
 
 from colorize.atomic import atomic_write
 from colorize.errors import BadInputError, ColorizeError
-from colorize.inference import Colorizer, rgb_to_chroma
+from colorize.inference import Colorizer, rgb_to_chroma, rgb_to_luma
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class FlickerMeter:
     def add(self, rgb: np.ndarray) -> None:
         """Feed the next output frame (H, W, 3) uint8."""
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255.0
-        y = (t * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1)[0].numpy() * 255
+        y = rgb_to_luma(t)[0, 0].numpy() * 255
         c = rgb_to_chroma(t)[0].numpy() * 255
         if self.prev is not None:
             still = np.abs(y - self.prev[0]) <= FLICKER_LUMA_TOLERANCE
