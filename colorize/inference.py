@@ -73,6 +73,11 @@ def merge_luma_chroma(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     return (y + scale * offsets).clamp(0.0, 1.0)
 
 
+def recolor(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """`pred`'s chroma on `real`'s luminance: what inference would make of `pred`, comparable with `real` on colour only."""
+    return merge_luma_chroma(rgb_to_luma(real), rgb_to_chroma(pred))
+
+
 class Colorizer:
     """Turns grayscale photos (H, W) uint8 into colour (H, W, 3) uint8 with the original luminance."""
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from colorize.config import LossConfig
 from colorize.errors import WeightsError
-from colorize.inference import rgb_to_chroma
+from colorize.inference import recolor, rgb_to_chroma
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,7 @@ class PerceptualLoss(nn.Module):
         return acts
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        pred = recolor(pred, target)
         pixel = F.l1_loss(pred, target) * self.cfg.pixel_weight
         if self.features is None:
             return pixel + F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target))

@@ -5,6 +5,8 @@
 - ab_mae: mean absolute error of CIELAB a*, b* (lower is better): chroma error with luminance factored out.
 - colorfulness: Hasler & Süsstrunk (2003) on 0..255 RGB; its gap to the real photos' tells washed-out (too low)
   from garish (too high) results.
+- ab_mae_gray: the ab error of the gray image itself (no colour at all): a colorization worse than this on
+  average has done more harm than good.
 - score: the number the GAN stage minimises to pick its inflection point: ab_mae + colorfulness_gap, both on
   comparable scales (tens of units for typical photos).
 """
@@ -50,6 +52,7 @@ def evaluate(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[s
     out = {
         "psnr": float(np.mean([psnr(p, r) for p, r in zip(preds, reals)])),
         "ab_mae": float(np.mean([ab_mae(p, r) for p, r in zip(preds, reals)])),
+        "ab_mae_gray": float(np.mean([np.abs(_ab(r)).mean() for r in reals])),
         "colorfulness": cf_pred,
         "colorfulness_real": cf_real,
         "colorfulness_gap": abs(cf_pred - cf_real),

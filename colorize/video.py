@@ -12,9 +12,12 @@ touched; every output frame keeps its own luminance.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -62,6 +65,28 @@ class VideoReport:
     frames_per_second: float
     flicker_input_model: float | None = None
     flicker_output: float | None = None
+    stage_seconds: dict[str, float] | None = None
+
+
+class StageClock:
+    """Wall-clock seconds per pipeline stage, for `measure` runs; on CUDA each stage waits for its kernels."""
+
+    def __init__(self, device: torch.device | None) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.cuda = device is not None and device.type == "cuda"
+        self.enabled = device is not None
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        """Add the time spent inside the block to `stage`."""
+        if not self.enabled:
+            yield
+            return
+        t0 = time.perf_counter()
+        yield
+        if self.cuda:
+            torch.cuda.synchronize()
+        self.seconds[stage] += time.perf_counter() - t0
 
 
 class ChromaStabilizer:
@@ -145,6 +170,7 @@ class FrameColorizer:
 
     def __init__(self, colorizer: Colorizer, stabilize: bool, measure: bool = False) -> None:
         self.colorizer = colorizer
+        self.clock = StageClock(colorizer.device if measure else None)
         self.stabilizer = ChromaStabilizer() if stabilize else None
         self.pending: list[tuple[np.ndarray, object]] = []
         self.raw_meter = FlickerMeter() if measure else None
@@ -159,12 +185,16 @@ class FrameColorizer:
         """Colorize everything queued, in order."""
         grays = [g for g, _ in self.pending]
         done = []
-        for (gray, tag), chroma in zip(self.pending, self.colorizer.chroma(grays)):
+        with self.clock("model"):
+            chromas = self.colorizer.chroma(grays)
+        for (gray, tag), chroma in zip(self.pending, chromas):
             if self.raw_meter is not None:
                 self.raw_meter.add(self.colorizer.merge(gray, chroma))
             if self.stabilizer is not None:
-                chroma = self.stabilizer(gray, chroma)
-            rgb = self.colorizer.merge(gray, chroma)
+                with self.clock("stabilise"):
+                    chroma = self.stabilizer(gray, chroma)
+            with self.clock("merge"):
+                rgb = self.colorizer.merge(gray, chroma)
             if self.out_meter is not None:
                 self.out_meter.add(rgb)
             done.append((rgb, tag))
@@ -201,8 +231,6 @@ def colorize_video(
     on_total: Callable[[int], None] = lambda n: None,
 ) -> VideoReport:
     """Colorize `src` into `dst` (written atomically) and/or numbered PNGs in `frames_out`."""
-    import time
-
     import av
     from PIL import Image
 
@@ -221,6 +249,7 @@ def colorize_video(
     width, height = vin.codec_context.width, vin.codec_context.height
     rotation = _display_rotation(src)
     frames = FrameColorizer(colorizer, stabilize, measure)
+    clock = frames.clock
     if frames_out is not None:
         frames_out.mkdir(parents=True, exist_ok=True)
     n_written = 0
@@ -230,14 +259,15 @@ def colorize_video(
         nonlocal n_written
         for rgb, (pts, time_base) in done:
             n_written += 1
-            if frames_out is not None:
-                path = frames_out / f"frame_{n_written:06d}.png"
-                atomic_write(path, lambda tmp: Image.fromarray(rgb).save(tmp, format="PNG"))
-            if vout is not None:
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                frame.pts, frame.time_base = pts, time_base
-                for packet in vout.encode(frame):
-                    out.mux(packet)
+            with clock("encode"):
+                if frames_out is not None:
+                    path = frames_out / f"frame_{n_written:06d}.png"
+                    atomic_write(path, lambda tmp: Image.fromarray(rgb).save(tmp, format="PNG"))
+                if vout is not None:
+                    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                    frame.pts, frame.time_base = pts, time_base
+                    for packet in vout.encode(frame):
+                        out.mux(packet)
             progress(1)
 
     def run(out) -> None:  # noqa: ANN001
@@ -284,16 +314,17 @@ def colorize_video(
                                 out.mux(p)
                 continue
             try:
-                decoded = packet.decode()
+                with clock("decode"):
+                    decoded = [(vf.to_ndarray(format="gray"), (vf.pts, vf.time_base)) for vf in packet.decode()]
             except av.error.FFmpegError as e:
                 raise BadInputError(f"{src}: cannot decode video ({e})") from None
-            for vf in decoded:
-                done = frames.push(vf.to_ndarray(format="gray"), (vf.pts, vf.time_base))
-                write_frames(done, vout, out)
+            for gray, tag in decoded:
+                write_frames(frames.push(gray, tag), vout, out)
         write_frames(frames.flush(), vout, out)
         if vout is not None:
-            for packet in vout.encode():
-                out.mux(packet)
+            with clock("encode"):
+                for packet in vout.encode():
+                    out.mux(packet)
         if resampler is not None:
             for p in aout.encode():
                 out.mux(p)
@@ -317,6 +348,7 @@ def colorize_video(
         frames_per_second=round(n_written / max(seconds, 1e-9), 2),
         flicker_input_model=round(frames.raw_meter.value, 4) if frames.raw_meter else None,
         flicker_output=round(frames.out_meter.value, 4) if frames.out_meter else None,
+        stage_seconds={k: round(v, 3) for k, v in clock.seconds.items()} if measure else None,
     )
 
 

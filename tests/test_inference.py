@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from colorize.errors import ColorizeError
-from colorize.inference import Colorizer, merge_luma_chroma, rgb_to_chroma, rgb_to_luma
+from colorize.inference import Colorizer, merge_luma_chroma, recolor, rgb_to_chroma, rgb_to_luma
 from colorize.weights import load_generator
 
 from conftest import photo_array
@@ -50,6 +50,15 @@ def test_merge_keeps_luma_exactly_even_for_out_of_gamut_chroma() -> None:
     rgb = merge_luma_chroma(y, chroma)
     assert rgb.min() >= 0 and rgb.max() <= 1
     assert torch.allclose(rgb_to_luma(rgb), y, atol=1e-5)
+
+
+def test_recolor_takes_luminance_from_the_real_and_colour_from_the_prediction() -> None:
+    torch.manual_seed(0)
+    real, pred = torch.rand(2, 3, 8, 8) * 0.5 + 0.25, torch.rand(2, 3, 8, 8) * 0.5 + 0.25
+    out = recolor(pred, real)
+    assert torch.allclose(rgb_to_luma(out), rgb_to_luma(real), atol=1e-5)
+    inside = (out > 0.01).all(1) & (out < 0.99).all(1)  # no gamut scaling there
+    assert torch.allclose(rgb_to_chroma(out).permute(0, 2, 3, 1)[inside], rgb_to_chroma(pred).permute(0, 2, 3, 1)[inside], atol=1e-5)
 
 
 def test_chroma_round_trip_for_in_gamut_colour() -> None:

@@ -80,7 +80,11 @@ def test_recipe_leaves_every_stage_artifact(finished_run: Path) -> None:
 def test_chosen_checkpoint_is_the_best_scored_one(finished_run: Path) -> None:
     rows = list(csv.DictReader(open(finished_run / "4-gan" / "metrics.csv")))
     assert rows[0]["step"] == "0" and len(rows) >= 2
-    best = min(rows, key=lambda r: (float(r["score"]), int(r["step"])))
+    eligible = [r for r in rows if float(r["ab_mae"]) < float(r["ab_mae_gray"])]
+    if eligible:
+        best = min(eligible, key=lambda r: (float(r["score"]), int(r["step"])))
+    else:
+        best = min(rows, key=lambda r: (float(r["ab_mae"]), int(r["step"])))
     done = json.loads((finished_run / "4-gan" / "DONE").read_text())
     assert done["chosen_step"] == int(best["step"])
     manifest = json.loads((finished_run / "final.json").read_text())
@@ -237,6 +241,17 @@ def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run
     assert json.loads((run / "4-gan" / "DONE").read_text())["steps_run"] == 12
 
 
+def test_inflection_point_never_takes_colour_worse_than_gray() -> None:
+    from colorize.train.gan import choose
+
+    def row(step: int, ab: float, gap: float) -> dict[str, float]:
+        return {"step": step, "ab_mae": ab, "ab_mae_gray": 10.0, "colorfulness_gap": gap, "score": ab + gap}
+
+    # Step 20 has the lowest score, but only because its (wrong) colours are loud: it is worse than gray.
+    assert choose([row(0, 9.5, 30.0), row(10, 9.8, 25.0), row(20, 12.0, 10.0)])["step"] == 10
+    assert choose([row(0, 11.0, 30.0), row(10, 10.5, 35.0), row(20, 12.0, 10.0)])["step"] == 10
+
+
 def test_metrics_behave() -> None:
     from colorize.metrics import evaluate, psnr
 
@@ -245,6 +260,7 @@ def test_metrics_behave() -> None:
     assert psnr(real, real) == pytest.approx(58.92, abs=0.01)  # capped, not infinite
     m = evaluate([gray], [real])
     assert m["colorfulness"] < 1 and m["colorfulness_gap"] > 10 and m["ab_mae"] > 1
+    assert m["ab_mae_gray"] == pytest.approx(m["ab_mae"], abs=0.05)
     assert evaluate([real], [real])["score"] == pytest.approx(0, abs=1e-6)
 
 

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos
+from colorize.inference import recolor
 from colorize.train.common import StageContext, begin_stage, done_hash, eval_mode, finish_stage, stage_hash
 from colorize.weights import load_generator
 
@@ -43,8 +44,11 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, name: str) -> Path
                 path = images / f"{i:06d}.png"
                 if path.exists():  # resume: earlier attempt got this far
                     continue
-                x, _ = data[_ID_OFFSET + i]
-                rgb = gen(x[None].to(ctx.device))[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+                x, real = data[_ID_OFFSET + i]
+                # The real photo's luminance with the generator's colour, as inference makes it: the critic must
+                # learn to tell colour, not the luminance the generator is never asked to reproduce.
+                rgb = recolor(gen(x[None].to(ctx.device)), real[None].to(ctx.device))[0]
+                rgb = rgb.mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
                 atomic_write(path, lambda tmp: Image.fromarray(np.ascontiguousarray(rgb)).save(tmp, format="PNG"))
     finish_stage(out, h, ctx, n_images=cfg.cache.n_images, generator=str(gen_path))
     return images

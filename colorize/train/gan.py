@@ -4,7 +4,9 @@ DeOldify stopped its NoGAN phase by eye, at the moment colour peaks before artif
 `eval_every_steps` generator steps the generator is checkpointed and scored on held-out photos through the real
 inference path (`colorize.metrics.evaluate`; `score` = ab error + colourfulness gap, lower is better). Step 0, the
 pretrained generator itself, is scored too, so a GAN phase that only hurts chooses it. After `patience_evals`
-scores without improvement the phase stops; the best checkpoint is the inflection point.
+scores without improvement the phase stops; the best checkpoint is the inflection point. A checkpoint whose ab error
+is worse than the gray image's (no colour at all) is disqualified: the GAN's extra colour must not come from
+colours that are, on average, wrong.
 
 The loop alternates like fastai's AdaptiveGANSwitcher: critic steps until its loss falls below
 `crit_loss_threshold` (at most `max_crit_iters`), then one generator step.
@@ -25,6 +27,7 @@ from PIL import Image
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos, validation_pairs
+from colorize.inference import recolor
 from colorize.losses import PerceptualLoss, critic_loss, generator_adv_loss
 from colorize.models import create_critic
 from colorize.sheets import contact_sheet
@@ -45,7 +48,7 @@ from colorize.weights import load_generator, read_checkpoint, save_checkpoint, u
 
 log = logging.getLogger(__name__)
 
-METRIC_FIELDS = ["step", "score", "ab_mae", "psnr", "colorfulness", "colorfulness_real", "colorfulness_gap"]
+METRIC_FIELDS = ["step", "score", "ab_mae", "ab_mae_gray", "psnr", "colorfulness", "colorfulness_real", "colorfulness_gap"]
 _SHEET_COLUMNS = 6
 # GAN batches draw sample ids from their own range, disjoint from the earlier stages'.
 _ID_OFFSET = 3 * 10**12
@@ -56,8 +59,14 @@ def _ckpt(out: Path, step: int) -> Path:
 
 
 def choose(rows: list[dict[str, float]]) -> dict[str, float]:
-    """The inflection point: the scored checkpoint with the lowest score (earliest on ties)."""
-    return min(rows, key=lambda r: (r["score"], r["step"]))
+    """The inflection point: the lowest score (earliest on ties) among checkpoints that beat gray on ab error.
+
+    When none does, the one closest to it (lowest ab error).
+    """
+    better_than_gray = [r for r in rows if r["ab_mae"] < r["ab_mae_gray"]]
+    if better_than_gray:
+        return min(better_than_gray, key=lambda r: (r["score"], r["step"]))
+    return min(rows, key=lambda r: (r["ab_mae"], r["step"]))
 
 
 def write_metrics_csv(path: Path, rows: list[dict[str, float]]) -> None:
@@ -83,6 +92,7 @@ def plot_metrics(path: Path, rows: list[dict[str, float]], chosen_step: int) -> 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     for key in ("score", "ab_mae", "colorfulness_gap"):
         ax.plot(steps, [r[key] for r in rows], marker="o", label=key)
+    ax.axhline(rows[0]["ab_mae_gray"], color="tab:orange", linestyle=":", label="ab_mae of the gray image")
     ax.axvline(chosen_step, color="k", linestyle="--", label=f"chosen: step {chosen_step}")
     ax.set_xlabel("GAN generator step")
     ax.set_ylabel("lower is better")
@@ -167,7 +177,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         for crit_iters in range(1, g.max_crit_iters + 1):
             x, real = next_batch()
             with torch.no_grad():
-                fake = gen_m(x)
+                fake = recolor(gen_m(x), real)  # the critic judges colour only, as inference keeps the luminance
             logits = crit_m(torch.cat([real, fake]))
             lc = critic_loss(logits[: len(real)], logits[len(real) :])
             opt_c.zero_grad(set_to_none=True)
@@ -176,7 +186,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
             if all_mean(lc.item(), ctx) < g.crit_loss_threshold:
                 break
         x, real = next_batch()
-        fake = gen_m(x)
+        fake = recolor(gen_m(x), real)
         perceptual = loss_fn(fake, real)
         adversarial = generator_adv_loss(crit_m(fake))
         lg = g.perceptual_weight * perceptual + g.adv_weight * adversarial
