@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Iterator, Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -78,6 +79,28 @@ def recolor(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return merge_luma_chroma(rgb_to_luma(real), rgb_to_chroma(pred))
 
 
+_MERGE_STRIP_PX = 1 << 18  # pixels per strip in the CPU merge: its temporaries stay in cache
+
+
+def _merge_cpu(gray: np.ndarray, chroma: torch.Tensor) -> np.ndarray:
+    """`Colorizer.merge` on CPU: OpenCV upsamples the chroma, then the merge runs in strips of rows.
+
+    At 12 MP the whole-image version made ~15 full-size float temporaries (~0.7 GB) and ran at memory speed;
+    strips keep them in cache and the peak memory flat.
+    """
+    h, w = gray.shape
+    # cv2's bilinear uses half-pixel centres, like F.interpolate(align_corners=False).
+    c_full = cv2.resize(np.ascontiguousarray(chroma.permute(1, 2, 0).numpy()), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = np.empty((h, w, 3), np.uint8)
+    rows = max(1, _MERGE_STRIP_PX // w)
+    for r0 in range(0, h, rows):
+        y = torch.from_numpy(np.ascontiguousarray(gray[r0 : r0 + rows])).float().div_(255.0)[None, None]
+        c = torch.from_numpy(c_full[r0 : r0 + rows]).permute(2, 0, 1)[None]
+        rgb = merge_luma_chroma(y, c)[0].mul_(255.0).round_()
+        out[r0 : r0 + rows] = rgb.permute(1, 2, 0).to(torch.uint8).numpy()
+    return out
+
+
 class Colorizer:
     """Turns grayscale photos (H, W) uint8 into colour (H, W, 3) uint8 with the original luminance."""
 
@@ -119,12 +142,21 @@ class Colorizer:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     @torch.inference_mode()
-    def _predict_chroma(self, grays: list[torch.Tensor], size_px: int) -> torch.Tensor:
-        """Full-resolution (1, H, W) luminances -> (B, 2, S, S) chroma at render size."""
-        small = torch.cat([F.interpolate(g[None], (size_px, size_px), mode="bilinear", antialias=True) for g in grays])
+    def _predict_chroma(self, grays: Sequence[np.ndarray], size_px: int) -> torch.Tensor:
+        """Full-resolution (H, W) uint8 luminances -> (B, 2, S, S) chroma at render size."""
+        small = torch.stack([self._render_input(g, size_px) for g in grays])
         with self._autocast():
             rgb = self.model(small)  # (B, 3, S, S)
         return rgb_to_chroma(rgb.float())
+
+    def _render_input(self, gray: np.ndarray, size_px: int) -> torch.Tensor:
+        """(H, W) uint8 -> (1, S, S) float luminance in [0, 1] at render size, on the device."""
+        if self.device.type == "cpu":
+            # OpenCV resizes uint8 with SIMD in one pass: at 12 MP ~20x faster than torch's antialiased float resize.
+            shrink = gray.shape[0] * gray.shape[1] > size_px * size_px
+            small = cv2.resize(np.ascontiguousarray(gray), (size_px, size_px), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            return torch.from_numpy(small).float().div_(255.0)[None]
+        return F.interpolate(self._luma(gray)[None], (size_px, size_px), mode="bilinear", antialias=True)[0]
 
     @torch.inference_mode()
     def colorize(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -136,13 +168,14 @@ class Colorizer:
         """The model's colour for each (H, W) uint8 luminance: (2, S, S) CbCr at render size, on the device."""
         out: list[torch.Tensor] = []
         for start in range(0, len(grays), self.batch_size):
-            ys = [self._luma(g) for g in grays[start : start + self.batch_size]]
-            out.extend(self._chroma_with_oom_fallback(ys))
+            out.extend(self._chroma_with_oom_fallback(list(grays[start : start + self.batch_size])))
         return out
 
     @torch.inference_mode()
     def merge(self, gray: np.ndarray, chroma: torch.Tensor) -> np.ndarray:
         """(H, W) uint8 luminance + (2, h, w) CbCr of any size -> (H, W, 3) uint8 RGB with exactly that luminance."""
+        if self.device.type == "cpu":
+            return _merge_cpu(gray, chroma.float())
         y = self._luma(gray)
         c_full = F.interpolate(chroma.to(self.device, torch.float32)[None], y.shape[-2:], mode="bilinear", align_corners=False)
         rgb = merge_luma_chroma(y[None], c_full)[0]  # (3, H, W)
@@ -152,7 +185,7 @@ class Colorizer:
         # np.require copies only arrays torch cannot wrap (read-only ones, e.g. straight from Pillow).
         return torch.from_numpy(np.require(gray, np.uint8, ["C", "W"])).to(self.device).float().div_(255.0)[None]
 
-    def _chroma_with_oom_fallback(self, ys: list[torch.Tensor]) -> torch.Tensor:
+    def _chroma_with_oom_fallback(self, ys: list[np.ndarray]) -> torch.Tensor:
         """On CUDA out-of-memory: split the batch, then lower the render factor; never return gray silently."""
         size_px = self.render_size_px
         while True:
@@ -174,6 +207,6 @@ class Colorizer:
                 size_px = factor * RENDER_UNIT_PX
                 log.warning("out of memory at batch 1: lowering render factor to %d for this batch", factor)
 
-    def _split(self, ys: list[torch.Tensor]) -> Iterator[list[torch.Tensor]]:
+    def _split(self, ys: list[np.ndarray]) -> Iterator[list[np.ndarray]]:
         for i in range(0, len(ys), self.batch_size):
             yield ys[i : i + self.batch_size]

@@ -67,6 +67,15 @@ def save_checkpoint(path: Path, model: nn.Module, kind: str, model_config: Any, 
     atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 
+def save_half(src: Path, dst: Path) -> None:
+    """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config and step only."""
+    ckpt = read_checkpoint(src, kind="generator")
+    half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    slim = {"format_version": FORMAT_VERSION, "kind": "generator", "model_config": ckpt["model_config"],
+            "state_dict": half, "step": ckpt.get("step"), "stage": "shipped"}
+    atomic_write(dst, lambda tmp: torch.save(slim, tmp))
+
+
 def read_checkpoint(path: Path, kind: str | None = None) -> dict[str, Any]:
     """Load a checkpoint dict safely (`weights_only=True`), checking its manifest and kind when known."""
     path = Path(path)

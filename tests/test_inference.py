@@ -61,6 +61,20 @@ def test_recolor_takes_luminance_from_the_real_and_colour_from_the_prediction() 
     assert torch.allclose(rgb_to_chroma(out).permute(0, 2, 3, 1)[inside], rgb_to_chroma(pred).permute(0, 2, 3, 1)[inside], atol=1e-5)
 
 
+def test_cpu_strip_merge_matches_the_whole_image_merge(colorizer: Colorizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.inference as inference
+
+    monkeypatch.setattr(inference, "_MERGE_STRIP_PX", 5000)  # many strips, the last one short
+    rng = np.random.default_rng(0)
+    gray = rng.integers(0, 256, (301, 200), dtype=np.uint8)
+    chroma = torch.from_numpy(rng.normal(0, 0.15, (2, 37, 41)).astype(np.float32))
+    y = torch.from_numpy(gray).float().div(255)[None, None]
+    full = torch.nn.functional.interpolate(chroma[None], (301, 200), mode="bilinear", align_corners=False)
+    expected = merge_luma_chroma(y, full)[0].mul(255).round().byte().permute(1, 2, 0).numpy()
+    got = colorizer.merge(gray, chroma)
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+
+
 def test_chroma_round_trip_for_in_gamut_colour() -> None:
     rgb = torch.rand(1, 3, 8, 8)
     back = merge_luma_chroma(rgb_to_luma(rgb), rgb_to_chroma(rgb))

@@ -13,6 +13,7 @@ from colorize.weights import (
     read_checkpoint,
     resolve_weights,
     save_checkpoint,
+    save_half,
     sha256_file,
     write_manifest,
 )
@@ -89,3 +90,26 @@ def test_manifest_records_sha(tiny_weights: Path, tmp_path: Path) -> None:
     path.write_bytes(tiny_weights.read_bytes())
     manifest = json.loads(write_manifest(path, quality={"psnr": 1.0}).read_text())
     assert manifest["sha256"] == sha256_file(path) and manifest["quality"] == {"psnr": 1.0}
+
+
+def test_half_copy_is_smaller_and_colorizes_like_the_original(tiny_weights: Path, tmp_path: Path) -> None:
+    half = tmp_path / "half.pt"
+    save_half(tiny_weights, half)
+    state = torch.load(half, weights_only=True)["state_dict"]
+    assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
+    assert half.stat().st_size < 0.6 * tiny_weights.stat().st_size
+    full, _ = load_generator(tiny_weights)
+    small, _ = load_generator(half)
+    x = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        assert (full(x) - small(x)).abs().max() < 2e-2  # fp16 weights: well under 5 of 255 levels
+
+
+def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)
+    path = resolve_weights(None)  # the repository's weights/ folder
+    manifest = json.loads(path.with_suffix(".json").read_text())
+    assert sha256_file(path) == manifest["sha256"]
+    assert path.stat().st_size <= 25 * 2**20
+    model, meta = load_generator(path)
+    assert meta["model_config"] == manifest["model_config"]
