@@ -111,13 +111,17 @@ class Colorizer:
         render_factor: int = DEFAULT_RENDER_FACTOR,
         batch_size: int = 4,
         fp32: bool = False,
+        channels_last: bool = True,
     ) -> None:
+        """`model` is moved to the device and, unless `channels_last=False`, converted in place to channels-last
+        memory format (measured ~15% faster on CPU: docs/benchmarks.md)."""
         if render_factor < MIN_RENDER_FACTOR:
             raise ColorizeError(f"render factor {render_factor} is too small; use {MIN_RENDER_FACTOR} or more")
         if batch_size < 1:
             raise ColorizeError("batch size must be at least 1")
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
-        self.model = model.to(self.device).eval()
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.to(self.device, memory_format=self.memory_format).eval()
         self.render_factor = render_factor
         self.batch_size = batch_size
         # fp16 autocast on CUDA halves memory and time; CPU autocast is slower than fp32 for these convs.
@@ -144,7 +148,7 @@ class Colorizer:
     @torch.inference_mode()
     def _predict_chroma(self, grays: Sequence[np.ndarray], size_px: int) -> torch.Tensor:
         """Full-resolution (H, W) uint8 luminances -> (B, 2, S, S) chroma at render size."""
-        small = torch.stack([self._render_input(g, size_px) for g in grays])
+        small = torch.stack([self._render_input(g, size_px) for g in grays]).contiguous(memory_format=self.memory_format)
         with self._autocast():
             rgb = self.model(small)  # (B, 3, S, S)
         return rgb_to_chroma(rgb.float())

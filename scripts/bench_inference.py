@@ -62,7 +62,9 @@ def build(model_name: str, weights: str | None) -> torch.nn.Module:
 def measure(spec: dict) -> dict:
     """Time one configuration in this process; returns its medians and peak memory."""
     model = build(spec["model"], spec["weights"])
-    colorizer = Colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"])
+    # channels_last is passed only to turn it off, so this script also runs against older colorize versions.
+    layout = {} if spec.get("channels_last", True) else {"channels_last": False}
+    colorizer = Colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"], **layout)
     cuda = colorizer.device.type == "cuda"
     grays = [test_photo(spec["mp"])] * spec["batch"]
 
@@ -120,6 +122,8 @@ def main() -> None:
     ap.add_argument("--render-factors", type=int, nargs="+", default=[14, 21, 35, 45])
     ap.add_argument("--megapixels", type=float, nargs="+", default=[0.3, 1, 4, 12])
     ap.add_argument("--batch", type=int, default=8, help="the batched rows' batch size")
+    ap.add_argument("--grid", choices=["all", "sizes"], default="all", help="sizes: only the input-size table")
+    ap.add_argument("--section", default=SECTION, help="which marked section of docs/benchmarks.md to replace")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -133,6 +137,29 @@ def main() -> None:
         print(json.dumps({k: r[k] for k in ("model", "rf", "mp", "batch", "s_per_photo", "peak_mib")}), flush=True)
         return r
 
+    sizes = [go(model=DEFAULT, rf=35, mp=mp, batch=b) for b in (1, args.batch) for mp in args.megapixels]
+    size_rows = [row(r) + f" {r['s_per_photo'] / sizes[0]['s_per_photo']:.2f}x |" for r in sizes]
+    size_table = [
+        "### Input size (render factor 35): the network's cost does not grow with the photo",
+        "",
+        HEADER[0] + f" time vs {args.megapixels[0]:g} MP batch 1 |",
+        HEADER[1] + "---|",
+        *size_rows,
+    ]
+    cmd = "python scripts/bench_inference.py " + " ".join(sys.argv[1:])
+    intro = [
+        f"Device: {sizes[0]['device_name']}; torch {torch.__version__}; median of {args.runs} timed runs after one warm-up, "
+        f"each configuration in its own process; weights `{args.weights or 'shipped default'}`. Command: `{cmd}`",
+        "",
+        "ms/photo = model ms (resize to render size + network) + merge ms (chroma upsampling + luminance merge at full "
+        "size). Peak MiB: peak RSS of the process on CPU (libraries and model included), `max_memory_allocated` on CUDA.",
+        "",
+    ]
+    if args.grid == "sizes":
+        replace_section(args.section, "\n".join(["## Photos: input size only", "", *intro, *size_table]))
+        print(f"written to {DOC}")
+        return
+
     models = [DEFAULT, *BASELINES]
     by_rf = {m: [go(model=m, rf=rf, mp=1.0, batch=1) for rf in args.render_factors] for m in models}
     ratio_rows = []
@@ -140,21 +167,12 @@ def main() -> None:
         ours = by_rf[DEFAULT][i]
         ratio_rows.append(f"| {rf} | {1 / ours['s_per_photo']:.2f} | " + " | ".join(
             f"{1 / by_rf[m][i]['s_per_photo']:.2f} | {by_rf[m][i]['s_per_photo'] / ours['s_per_photo']:.1f}x" for m in BASELINES) + " |")
-    sizes = [go(model=DEFAULT, rf=35, mp=mp, batch=b) for b in (1, args.batch) for mp in args.megapixels]
-    small = sizes[0]
-    size_rows = [row(r) + f" {r['s_per_photo'] / small['s_per_photo']:.2f}x |" for r in sizes]
-
-    device = by_rf[DEFAULT][0]["device_name"]
-    cmd = "python scripts/bench_inference.py " + " ".join(sys.argv[1:])
+    layout_rows = [row({**r, "model": f"{DEFAULT}, channels_last {'on' if cl else 'off'}"})
+                   for cl in (False, True) for r in [go(model=DEFAULT, rf=35, mp=1.0, batch=1, channels_last=cl)]]
     body = "\n".join([
         "## Photos: throughput and memory",
         "",
-        f"Device: {device}; torch {torch.__version__}; median of {args.runs} timed runs after one warm-up, each "
-        f"configuration in its own process; weights `{args.weights or 'shipped default'}`. Command: `{cmd}`",
-        "",
-        "ms/photo = model ms (resize to render size + network) + merge ms (chroma upsampling + luminance merge at full "
-        "size). Peak MiB: peak RSS of the process on CPU (libraries and model included), `max_memory_allocated` on CUDA.",
-        "",
+        *intro,
         "### Versus DeOldify-sized baselines (1 MP input, batch 1)",
         "",
         "| render factor | colorize photos/s | " + " | ".join(f"{m} photos/s | speed-up" for m in BASELINES) + " |",
@@ -164,13 +182,14 @@ def main() -> None:
         *HEADER,
         *(row(r) for m in models for r in by_rf[m]),
         "",
-        "### Input size (render factor 35): the network's cost does not grow with the photo",
+        *size_table,
         "",
-        HEADER[0] + " time vs 0.3 MP batch 1 |",
-        HEADER[1] + "---|",
-        *size_rows,
+        "### Memory layout (render factor 35, 1 MP, batch 1)",
+        "",
+        *HEADER,
+        *layout_rows,
     ])
-    replace_section(SECTION, body)
+    replace_section(args.section, body)
     print(f"written to {DOC}")
 
 

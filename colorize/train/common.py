@@ -215,7 +215,7 @@ def score_generator(
 
     plain = getattr(gen, "module", gen)
     with eval_mode(plain):
-        colorizer = Colorizer(plain, device, render_factor=max(7, size_px // RENDER_UNIT_PX), batch_size=8, fp32=True)
+        colorizer = Colorizer(plain, device, render_factor=max(7, size_px // RENDER_UNIT_PX), batch_size=8, fp32=True, channels_last=False)
         preds = colorizer.colorize([g for g, _ in val_pairs])
     return evaluate(preds, [r for _, r in val_pairs]), preds
 
