@@ -145,12 +145,14 @@ def run_jobs(
         return summary
     colorizer = make_colorizer()
     batch: list[tuple[Job, Photo]] = []
+    # Encoding a large JPEG/PNG takes as long as the model (Pillow releases the GIL): one batch's writes run in
+    # threads while the next batch is colorized. At most one batch is in flight, so memory stays bounded.
+    writing: list[tuple[Job, Photo, np.ndarray, Future]] = []
 
-    def flush() -> None:
-        colours = colorizer.colorize([p.gray for _, p in batch])
-        for (job, photo), rgb in zip(batch, colours):
+    def collect() -> None:
+        for job, photo, rgb, fut in writing:
             try:
-                written = write_photo(job.dst, rgb, photo)
+                written = fut.result()
             except OSError as e:
                 log.error("%s: cannot write output %s (%s)", job.src, job.dst, e)
                 summary.failed.append((job.src, f"cannot write {job.dst}: {e}"))
@@ -159,17 +161,26 @@ def run_jobs(
                 if keep_pairs:
                     summary.pairs.append((job.src.name, _thumb(photo.gray), _thumb(rgb)))
             progress(1)
-        batch.clear()
+        writing.clear()
 
-    for job, result in _decoded(todo, max_megapixels, ahead=2 * batch_size):
-        if isinstance(result, BadInputError):
-            log.error("%s", result)
-            summary.failed.append((job.src, str(result)))
-            progress(1)
-            continue
-        batch.append((job, result))
-        if len(batch) >= batch_size:
+    with ThreadPoolExecutor(max_workers=2) as writer:
+
+        def flush() -> None:
+            colours = colorizer.colorize([p.gray for _, p in batch])
+            collect()
+            writing.extend((job, photo, rgb, writer.submit(write_photo, job.dst, rgb, photo)) for (job, photo), rgb in zip(batch, colours))
+            batch.clear()
+
+        for job, result in _decoded(todo, max_megapixels, ahead=2 * batch_size):
+            if isinstance(result, BadInputError):
+                log.error("%s", result)
+                summary.failed.append((job.src, str(result)))
+                progress(1)
+                continue
+            batch.append((job, result))
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
             flush()
-    if batch:
-        flush()
+        collect()
     return summary

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchdoc import DOC, describe_device, replace_section  # noqa: E402
 from colorize.config import ModelConfig  # noqa: E402
-from colorize.inference import Colorizer  # noqa: E402
+from colorize.inference import Colorizer, resolve_device  # noqa: E402
 from colorize.models import count_parameters, create_generator  # noqa: E402
 from colorize.weights import load_generator, resolve_weights  # noqa: E402
 
@@ -93,8 +93,32 @@ def measure(spec: dict) -> dict:
         "s_per_photo": statistics.median(totals) / n,
         "model_s_per_photo": statistics.median(models) / n,
         "peak_mib": peak / 2**20,
-        "device_name": describe_device(colorizer.device),
     }
+
+
+def measure_folder(spec: dict) -> dict:
+    """End to end as `colorize photos` does it: decode, colorize in batches, encode JPEG, write; photos/s."""
+    import tempfile
+
+    from colorize.photos import plan_folder, run_jobs
+
+    model = build(spec["model"], spec["weights"])
+    colorizer = Colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"])
+    photo = Image.fromarray(test_photo(spec["mp"]))
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in"
+        src.mkdir()
+        for i in range(spec["n_photos"]):
+            photo.save(src / f"{i:03d}.jpg", quality=90)
+        colorizer.colorize([np.asarray(photo)])  # warm-up
+        for run in range(spec["runs"]):
+            jobs = plan_folder(src, Path(tmp) / f"out{run}", False, "_color", "auto")
+            t0 = time.perf_counter()
+            summary = run_jobs(jobs, lambda: colorizer, spec["batch"])
+            times.append(time.perf_counter() - t0)
+            assert len(summary.written) == spec["n_photos"], summary.failed
+    return {**spec, "photos_per_s": spec["n_photos"] / statistics.median(times)}
 
 
 def run_child(spec: dict) -> dict:
@@ -122,12 +146,14 @@ def main() -> None:
     ap.add_argument("--render-factors", type=int, nargs="+", default=[14, 21, 35, 45])
     ap.add_argument("--megapixels", type=float, nargs="+", default=[0.3, 1, 4, 12])
     ap.add_argument("--batch", type=int, default=8, help="the batched rows' batch size")
-    ap.add_argument("--grid", choices=["all", "sizes"], default="all", help="sizes: only the input-size table")
+    ap.add_argument("--grid", choices=["all", "sizes", "folder"], default="all", help="only one table (for before/after runs)")
+    ap.add_argument("--folder-photos", type=int, default=16, help="photos in the end-to-end folder run")
     ap.add_argument("--section", default=SECTION, help="which marked section of docs/benchmarks.md to replace")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(json.loads(args.child))))
+        spec = json.loads(args.child)
+        print(json.dumps(measure_folder(spec) if spec.get("folder") else measure(spec)))
         return
 
     base = {"weights": args.weights, "device": args.device, "runs": args.runs}
@@ -137,26 +163,38 @@ def main() -> None:
         print(json.dumps({k: r[k] for k in ("model", "rf", "mp", "batch", "s_per_photo", "peak_mib")}), flush=True)
         return r
 
-    sizes = [go(model=DEFAULT, rf=35, mp=mp, batch=b) for b in (1, args.batch) for mp in args.megapixels]
-    size_rows = [row(r) + f" {r['s_per_photo'] / sizes[0]['s_per_photo']:.2f}x |" for r in sizes]
-    size_table = [
-        "### Input size (render factor 35): the network's cost does not grow with the photo",
-        "",
-        HEADER[0] + f" time vs {args.megapixels[0]:g} MP batch 1 |",
-        HEADER[1] + "---|",
-        *size_rows,
-    ]
     cmd = "python scripts/bench_inference.py " + " ".join(sys.argv[1:])
     intro = [
-        f"Device: {sizes[0]['device_name']}; torch {torch.__version__}; median of {args.runs} timed runs after one warm-up, "
-        f"each configuration in its own process; weights `{args.weights or 'shipped default'}`. Command: `{cmd}`",
+        f"Device: {describe_device(resolve_device(args.device))}; torch {torch.__version__}; median of {args.runs} timed "
+        f"runs after one warm-up, each configuration in its own process; weights `{args.weights or 'shipped default'}`. "
+        f"Command: `{cmd}`",
         "",
         "ms/photo = model ms (resize to render size + network) + merge ms (chroma upsampling + luminance merge at full "
         "size). Peak MiB: peak RSS of the process on CPU (libraries and model included), `max_memory_allocated` on CUDA.",
         "",
     ]
-    if args.grid == "sizes":
-        replace_section(args.section, "\n".join(["## Photos: input size only", "", *intro, *size_table]))
+    tables: dict[str, list[str]] = {}
+    if args.grid in ("all", "sizes"):
+        sizes = [go(model=DEFAULT, rf=35, mp=mp, batch=b) for b in (1, args.batch) for mp in args.megapixels]
+        tables["sizes"] = [
+            "### Input size (render factor 35): the network's cost does not grow with the photo",
+            "",
+            HEADER[0] + f" time vs {args.megapixels[0]:g} MP batch 1 |",
+            HEADER[1] + "---|",
+            *(row(r) + f" {r['s_per_photo'] / sizes[0]['s_per_photo']:.2f}x |" for r in sizes),
+        ]
+    if args.grid in ("all", "folder"):
+        folder = [run_child({**base, "folder": True, "model": DEFAULT, "rf": 35, "mp": mp, "batch": 4, "n_photos": args.folder_photos})
+                  for mp in (1.0, 12.0)]
+        tables["folder"] = [
+            f"### End to end: a folder of {args.folder_photos} JPEGs (decode, colorize, encode, write; render factor 35, batch 4)",
+            "",
+            "| input MP | photos/s |",
+            "|---|---|",
+            *(f"| {r['mp']:g} | {r['photos_per_s']:.2f} |" for r in folder),
+        ]
+    if args.grid != "all":
+        replace_section(args.section, "\n".join([f"## Photos: {args.grid} only", "", *intro, *tables[args.grid]]))
         print(f"written to {DOC}")
         return
 
@@ -182,7 +220,9 @@ def main() -> None:
         *HEADER,
         *(row(r) for m in models for r in by_rf[m]),
         "",
-        *size_table,
+        *tables["sizes"],
+        "",
+        *tables["folder"],
         "",
         "### Memory layout (render factor 35, 1 MP, batch 1)",
         "",

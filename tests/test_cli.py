@@ -94,6 +94,27 @@ def test_killed_write_leaves_no_partial_output(tmp_path: Path, tiny_weights: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.png"]
 
 
+def test_failed_write_is_reported_and_the_run_goes_on(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.photos
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(5):
+        write_photo_file(src / f"p{i}.png", "L", seed=i)
+    real_write = colorize.photos.write_photo
+
+    def flaky_write(dst: Path, *args: object, **kw: object) -> Path:
+        if dst.name.startswith("p2"):
+            raise OSError(28, "No space left on device")
+        return real_write(dst, *args, **kw)
+
+    monkeypatch.setattr(colorize.photos, "write_photo", flaky_write)
+    r = invoke("photos", src, "-o", tmp_path / "out", "-w", tiny_weights, "-r", "8", "-b", "2")
+    assert r.exit_code == 1
+    assert "p2.png: cannot write output" in r.output and "No space left" in r.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0_color.png", "p1_color.png", "p3_color.png", "p4_color.png"]
+
+
 def test_missing_weights_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLORIZE_WEIGHTS_DIR", str(tmp_path / "empty"))
     src = write_photo_file(tmp_path / "old.png", "L")
