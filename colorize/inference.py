@@ -94,7 +94,7 @@ def _merge_cpu(gray: np.ndarray, chroma: torch.Tensor) -> np.ndarray:
     out = np.empty((h, w, 3), np.uint8)
     rows = max(1, _MERGE_STRIP_PX // w)
     for r0 in range(0, h, rows):
-        y = torch.from_numpy(np.ascontiguousarray(gray[r0 : r0 + rows])).float().div_(255.0)[None, None]
+        y = torch.from_numpy(np.require(gray[r0 : r0 + rows], np.uint8, ["C", "W"])).float().div_(255.0)[None, None]
         c = torch.from_numpy(c_full[r0 : r0 + rows]).permute(2, 0, 1)[None]
         rgb = merge_luma_chroma(y, c)[0].mul_(255.0).round_()
         out[r0 : r0 + rows] = rgb.permute(1, 2, 0).to(torch.uint8).numpy()

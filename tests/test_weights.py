@@ -113,3 +113,17 @@ def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatc
     assert path.stat().st_size <= 25 * 2**20
     model, meta = load_generator(path)
     assert meta["model_config"] == manifest["model_config"]
+
+
+def test_shipped_default_model_paints_a_held_out_sky_blue(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from colorize.inference import Colorizer
+
+    monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)
+    gray = np.asarray(Image.open(Path(__file__).parents[1] / "samples" / "heldout_grand_canyon.jpg").convert("L"))
+    rgb = Colorizer.from_weights(None, device="cpu", render_factor=21).colorize([gray])[0].astype(np.float32)
+    sky = rgb[: gray.shape[0] // 5]  # the photo's top fifth is clear sky
+    assert sky[..., 2].mean() - sky[..., 0].mean() > 10  # blue clearly above red
+    assert np.abs(np.asarray(Image.fromarray(rgb.astype(np.uint8)).convert("L"), np.int16) - gray).max() <= 1
