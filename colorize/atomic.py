@@ -7,6 +7,11 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+# mkstemp creates files 0600; outputs get what a plain open() would give (0666 minus the umask). The umask can only
+# be read by setting it, so it is read once, at import, before any writer thread exists.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp)` on a temp file beside `path`, then rename it into place; no partial file survives."""
@@ -17,6 +22,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

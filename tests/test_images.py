@@ -85,3 +85,19 @@ def test_truncated_jpeg_is_reported(tmp_path: Path) -> None:
     (tmp_path / "cut.jpg").write_bytes(full[: len(full) // 2])
     with pytest.raises(BadInputError, match="cut.jpg: corrupt or truncated"):
         read_photo(tmp_path / "cut.jpg")
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path: Path) -> None:
+    import importlib
+    import os
+
+    import colorize.atomic
+
+    umask = os.umask(0o022)
+    try:
+        importlib.reload(colorize.atomic)
+        colorize.atomic.atomic_write(tmp_path / "out.txt", lambda tmp: tmp.write_text("x"))
+    finally:
+        os.umask(umask)
+        importlib.reload(colorize.atomic)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
