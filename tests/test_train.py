@@ -16,10 +16,9 @@ from typer.testing import CliRunner
 from colorize.cli import app
 from colorize.config import DataConfig, RecipeConfig, load_recipe, merge
 from colorize.data import crappify, split_photos, list_photos
-from colorize.errors import ColorizeError, ConfigError
+from colorize.errors import ConfigError
 from colorize.train import pretrain_critic, pretrain_gen
 from colorize.train.common import StageContext, StepLog
-from colorize.train.recipe import run_all
 from colorize.weights import load_generator
 
 REPO = Path(__file__).resolve().parents[1]

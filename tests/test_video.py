@@ -72,7 +72,7 @@ def test_video_keeps_frames_rate_size_audio_and_luminance(tmp_path: Path, tiny_w
     r = runner.invoke(app, ["video", str(src), "-o", str(dst), "-w", str(tiny_weights), "-r", "8", "--device", "cpu"])
     assert r.exit_code == 0, r.stderr
     with av.open(str(src)) as a, av.open(str(dst)) as b:
-        va, vb = a.streams.video[0], b.streams.video[0]
+        vb = b.streams.video[0]
         assert (vb.codec_context.width, vb.codec_context.height) == size
         assert vb.codec_context.pix_fmt == "yuv420p"  # plays in any player
         assert vb.average_rate == FPS
