@@ -114,7 +114,7 @@ class Colorizer:
         channels_last: bool = True,
     ) -> None:
         """`model` is moved to the device and, unless `channels_last=False`, converted in place to channels-last
-        memory format (measured ~15% faster on CPU: docs/benchmarks.md)."""
+        memory format (+27 % photos/s on CPU at render factor 35: docs/benchmarks.md)."""
         if render_factor < MIN_RENDER_FACTOR:
             raise ColorizeError(f"render factor {render_factor} is too small; use {MIN_RENDER_FACTOR} or more")
         if batch_size < 1:
