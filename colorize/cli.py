@@ -37,9 +37,11 @@ WeightsOpt = Annotated[
     typer.Option("--weights", "-w", help="Checkpoint to use (e.g. RUN/final.pt). Default: the shipped model."),
 ]
 RenderFactorOpt = Annotated[
-    int,
+    Optional[int],
     typer.Option(
-        "--render-factor", "-r", min=7, max=100, help="Model resolution = factor x 16 px. Lower: steadier colour; higher: finer detail."
+        "--render-factor", "-r", min=7, max=100,
+        help="Model resolution = factor x 16 px. Lower: steadier colour; higher: finer detail. "
+        "Default: the model's own, the scale it was trained at (`colorize info` shows it).",
     ),
 ]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Photos per model call.")]
@@ -100,7 +102,7 @@ def main(
 
 
 def _colorizer_factory(
-    weights: Optional[Path], device: str, render_factor: int, batch_size: int, fp32: bool
+    weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool
 ) -> Callable[[], Any]:
     def make() -> Any:
         from colorize.inference import Colorizer
@@ -148,7 +150,7 @@ def photo(
     src: Annotated[Path, typer.Argument(help="The photo to colorize.")],
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file or folder. Default: beside the input.")] = None,
     weights: WeightsOpt = None,
-    render_factor: RenderFactorOpt = 35,
+    render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,
     overwrite: OverwriteOpt = False,
@@ -172,7 +174,7 @@ def photos(
     out_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder (created).")],
     recursive: Annotated[bool, typer.Option("--recursive", "-R", help="Include subfolders (mirrored in the output).")] = False,
     weights: WeightsOpt = None,
-    render_factor: RenderFactorOpt = 35,
+    render_factor: RenderFactorOpt = None,
     batch_size: BatchSizeOpt = 4,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,
@@ -251,7 +253,7 @@ for _stage in ("all", "pretrain-gen", "cache", "pretrain-critic", "gan", "export
 def eval_(
     data: DataOpt,
     weights: WeightsOpt = None,
-    render_factor: RenderFactorOpt = 35,
+    render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON.")] = None,
 ) -> None:
@@ -304,7 +306,8 @@ def info() -> None:
             typer.echo(f"  {m['name']}: {m['error']}")
         else:
             state = "ok" if m["verified"] else ("MISSING" if not m["present"] else "SHA256 MISMATCH")
-            typer.echo(f"  {m['name']}: {m['file']} sha256 {m['sha256'][:12]}… {state}")
+            rf = f", render factor {m['render_factor']}" if m.get("render_factor") else ""
+            typer.echo(f"  {m['name']}: {m['file']} sha256 {m['sha256'][:12]}… {state}{rf}")
     if not shipped:
         typer.echo("  no shipped models; pass --weights PATH to a checkpoint from `colorize train`")
     lite = [n for n in ENCODERS if n.startswith("efficientnet_lite") and lite_weights_path(n)]
@@ -326,18 +329,18 @@ def export_(
     out: Annotated[Path, typer.Argument(help="File to write (e.g. colorize.onnx).")],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="onnx or torchscript.", case_sensitive=False)] = ExportFormat.onnx,
     weights: WeightsOpt = None,
-    render_factor: RenderFactorOpt = 35,
+    render_factor: RenderFactorOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Export the generator (spectral norm folded) for one render size; checks its output against PyTorch."""
     from colorize.export import export_model
-    from colorize.inference import RENDER_UNIT_PX
+    from colorize.inference import RENDER_UNIT_PX, resolve_render_factor
     from colorize.weights import load_generator, resolve_weights
 
     if out.exists() and not overwrite:
         raise ColorizeError(f"{out}: already exists (pass --overwrite to replace it)")
-    size = render_factor * RENDER_UNIT_PX
-    model, _ = load_generator(resolve_weights(weights))
+    model, meta = load_generator(resolve_weights(weights))
+    size = resolve_render_factor(render_factor, meta) * RENDER_UNIT_PX
     report = export_model(model, out, fmt.value, size)
     check = "not checked (onnxruntime missing)" if report.max_abs_diff is None else f"max |output - PyTorch's| = {report.max_abs_diff:.2e}"
     typer.echo(f"wrote {out} ({fmt.value}, input (B, 1, {size}, {size}) luminance in [0, 1] -> (B, 3, {size}, {size}) RGB; "
@@ -356,7 +359,7 @@ def video(
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output video (.mp4, .mov, .mkv). Default: <name>_color.mp4 beside the input, unless only --frames-out is given.")] = None,
     frames_out: Annotated[Optional[Path], typer.Option("--frames-out", help="Also write the colorized frames as numbered PNGs here.")] = None,
     weights: WeightsOpt = None,
-    render_factor: RenderFactorOpt = 21,
+    render_factor: RenderFactorOpt = None,
     batch_size: BatchSizeOpt = 8,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,
@@ -392,7 +395,7 @@ def frames(
     src_dir: Annotated[Path, typer.Argument(help="Folder of numbered frames (frame_0001.png, ...).")],
     out_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder for the colorized frames.")],
     weights: WeightsOpt = None,
-    render_factor: RenderFactorOpt = 21,
+    render_factor: RenderFactorOpt = None,
     batch_size: BatchSizeOpt = 8,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -22,9 +22,20 @@ from colorize.errors import ColorizeError
 
 log = logging.getLogger(__name__)
 
+# For checkpoints that do not record the scale they were trained at (DeOldify's photo default).
 DEFAULT_RENDER_FACTOR = 35
 MIN_RENDER_FACTOR = 7
 RENDER_UNIT_PX = 16
+
+
+def render_factor_for(size_px: int) -> int:
+    """The render factor at which a model sees a whole photo at the size it was trained and scored at."""
+    return max(MIN_RENDER_FACTOR, size_px // RENDER_UNIT_PX)
+
+
+def resolve_render_factor(explicit: int | None, checkpoint_meta: dict[str, Any]) -> int:
+    """The user's render factor, else the checkpoint's own (the scale it was trained at), else the default."""
+    return explicit or checkpoint_meta.get("render_factor") or DEFAULT_RENDER_FACTOR
 
 # ITU-R BT.601 full-range (JPEG) YCbCr, the luminance Pillow's "L" mode uses.
 _RGB_TO_Y = (0.299, 0.587, 0.114)
@@ -128,12 +139,13 @@ class Colorizer:
         self.autocast_dtype = None if fp32 or self.device.type != "cuda" else torch.float16
 
     @classmethod
-    def from_weights(cls, weights: Path | None = None, **kwargs: object) -> "Colorizer":
-        """Load the given checkpoint (or the shipped default model) into a Colorizer."""
+    def from_weights(cls, weights: Path | None = None, render_factor: int | None = None, **kwargs: object) -> "Colorizer":
+        """Load the given checkpoint (or the shipped default model) into a Colorizer; without a render factor, the
+        checkpoint's own (the scale it was trained at: a model trained on 128 px crops turns garish at 560 px)."""
         from colorize.weights import load_generator, resolve_weights
 
-        model, _ = load_generator(resolve_weights(weights))
-        return cls(model, **kwargs)  # type: ignore[arg-type]
+        model, meta = load_generator(resolve_weights(weights))
+        return cls(model, render_factor=resolve_render_factor(render_factor, meta), **kwargs)  # type: ignore[arg-type]
 
     @property
     def render_size_px(self) -> int:

@@ -30,7 +30,7 @@ from colorize.errors import ConfigError, WeightsError
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_MODEL_NAME = "colorize-lite0-v1"
+DEFAULT_MODEL_NAME = "colorize-lite0-v2"
 WEIGHTS_DIR_ENV = "COLORIZE_WEIGHTS_DIR"
 
 
@@ -68,11 +68,12 @@ def save_checkpoint(path: Path, model: nn.Module, kind: str, model_config: Any, 
 
 
 def save_half(src: Path, dst: Path) -> None:
-    """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config and step only."""
+    """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config, step and render factor."""
     ckpt = read_checkpoint(src, kind="generator")
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
     slim = {"format_version": FORMAT_VERSION, "kind": "generator", "model_config": ckpt["model_config"],
-            "state_dict": half, "step": ckpt.get("step"), "stage": "shipped"}
+            "state_dict": half, "step": ckpt.get("step"), "stage": "shipped",
+            "render_factor": ckpt.get("render_factor")}
     atomic_write(dst, lambda tmp: torch.save(slim, tmp))
 
 

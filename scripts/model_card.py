@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Ship a trained run as the default model and measure it for docs/model-card.md, next to its baselines.
 
-    .venv/bin/python scripts/model_card.py --data data/photos --run runs/v1 [--arms runs/card]
+    .venv/bin/python scripts/model_card.py --data data/photos --run runs/v2 [--arms runs/card]
 
 1. RUN/final.pt -> weights/NAME.pt in fp16 (what users get), with its manifest NAME.json (sha256, config, training,
    held-out quality).
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from benchdoc import replace_section  # noqa: E402
 from colorize.data import list_photos, split_photos  # noqa: E402
 from colorize.evaluation import evaluate_photos  # noqa: E402
-from colorize.inference import Colorizer  # noqa: E402
+from colorize.inference import DEFAULT_RENDER_FACTOR, Colorizer  # noqa: E402
 from colorize.models import count_parameters  # noqa: E402
 from colorize.weights import DEFAULT_MODEL_NAME, load_generator, save_half, write_manifest  # noqa: E402
 
@@ -66,23 +66,34 @@ def fmt_row(name: str, m: dict[str, float]) -> str:
     return f"| {name} | {m['psnr']:.2f} | {m['ab_mae']:.2f} | {m['colorfulness']:.1f} | {m['colorfulness_gap']:.1f} |"
 
 
+def verdict(rows: dict[str, dict[str, float]]) -> str:
+    """Whether the first row (the shipped model) beats every other row on ab MAE and colourfulness gap."""
+    (ours_name, ours), *others = rows.items()
+    lost = [f"{name} ({key.replace('_', ' ')} {m[key]:.2f} vs {ours[key]:.2f})"
+            for name, m in others for key in ("ab_mae", "colorfulness_gap") if m[key] <= ours[key]]
+    if not lost:
+        return "The shipped model beats every baseline on both ab MAE and colourfulness gap."
+    return "The shipped model does **not** beat every baseline; it loses to: " + "; ".join(lost) + "."
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--run", type=Path, required=True, help="the finished `colorize train all` run to ship")
     ap.add_argument("--arms", type=Path, default=Path("runs/card"), help="where the baseline runs go")
     ap.add_argument("--name", default=DEFAULT_MODEL_NAME)
-    ap.add_argument("--render-factors", type=int, nargs="+", default=[35, 21])
+    ap.add_argument("--render-factors", type=int, nargs="+", help="default: the shipped model's own, then 35")
     args = ap.parse_args()
     final = json.loads((args.run / "final.json").read_text())
     shipped = ROOT / "weights" / f"{args.name}.pt"
     save_half(args.run / "final.pt", shipped)
-    write_manifest(shipped, model_config=final["model_config"], training=final["training"])
+    write_manifest(shipped, model_config=final["model_config"], render_factor=final["render_factor"], training=final["training"])
     _, val = split_photos(list_photos(args.data), args.data, 0.1)
     arms = {name: train_arm(name, args.data, args.arms) for name in ARMS}
 
     results: dict[int, dict[str, dict[str, float]]] = {}
-    for rf in args.render_factors:
+    render_factors = args.render_factors or [final["render_factor"], DEFAULT_RENDER_FACTOR]
+    for rf in render_factors:
         ours = score(shipped, val, rf)
         results[rf] = {f"{args.name} (shipped, full recipe)": ours["model"]}
         for name, arm in arms.items():
@@ -92,10 +103,10 @@ def main() -> None:
 
     training = final["training"]
     model, _ = load_generator(shipped)
-    default_rf = args.render_factors[0]
+    default_rf = render_factors[0]
     first = results[default_rf]
     write_manifest(
-        shipped, model_config=final["model_config"], training=training,
+        shipped, model_config=final["model_config"], render_factor=final["render_factor"], training=training,
         quality={"held_out": {"model": next(iter(first.values())), "gray": first["gray image"],
                               "render_factor": default_rf, "n_photos": len(val)}},
     )
@@ -124,9 +135,10 @@ def main() -> None:
         "",
         f"Command: `python scripts/model_card.py {' '.join(sys.argv[1:])}`",
     ]
-    for rf in args.render_factors:
+    for rf in render_factors:
         lines += ["", f"### Render factor {rf}", "", "| model | PSNR dB | ab MAE | colourfulness | colourfulness gap |", "|---|---|---|---|---|"]
         lines += [fmt_row(name, m) for name, m in results[rf].items()]
+        lines += ["", verdict(results[rf])]
     replace_section("model_card", "\n".join(lines), CARD)
     print(f"written to {CARD} and {shipped}")
 

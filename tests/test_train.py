@@ -95,6 +95,16 @@ def test_chosen_checkpoint_is_the_best_scored_one(finished_run: Path) -> None:
         assert torch.equal(a, b)
 
 
+def test_final_model_renders_at_the_scale_it_was_scored_at(finished_run: Path) -> None:
+    from colorize.inference import Colorizer, render_factor_for
+
+    factor = render_factor_for(load_recipe(SMOKE).gan.size_px)
+    _, meta = load_generator(finished_run / "final.pt")
+    assert meta["render_factor"] == json.loads((finished_run / "final.json").read_text())["render_factor"] == factor
+    assert Colorizer.from_weights(finished_run / "final.pt", device="cpu").render_factor == factor
+    assert Colorizer.from_weights(finished_run / "final.pt", device="cpu", render_factor=12).render_factor == 12
+
+
 def test_final_model_colorizes_photos(finished_run: Path, photo_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     r = runner.invoke(app, ["photos", str(photo_dir), "-o", str(out), "-w", str(finished_run / "final.pt"), "-r", "8"])

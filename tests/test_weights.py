@@ -105,6 +105,17 @@ def test_half_copy_is_smaller_and_colorizes_like_the_original(tiny_weights: Path
         assert (full(x) - small(x)).abs().max() < 2e-2  # fp16 weights: well under 5 of 255 levels
 
 
+def test_half_copy_keeps_the_render_factor(tiny_weights: Path, tmp_path: Path) -> None:
+    from colorize.inference import DEFAULT_RENDER_FACTOR, Colorizer
+
+    model, _ = load_generator(tiny_weights)
+    trained = tmp_path / "trained.pt"
+    save_checkpoint(trained, model, "generator", ModelConfig(arch="tiny"), render_factor=9)
+    save_half(trained, tmp_path / "half.pt")
+    assert Colorizer.from_weights(tmp_path / "half.pt", device="cpu").render_factor == 9
+    assert Colorizer.from_weights(tiny_weights, device="cpu").render_factor == DEFAULT_RENDER_FACTOR  # records none
+
+
 def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)
     path = resolve_weights(None)  # the repository's weights/ folder
@@ -113,6 +124,7 @@ def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatc
     assert path.stat().st_size <= 25 * 2**20
     model, meta = load_generator(path)
     assert meta["model_config"] == manifest["model_config"]
+    assert meta["render_factor"] == manifest["render_factor"] == manifest["quality"]["held_out"]["render_factor"]
 
 
 def test_shipped_default_model_paints_a_held_out_sky_blue(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +135,7 @@ def test_shipped_default_model_paints_a_held_out_sky_blue(monkeypatch: pytest.Mo
 
     monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)
     gray = np.asarray(Image.open(Path(__file__).parents[1] / "samples" / "heldout_grand_canyon.jpg").convert("L"))
-    rgb = Colorizer.from_weights(None, device="cpu", render_factor=21).colorize([gray])[0].astype(np.float32)
+    rgb = Colorizer.from_weights(None, device="cpu").colorize([gray])[0].astype(np.float32)
     sky = rgb[: gray.shape[0] // 5]  # the photo's top fifth is clear sky
     assert sky[..., 2].mean() - sky[..., 0].mean() > 10  # blue clearly above red
     assert np.abs(np.asarray(Image.fromarray(rgb.astype(np.uint8)).convert("L"), np.int16) - gray).max() <= 1

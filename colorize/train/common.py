@@ -210,12 +210,12 @@ def score_generator(
     gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, device: torch.device
 ) -> tuple[dict[str, float], list[Any]]:
     """Colorize the validation grays through the real inference path and score them against the real colour."""
-    from colorize.inference import RENDER_UNIT_PX, Colorizer
+    from colorize.inference import Colorizer, render_factor_for
     from colorize.metrics import evaluate
 
     plain = getattr(gen, "module", gen)
     with eval_mode(plain):
-        colorizer = Colorizer(plain, device, render_factor=max(7, size_px // RENDER_UNIT_PX), batch_size=8, fp32=True, channels_last=False)
+        colorizer = Colorizer(plain, device, render_factor=render_factor_for(size_px), batch_size=8, fp32=True, channels_last=False)
         preds = colorizer.colorize([g for g, _ in val_pairs])
     return evaluate(preds, [r for _, r in val_pairs]), preds
 

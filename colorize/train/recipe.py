@@ -21,6 +21,7 @@ import torch
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, dump_toml, to_dict
 from colorize.errors import ColorizeError
+from colorize.inference import render_factor_for
 from colorize.train import cache, gan, pretrain_critic, pretrain_gen
 from colorize.train.common import StageContext
 from colorize.weights import load_generator, save_checkpoint, write_manifest
@@ -95,10 +96,14 @@ def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
         gan_done = json.loads((best.parent / "DONE").read_text())
         gen_done = json.loads((ctx.run_dir / pretrain_gen.NAME / "DONE").read_text())
         model, meta = load_generator(best)
-        save_checkpoint(final, model, "generator", cfg.model, step=meta.get("step"), stage="final", config=to_dict(cfg))
+        # Inference defaults to the scale the inflection point was scored at.
+        factor = render_factor_for(cfg.gan.size_px)
+        save_checkpoint(final, model, "generator", cfg.model, step=meta.get("step"), stage="final", config=to_dict(cfg),
+                        render_factor=factor)
         write_manifest(
             final,
             model_config=to_dict(cfg.model),
+            render_factor=factor,
             training={
                 "recipe": "NoGAN: pretrain-gen, cache, pretrain-critic, gan" + (f" x{cfg.gan.cycles}" if cfg.gan.cycles > 1 else ""),
                 "loss": gen_done.get("loss"),
