@@ -42,7 +42,8 @@ ARMS = {
     "random encoder": ["pretrain_gen.pretrained_encoder=false"],
     "no perceptual loss": ["loss.perceptual=false"],
 }
-KEYS = ("psnr", "ab_mae", "colorfulness", "colorfulness_gap")
+# The issue's baselines; the reduced-budget "recipe" arm is a control for the budget, shown but not one of them.
+BASELINES = ("random encoder", "no perceptual loss", "gray image")
 
 
 def train_arm(name: str, data: Path, arms_dir: Path) -> Path:
@@ -66,13 +67,12 @@ def fmt_row(name: str, m: dict[str, float]) -> str:
     return f"| {name} | {m['psnr']:.2f} | {m['ab_mae']:.2f} | {m['colorfulness']:.1f} | {m['colorfulness_gap']:.1f} |"
 
 
-def verdict(rows: dict[str, dict[str, float]]) -> str:
-    """Whether the first row (the shipped model) beats every other row on ab MAE and colourfulness gap."""
-    (ours_name, ours), *others = rows.items()
+def verdict(ours: dict[str, float], baselines: dict[str, dict[str, float]]) -> str:
+    """Whether the shipped model beats every baseline on ab MAE and colourfulness gap, in one sentence."""
     lost = [f"{name} ({key.replace('_', ' ')} {m[key]:.2f} vs {ours[key]:.2f})"
-            for name, m in others for key in ("ab_mae", "colorfulness_gap") if m[key] <= ours[key]]
+            for name, m in baselines.items() for key in ("ab_mae", "colorfulness_gap") if m[key] <= ours[key]]
     if not lost:
-        return "The shipped model beats every baseline on both ab MAE and colourfulness gap."
+        return f"The shipped model beats every baseline ({', '.join(baselines)}) on both ab MAE and colourfulness gap."
     return "The shipped model does **not** beat every baseline; it loses to: " + "; ".join(lost) + "."
 
 
@@ -138,7 +138,9 @@ def main() -> None:
     for rf in render_factors:
         lines += ["", f"### Render factor {rf}", "", "| model | PSNR dB | ab MAE | colourfulness | colourfulness gap |", "|---|---|---|---|---|"]
         lines += [fmt_row(name, m) for name, m in results[rf].items()]
-        lines += ["", verdict(results[rf])]
+        ours, *_ = results[rf].values()
+        baselines = {name: m for name, m in results[rf].items() if name.split(" (")[0] in BASELINES}
+        lines += ["", verdict(ours, baselines)]
     replace_section("model_card", "\n".join(lines), CARD)
     print(f"written to {CARD} and {shipped}")
 
