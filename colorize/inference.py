@@ -37,6 +37,7 @@ def resolve_render_factor(explicit: int | None, checkpoint_meta: dict[str, Any])
     """The user's render factor, else the checkpoint's own (the scale it was trained at), else the default."""
     return explicit or checkpoint_meta.get("render_factor") or DEFAULT_RENDER_FACTOR
 
+
 # ITU-R BT.601 full-range (JPEG) YCbCr, the luminance Pillow's "L" mode uses.
 _RGB_TO_Y = (0.299, 0.587, 0.114)
 _RGB_TO_CB = (-0.168736, -0.331264, 0.5)
