@@ -163,14 +163,14 @@ class PerceptualLoss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pred = recolor(pred, target)
         pixel = F.l1_loss(pred, target) * self.cfg.pixel_weight
-        pixel = pixel + F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target)) * self.cfg.chroma_weight
+        chroma = F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target)) * self.cfg.chroma_weight
         if self.features is None:
-            return pixel
+            return pixel + chroma
         with torch.no_grad():
             target_acts = self._activations(self._prep(target))
         pred_acts = self._activations(self._prep(pred))
         feats = sum(w * F.l1_loss(p, t) for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
-        return pixel + self.feature_scale * feats
+        return pixel + chroma + self.feature_scale * feats
 
 
 def critic_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
