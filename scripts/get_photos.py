@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import fnmatch
+import io
 import re
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from colorize.data import split_photos  # noqa: E402
 from colorize.metrics import colorfulness  # noqa: E402
 
 MAX_SHORT_SIDE_PX = 1024
+# Avatar-sized copies (96 px) are too small to crop training views from and would be scored upscaled if held out.
+MIN_SHORT_SIDE_PX = 192
 VAL_FRACTION = 0.1
 # Gray photos sit among the colour ones (scratch's moon: colourfulness 0.0; the least colourful real colour photo
 # scores 13). In training they teach a colorizer to paint nothing; held out, any colour at all counts as error.
@@ -44,12 +47,19 @@ DEBIAN = {
     "plasma-workspace-wallpapers": [f"usr/share/wallpapers/{n}/contents/images/*.jpg" for n in
                                     ("BytheWater", "EveningGlow", "FallenLeaf", "Kite", "OneStandsOut", "Path", "summer_1am", "DarkestHour")],
     "kphotoalbum": ["usr/share/kphotoalbum/demo/*.jpg"],
+    "gnome-control-center-data": ["usr/share/pixmaps/faces/*.jpg"],  # not legacy/: smaller copies of the same photos
+    "palapeli-data": ["usr/share/palapeli/collection/*.jpg"],
+    "dde-account-faces": ["var/lib/AccountsService/icons/bigger/[0-9]*.png"],  # not default/guest: a copy, a logo
+    # 3840x2160 photos stored as JPEG streams inside EFL's .edj archives; see edj_photo.
+    "enlightenment-data": ["usr/share/enlightenment/data/backgrounds/*.edj"],
 }
 # Drawings and logos that sit among the photos in those folders.
-EXCLUDE = {"qt-logo.jpg", "Painting-Colors_by__herobrine7gamer.jpg", "analogpattern_by_Peter_Nerlich.jpg"}
+EXCLUDE = {"qt-logo.jpg", "Painting-Colors_by__herobrine7gamer.jpg", "analogpattern_by_Peter_Nerlich.jpg",
+           "energy-arc.jpg", "flake.jpg", "Dunes.edj", "Flat-Fan.edj", "Flat-Stone-Pattern.edj", "Paper-Flower.edj"}
 # Packages whose copyright file is free-form rather than DEP-5: the licence it states for the package.
 NON_DEP5_LICENCE = {"kphotoalbum": "GPL-2+ (package licence, free-form copyright file)"}
-SKIMAGE = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png"]
+# Not motorcycle_right: it is the stereo twin of motorcycle_left, which the split holds out, and would leak it.
+SKIMAGE = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png"]
 
 
 def run(cmd: list[str], cwd: Path) -> None:
@@ -77,11 +87,39 @@ def kphotoalbum_angles(index_xml: Path) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r'<image file="([^"]+)"[^>]*?angle="(\d+)"', text)}
 
 
+def edj_photo(edj: Path, out: Path) -> Path | None:
+    """The largest JPEG stream inside an EFL .edj archive, written to `out`; None if it holds none (vector art).
+
+    Written by hand: an .edj is an Eet archive, and no maintained Python library reads Eet. Its images are
+    stored as plain JPEG streams, so each JPEG start marker is tried and the largest decodable picture kept.
+    """
+    data = edj.read_bytes()
+    best, best_area = b"", 0
+    start = data.find(b"\xff\xd8\xff")
+    while start != -1:
+        try:
+            with Image.open(io.BytesIO(data[start:])) as im:
+                im.load()
+                area = im.width * im.height
+            if area > best_area:
+                best, best_area = data[start:], area
+        except OSError:
+            pass  # a marker-like byte run inside another stream, or a thumbnail Pillow cannot read
+        start = data.find(b"\xff\xd8\xff", start + 1)
+    if not best:
+        return None
+    out.write_bytes(best)
+    return out
+
+
 def save(src: Path, dst: Path, angle: int = 0) -> tuple[int, int] | None:
-    """Write `src` upright and downscaled to `dst`; None (and nothing written) for a photo without colour."""
+    """Write `src` upright and downscaled to `dst`; None (and nothing written) for a photo without colour or too small."""
     dst.unlink(missing_ok=True)
     with Image.open(src) as im:
         im = ImageOps.exif_transpose(im).convert("RGB")
+        if min(im.size) < MIN_SHORT_SIDE_PX:
+            print(f"{src}: skipped, {min(im.size)} px on its short side (< {MIN_SHORT_SIDE_PX})")
+            return None
         if angle:
             im = im.rotate(-angle, expand=True)  # the album's angle is clockwise
         scale = MAX_SHORT_SIDE_PX / min(im.size)
@@ -124,6 +162,9 @@ def main() -> None:
                 inner = src.relative_to(root).as_posix()
                 stem = src.parent.parent.parent.name if pkg == "plasma-workspace-wallpapers" else src.stem
                 dst = args.out / f"{pkg}__{stem}.jpg"
+                if src.suffix == ".edj" and (src := edj_photo(src, args.cache / f"{stem}.jpg")) is None:
+                    print(f"{root / inner}: skipped, no JPEG inside (drawn, not photographed)")
+                    continue
                 size = save(src, dst, angles.get(src.name, 0))
                 if size is None:
                     continue

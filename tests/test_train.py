@@ -72,6 +72,9 @@ def test_recipe_leaves_every_stage_artifact(finished_run: Path) -> None:
     manifest = json.loads((run / "final.json").read_text())
     assert manifest["model_config"]["arch"] == "tiny"
     assert "VGG16" in manifest["training"]["loss"] or "no VGG" in manifest["training"]["loss"]
+    # The device comes from stage 1's DONE, written when it trained, so a later re-export cannot rewrite it.
+    gen_done = json.loads((run / "1-pretrain-gen" / "DONE").read_text())
+    assert gen_done["device"].startswith("cpu (") and manifest["training"]["device"] == gen_done["device"]
     with Image.open(run / "4-gan" / "metrics.png") as im:
         assert im.size[0] > 300
 

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 from pathlib import Path
-
-import torch
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, dump_toml, to_dict
 from colorize.errors import ColorizeError
 from colorize.inference import render_factor_for
 from colorize.train import cache, gan, pretrain_critic, pretrain_gen
-from colorize.train.common import StageContext
+from colorize.train.common import StageContext, describe_device
 from colorize.weights import load_generator, save_checkpoint, write_manifest
 
 log = logging.getLogger(__name__)
@@ -109,7 +106,8 @@ def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
                 "loss": gen_done.get("loss"),
                 "gan_stage": best.parent.name,
                 "chosen_gan_step": gan_done["chosen_step"],
-                "device": str(ctx.device) + (f" ({torch.cuda.get_device_name(ctx.device)})" if ctx.device.type == "cuda" else f" ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"),
+                # Stage 1 is most of the training time; runs finished before DONE recorded it fall back to now.
+                "device": gen_done.get("device", describe_device(ctx)),
                 "world_size": ctx.world,
                 "stage_seconds": stage_seconds(ctx.run_dir),
             },
