@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import platform
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -60,6 +62,13 @@ def resolve_device(name: str = "auto") -> torch.device:
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ColorizeError(f"device {name} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
     return device
+
+
+def describe_device(device: torch.device) -> str:
+    """e.g. 'cuda:0 (NVIDIA H100 80GB HBM3)' or 'cpu (x86_64, 2 cores, 2 torch threads)'."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
 
 
 def rgb_to_chroma(rgb: torch.Tensor) -> torch.Tensor:

@@ -33,9 +33,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchdoc import DOC, describe_device, replace_section  # noqa: E402
+from benchdoc import DOC, replace_section  # noqa: E402
 from colorize.config import ModelConfig  # noqa: E402
-from colorize.inference import Colorizer, resolve_device  # noqa: E402
+from colorize.inference import Colorizer, describe_device, resolve_device  # noqa: E402
 from colorize.models import count_parameters, create_generator  # noqa: E402
 from colorize.weights import load_generator, resolve_weights  # noqa: E402
 

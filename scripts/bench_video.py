@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchdoc import DOC, describe_device, replace_section  # noqa: E402
-from colorize.inference import Colorizer  # noqa: E402
+from benchdoc import DOC, replace_section  # noqa: E402
+from colorize.inference import Colorizer, describe_device  # noqa: E402
 from colorize.video import colorize_video  # noqa: E402
 
 SECTION = "bench_video"

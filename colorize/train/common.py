@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
 import time
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from torch import nn
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, dump_toml, to_dict
 from colorize.errors import ColorizeError
+from colorize.inference import describe_device
 
 log = logging.getLogger(__name__)
 
@@ -149,20 +149,13 @@ def begin_stage(stage_dir: Path, digest: str, cfg: RecipeConfig, ctx: StageConte
     return True
 
 
-def describe_device(ctx: StageContext) -> str:
-    """The device a stage ran on, in words: GPU name, or CPU and its torch thread count."""
-    if ctx.device.type == "cuda":
-        return f"{ctx.device} ({torch.cuda.get_device_name(ctx.device)})"
-    return f"{ctx.device} ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
 def finish_stage(stage_dir: Path, digest: str, ctx: StageContext, **summary: Any) -> None:
     """Write the DONE marker (last, so a crash before it means 'resume'); drop the resume checkpoint."""
     if ctx.is_main:
         seconds = round(time.perf_counter() - ctx.started.get(stage_dir.name, time.perf_counter()), 1)
         # The device is recorded now, not at export: re-exporting a finished run elsewhere must not rewrite it.
         payload = {"hash": digest, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": seconds,
-                   "device": describe_device(ctx), **summary}
+                   "device": describe_device(ctx.device), **summary}
         atomic_write(stage_dir / "DONE", lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
         (stage_dir / "last.pt").unlink(missing_ok=True)
     ctx.barrier()

@@ -18,9 +18,9 @@ from pathlib import Path
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, dump_toml, to_dict
 from colorize.errors import ColorizeError
-from colorize.inference import render_factor_for
+from colorize.inference import describe_device, render_factor_for
 from colorize.train import cache, gan, pretrain_critic, pretrain_gen
-from colorize.train.common import StageContext, describe_device
+from colorize.train.common import StageContext
 from colorize.weights import load_generator, save_checkpoint, write_manifest
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
                 "gan_stage": best.parent.name,
                 "chosen_gan_step": gan_done["chosen_step"],
                 # Stage 1 is most of the training time; runs finished before DONE recorded it fall back to now.
-                "device": gen_done.get("device", describe_device(ctx)),
+                "device": gen_done.get("device", describe_device(ctx.device)),
                 "world_size": ctx.world,
                 "stage_seconds": stage_seconds(ctx.run_dir),
             },
