@@ -1,4 +1,4 @@
-"""Losses: DeOldify's perceptual loss (VGG16 features + pixel L1) and the adversarial losses.
+"""Losses: DeOldify's perceptual loss (VGG16 features + pixel L1, optionally a Gram style term) and the adversarial losses.
 
 VGG16 weights are looked up in this order, and the one used is recorded in the run's manifest:
  1. an explicit path (`loss.vgg_weights`): a torchvision `vgg16_bn`/`vgg16` state dict, or a Keras `.h5`;
@@ -103,7 +103,8 @@ def _vgg_features(source: VggSource) -> nn.Sequential:
 
 
 class PerceptualLoss(nn.Module):
-    """Pixel L1 + chroma L1 + weighted L1 between VGG16 activations at relu3_3, relu4_3, relu5_3.
+    """Pixel L1 + chroma L1 + weighted L1 between VGG16 activations at relu3_3, relu4_3, relu5_3 (and, with
+    `style_weight`, between their Gram matrices).
 
     Inputs are RGB in [0, 1]. Without VGG weights the feature term is absent (`self.source.kind == "none"`).
     """
