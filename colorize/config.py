@@ -70,6 +70,17 @@ class LossConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """Numerics every training stage shares: autocast precision and memory layout."""
+
+    # "auto": bf16 on CUDA when supported (else fp16), bf16 on a CPU with native bf16 instructions, else fp32.
+    # Weights, optimiser state and loss reductions stay fp32 whatever this says.
+    precision: str = "auto"
+    # NHWC activations: on CPU oneDNN's convolutions skip a layout reorder per layer (docs/benchmarks.md).
+    channels_last: bool = True
+
+
+@dataclass(frozen=True)
 class PretrainGenConfig:
     """Stage 1: the generator alone on crappified inputs."""
 
@@ -116,8 +127,18 @@ class GanConfig:
     crit_lr_multiple: float = 5.0
     perceptual_weight: float = 1.0
     adv_weight: float = 1.0
-    crit_loss_threshold: float = 0.65
+    # Adversarial loss: bce | minimax | hinge | wgan-gp | rals (colorize/losses/adversarial.py, formulas and sources).
+    loss: str = "bce"
+    # Classifier losses: critic steps until it gets this fraction of the batch's patches right (at most
+    # max_crit_iters). wgan-gp: always max_crit_iters critic steps per generator step.
+    crit_accuracy_threshold: float = 0.7
     max_crit_iters: int = 5
+    # WGAN-GP's λ (Gulrajani et al.: 10).
+    gp_weight: float = 10.0
+    # R1 penalty on real photos (Mescheder et al. 2018); 0 = off.
+    r1_gamma: float = 0.0
+    # DiffAugment (translation + cutout) on real and generated images before the critic.
+    diffaugment: bool = False
     eval_every_steps: int = 50
     patience_evals: int = 4
     n_val_images: int = 24
@@ -134,6 +155,7 @@ class RecipeConfig:
     critic: CriticConfig = field(default_factory=CriticConfig)
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     pretrain_gen: PretrainGenConfig = field(default_factory=PretrainGenConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     pretrain_critic: PretrainCriticConfig = field(default_factory=PretrainCriticConfig)

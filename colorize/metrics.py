@@ -7,6 +7,8 @@
   from garish (too high) results.
 - ab_mae_gray: the ab error of the gray image itself (no colour at all): a colorization worse than this on
   average has done more harm than good.
+- ab_diversity: mean pairwise distance between the photos' mean a*b* (a mode-collapse signal: it falls towards 0
+  when every photo gets the same tint); ab_diversity_real is the real photos' own.
 - score: the number the GAN stage minimises to pick its inflection point: ab_mae + colorfulness_gap, both on
   comparable scales (tens of units for typical photos).
 """
@@ -45,6 +47,15 @@ def colorfulness(rgb: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
+def ab_diversity(images: Sequence[np.ndarray]) -> float:
+    """Mean pairwise Euclidean distance between the images' mean a*b* (0 for a single image)."""
+    means = np.array([_ab(im).reshape(-1, 2).mean(axis=0) for im in images])
+    if len(means) < 2:
+        return 0.0
+    d = np.linalg.norm(means[:, None] - means[None], axis=-1)
+    return float(d[np.triu_indices(len(means), 1)].mean())
+
+
 def evaluate(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[str, float]:
     """Mean metrics over a set of (prediction, real) pairs."""
     cf_pred = float(np.mean([colorfulness(p) for p in preds]))
@@ -56,6 +67,8 @@ def evaluate(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[s
         "colorfulness": cf_pred,
         "colorfulness_real": cf_real,
         "colorfulness_gap": abs(cf_pred - cf_real),
+        "ab_diversity": ab_diversity(preds),
+        "ab_diversity_real": ab_diversity(reals),
     }
     out["score"] = out["ab_mae"] + out["colorfulness_gap"]
     return out

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from colorize.config import LossConfig
 from colorize.inference import merge_luma_chroma, rgb_to_chroma, rgb_to_luma
-from colorize.losses import PerceptualLoss, VggSource, _gram, hed_weights_path
+from colorize.losses import PerceptualLoss, VggSource, hed_weights_path
+from colorize.losses.perceptual import _gram
 
 
 def _pair() -> tuple[torch.Tensor, torch.Tensor]:

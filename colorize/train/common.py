@@ -14,18 +14,18 @@ import logging
 import os
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ContextManager, Iterator
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from colorize.atomic import atomic_write
-from colorize.config import RecipeConfig, dump_toml, to_dict
-from colorize.errors import ColorizeError
+from colorize.config import RecipeConfig, TrainConfig, dump_toml, to_dict
+from colorize.errors import ColorizeError, ConfigError
 from colorize.inference import describe_device
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,75 @@ def init_distributed(run_dir: Path, data_dir: Path, force: bool, device: str) ->
         if not dist.is_initialized():
             dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return StageContext(Path(run_dir), Path(data_dir), force, dev, rank, world)
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU has bf16 arithmetic (AVX512-BF16 or AMX): elsewhere bf16 autocast is emulated and slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The autocast dtype for `train.precision` on `device` (float32 means no autocast)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"train.precision = {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return torch.float32
+    if device.type == "cuda":
+        if precision == "auto":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    if precision == "fp16":
+        raise ConfigError("train.precision = 'fp16' needs a CUDA device; on CPU use bf16 or auto")
+    if precision == "bf16" or cpu_has_native_bf16():
+        return torch.bfloat16
+    return torch.float32
+
+
+@dataclass(frozen=True)
+class Numerics:
+    """How a stage computes: autocast dtype, memory layout and (for fp16) the gradient scaler's switch."""
+
+    device: torch.device
+    dtype: torch.dtype
+    channels_last: bool
+
+    @classmethod
+    def for_stage(cls, cfg: TrainConfig, device: torch.device) -> "Numerics":
+        """Resolve `cfg` on `device` and log the choice."""
+        dtype = resolve_precision(cfg.precision, device)
+        n = cls(device, dtype, cfg.channels_last)
+        log.info("numerics: %s autocast (train.precision = %s), %s", str(dtype).removeprefix("torch."),
+                 cfg.precision, "channels_last" if cfg.channels_last else "contiguous")
+        return n
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def autocast(self) -> ContextManager[Any]:
+        """Autocast for forward passes; a no-op in fp32."""
+        if self.dtype == torch.float32:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def scaler(self) -> torch.amp.GradScaler:
+        """Loss scaling, enabled only for fp16 (bf16 has fp32's range)."""
+        return torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16)
+
+    def model(self, model: nn.Module) -> nn.Module:
+        """Move `model` to the device in this memory layout (weights stay fp32)."""
+        return model.to(self.device, memory_format=self.memory_format)
+
+    def batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Move a (B, C, H, W) batch to the device in this memory layout."""
+        return x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
 
 
 def wrap_ddp(model: nn.Module, ctx: StageContext) -> nn.Module:
@@ -210,15 +279,19 @@ def eval_mode(*models: nn.Module) -> Iterator[None]:
 
 
 def score_generator(
-    gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, device: torch.device
+    gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, num: Numerics
 ) -> tuple[dict[str, float], list[Any]]:
-    """Colorize the validation grays through the real inference path and score them against the real colour."""
+    """Colorize the validation grays through the real inference path (fp32) and score them against the real colour.
+
+    The model keeps the stage's memory layout: the Colorizer converts it in place, and training goes on after.
+    """
     from colorize.inference import Colorizer, render_factor_for
     from colorize.metrics import evaluate
 
     plain = getattr(gen, "module", gen)
     with eval_mode(plain):
-        colorizer = Colorizer(plain, device, render_factor=render_factor_for(size_px), batch_size=8, fp32=True, channels_last=False)
+        colorizer = Colorizer(plain, num.device, render_factor=render_factor_for(size_px), batch_size=8, fp32=True,
+                              channels_last=num.channels_last)
         preds = colorizer.colorize([g for g, _ in val_pairs])
     return evaluate(preds, [r for _, r in val_pairs]), preds
 

@@ -8,8 +8,14 @@ scores without improvement the phase stops; the best checkpoint is the inflectio
 is worse than the gray image's (no colour at all) is disqualified: the GAN's extra colour must not come from
 colours that are, on average, wrong.
 
-The loop alternates like fastai's AdaptiveGANSwitcher: critic steps until its loss falls below
-`crit_loss_threshold` (at most `max_crit_iters`), then one generator step.
+The loop alternates like fastai's AdaptiveGANSwitcher: critic steps, then one generator step. How many critic
+steps depends on `gan.loss` (see `colorize.losses.adversarial`): for the classifier losses until the critic gets
+`crit_accuracy_threshold` of the batch right (at most `max_crit_iters`), for wgan-gp always `max_crit_iters`.
+
+Besides the validation metrics, the stage records why a GAN phase went well or badly: the critic's accuracy on
+real and on generated images, the norm of the adversarial gradient reaching the generator's output (it vanishes
+with the saturating minimax loss), and the spread of colour across validation photos (`ab_diversity`: it falls
+towards 0 when every photo gets the same tint, i.e. mode collapse).
 """
 
 from __future__ import annotations
@@ -28,10 +34,13 @@ from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos, validation_pairs
 from colorize.inference import recolor
-from colorize.losses import PerceptualLoss, critic_loss, generator_adv_loss
+from colorize.errors import ConfigError
+from colorize.losses import PerceptualLoss, adversarial_loss
+from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
+    Numerics,
     StageContext,
     StepLog,
     all_mean,
@@ -48,7 +57,10 @@ from colorize.weights import load_generator, read_checkpoint, save_checkpoint, u
 
 log = logging.getLogger(__name__)
 
-METRIC_FIELDS = ["step", "score", "ab_mae", "ab_mae_gray", "psnr", "colorfulness", "colorfulness_real", "colorfulness_gap"]
+METRIC_FIELDS = ["step", "score", "ab_mae", "ab_mae_gray", "psnr", "colorfulness", "colorfulness_real", "colorfulness_gap",
+                 "ab_diversity", "ab_diversity_real", "acc_real", "acc_fake", "adv_grad_norm"]
+# Training dynamics averaged over the generator steps since the previous evaluation.
+_DYNAMICS = ("acc_real", "acc_fake", "adv_grad_norm")
 _SHEET_COLUMNS = 6
 # GAN batches draw sample ids from their own range, disjoint from the earlier stages'.
 _ID_OFFSET = 3 * 10**12
@@ -81,23 +93,47 @@ def write_metrics_csv(path: Path, rows: list[dict[str, float]]) -> None:
     atomic_write(path, write)
 
 
-def plot_metrics(path: Path, rows: list[dict[str, float]], chosen_step: int) -> None:
-    """Score, ab error and colourfulness gap against step, with the chosen checkpoint marked."""
+def read_step_log(path: Path) -> list[dict[str, float]]:
+    """The per-step training log (`train_log.csv`) as numbers."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+
+
+def plot_metrics(path: Path, rows: list[dict[str, float]], chosen_step: int, steps: list[dict[str, float]]) -> None:
+    """Four panels: validation metrics per checkpoint (chosen one marked), the critic's accuracy on real and generated
+    images, the adversarial gradient norm at the generator's output, and colour diversity across validation photos."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = [r["step"] for r in rows]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    evals = [r["step"] for r in rows]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), dpi=100)
+    ax = axes[0, 0]
     for key in ("score", "ab_mae", "colorfulness_gap"):
-        ax.plot(steps, [r[key] for r in rows], marker="o", label=key)
+        ax.plot(evals, [r[key] for r in rows], marker="o", label=key)
     ax.axhline(rows[0]["ab_mae_gray"], color="tab:orange", linestyle=":", label="ab_mae of the gray image")
-    ax.axvline(chosen_step, color="k", linestyle="--", label=f"chosen: step {chosen_step}")
-    ax.set_xlabel("GAN generator step")
-    ax.set_ylabel("lower is better")
-    ax.set_title("GAN phase: validation metrics per checkpoint")
-    ax.legend()
+    ax.set_title("validation metrics per checkpoint (lower is better)")
+    ax = axes[0, 1]
+    x = [r["step"] for r in steps]
+    for key, label in (("acc_real", "real called real"), ("acc_fake", "generated called generated")):
+        ax.plot(x, [r.get(key, np.nan) for r in steps], label=label)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("critic accuracy (last critic step before each generator step)")
+    ax = axes[1, 0]
+    ax.plot(x, [r.get("adv_grad_norm", np.nan) for r in steps], color="tab:red")
+    ax.set_yscale("log")
+    ax.set_title("adversarial gradient norm at the generator's output")
+    ax = axes[1, 1]
+    ax.plot(evals, [r["ab_diversity"] for r in rows], marker="o", label="generated")
+    ax.axhline(rows[0]["ab_diversity_real"], color="k", linestyle=":", label="real photos")
+    ax.set_title("colour diversity across photos (→ 0: mode collapse)")
+    for ax in axes.flat:
+        ax.axvline(chosen_step, color="k", linestyle="--", linewidth=0.8, label=f"chosen: step {chosen_step}")
+        ax.set_xlabel("GAN generator step")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     plt.close(fig)
@@ -112,8 +148,13 @@ def _sheet_steps(rows: list[dict[str, float]], chosen: int) -> list[int]:
 def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, name: str) -> Path:
     """Run (or resume, or skip) the GAN phase; returns the chosen generator checkpoint (`best.pt`)."""
     g = cfg.gan
+    adv = adversarial_loss(g.loss)
+    if ctx.world > 1 and (adv.gradient_penalty or g.r1_gamma):
+        # Penalties take a second backward through the critic, which DDP does not synchronise.
+        raise ConfigError(f"gan.loss = {g.loss!r} / gan.r1_gamma need one process; run without torchrun")
     out = ctx.run_dir / name
-    h = stage_hash(name, cfg.gan, cfg.loss, cfg.data, ctx.data_dir.resolve(), done_hash(gen_path.parent), done_hash(crit_path.parent))
+    h = stage_hash(name, cfg.gan, cfg.loss, cfg.data, cfg.train, ctx.data_dir.resolve(), done_hash(gen_path.parent),
+                   done_hash(crit_path.parent))
     if not begin_stage(out, h, cfg, ctx):
         return out / "best.pt"
 
@@ -122,23 +163,27 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
     val_pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * g.size_px)[: g.n_val_images], g.size_px)
     data = CrappifiedPhotos(pool, g.size_px, cfg.data, seed=cfg.data.seed)
 
+    num = Numerics.for_stage(cfg.train, ctx.device)
     gen, meta = load_generator(gen_path)
-    gen = gen.to(ctx.device).train()
+    gen = num.model(gen).train()
     model_cfg = cfg.model
     crit = create_critic(cfg.critic)
     crit.load_state_dict(read_checkpoint(crit_path, kind="critic")["state_dict"])
-    crit = crit.to(ctx.device).train()
-    loss_fn = PerceptualLoss(cfg.loss).to(ctx.device)
+    crit = num.model(crit).train()
+    loss_fn = num.model(PerceptualLoss(cfg.loss))
     opt_g = torch.optim.Adam(gen.parameters(), lr=g.lr_gen, betas=(0.0, 0.9))
     opt_c = torch.optim.Adam(crit.parameters(), lr=g.lr_gen * g.crit_lr_multiple, betas=(0.0, 0.9))
+    scaler_g, scaler_c = num.scaler(), num.scaler()
 
-    state: dict[str, Any] = {"step": 0, "batch_id": 0, "rows": [], "bad_evals": 0}
+    state: dict[str, Any] = {"step": 0, "batch_id": 0, "rows": [], "bad_evals": 0, "dynamics": []}
     resume = load_resume(out)
     if resume is not None:
         gen.load_state_dict(resume["state_dict"])
         crit.load_state_dict(resume["critic"])
         opt_g.load_state_dict(resume["optimizer"])
         opt_c.load_state_dict(resume["critic_optimizer"])
+        scaler_g.load_state_dict(resume["scaler"])
+        scaler_c.load_state_dict(resume["critic_scaler"])
         state = resume["gan_state"]
         torch.set_rng_state(resume["rng"])
     gen_m, crit_m = wrap_ddp(gen, ctx), wrap_ddp(crit, ctx)
@@ -147,7 +192,16 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         first = _ID_OFFSET + (state["batch_id"] * ctx.world + ctx.rank) * g.batch_size
         state["batch_id"] += 1
         xs, ys = zip(*(data[k] for k in range(first, first + g.batch_size)))
-        return torch.stack(xs).to(ctx.device), torch.stack(ys).to(ctx.device)
+        return num.batch(torch.stack(xs)), num.batch(torch.stack(ys))
+
+    def judge(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The critic's logits on real and on generated images (augmented alike), and the batch it saw."""
+        both = torch.cat([real, fake])
+        if g.diffaugment:
+            both = diff_augment(both)
+        with num.autocast():
+            logits = critic(both).float()
+        return logits[: len(real)], logits[len(real) :], both
 
     def evaluate_now() -> bool:
         """Checkpoint and score the generator; True when patience has run out."""
@@ -155,17 +209,22 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         if ctx.is_main:
             step = state["step"]
             save_checkpoint(_ckpt(out, step), gen, "generator", model_cfg, step=step, stage=name)
-            metrics, _ = score_generator(gen, val_pairs, g.size_px, ctx.device)
-            row = {"step": step, **{k: round(v, 4) for k, v in metrics.items()}}
+            metrics, _ = score_generator(gen, val_pairs, g.size_px, num)
+            dyn = state["dynamics"]
+            means = {k: float(np.mean([d[k] for d in dyn])) if dyn else float("nan") for k in _DYNAMICS}
+            state["dynamics"] = []
+            row = {"step": step, **{k: round(v, 4) for k, v in {**metrics, **means}.items()}}
             prev_best = choose(state["rows"])["score"] if state["rows"] else float("inf")
             state["rows"].append(row)
             state["bad_evals"] = 0 if row["score"] < prev_best else state["bad_evals"] + 1
-            log.info("%s: step %d | score %.3f | ab_mae %.3f | psnr %.2f | colorfulness %.1f (real %.1f)", name, step,
-                     row["score"], row["ab_mae"], row["psnr"], row["colorfulness"], row["colorfulness_real"])
+            log.info("%s: step %d | score %.3f | ab_mae %.3f | colorfulness %.1f (real %.1f) | diversity %.2f | "
+                     "critic acc real %.2f fake %.2f", name, step, row["score"], row["ab_mae"], row["colorfulness"],
+                     row["colorfulness_real"], row["ab_diversity"], row["acc_real"], row["acc_fake"])
             write_metrics_csv(out / "metrics.csv", state["rows"])
             stop = state["bad_evals"] >= g.patience_evals
             save_checkpoint(out / "last.pt", gen, "generator", model_cfg, critic=unwrap(crit).state_dict(),
-                            optimizer=opt_g.state_dict(), critic_optimizer=opt_c.state_dict(), gan_state=state,
+                            optimizer=opt_g.state_dict(), critic_optimizer=opt_c.state_dict(),
+                            scaler=scaler_g.state_dict(), critic_scaler=scaler_c.state_dict(), gan_state=state,
                             rng=torch.get_rng_state())
         return broadcast_flag(stop, ctx)
 
@@ -176,48 +235,66 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
     while not stopped and state["step"] < g.max_steps:
         for crit_iters in range(1, g.max_crit_iters + 1):
             x, real = next_batch()
-            with torch.no_grad():
-                fake = recolor(gen_m(x), real)  # the critic judges colour only, as inference keeps the luminance
-            logits = crit_m(torch.cat([real, fake]))
-            lc = critic_loss(logits[: len(real)], logits[len(real) :])
+            with torch.no_grad(), num.autocast():
+                out_rgb = gen_m(x)
+            fake = recolor(out_rgb.float(), real)  # the critic judges colour only, as inference keeps the luminance
+            r, f, seen = judge(crit_m, real, fake)
+            lc = adv.critic(r, f)
+            if adv.gradient_penalty:
+                lc = lc + gradient_penalty(crit, seen[: len(real)], seen[len(real) :], g.gp_weight)
+            lc = lc + r1_penalty(crit, seen[: len(real)], g.r1_gamma)
             opt_c.zero_grad(set_to_none=True)
-            lc.backward()
-            opt_c.step()
-            if all_mean(lc.item(), ctx) < g.crit_loss_threshold:
+            scaler_c.scale(lc).backward()
+            scaler_c.step(opt_c)
+            scaler_c.update()
+            acc_real, acc_fake = adv.accuracy(r.detach(), f.detach())
+            if not adv.fixed_crit_iters and all_mean((acc_real + acc_fake) / 2, ctx) >= g.crit_accuracy_threshold:
                 break
         x, real = next_batch()
-        fake = recolor(gen_m(x), real)
-        perceptual = loss_fn(fake, real)
-        adversarial = generator_adv_loss(crit_m(fake))
+        # The idle network gets no weight gradients; its plain module is used, so DDP's reducer never sees this pass.
+        crit.requires_grad_(False)
+        with num.autocast():
+            out_rgb = gen_m(x)
+        fake = recolor(out_rgb.float(), real)
+        with num.autocast():
+            perceptual = loss_fn(fake, real)
+        r, f, _ = judge(crit, real, fake)
+        adversarial = adv.generator(f, r.detach())
+        (adv_grad,) = torch.autograd.grad(adversarial, fake, retain_graph=True)
         lg = g.perceptual_weight * perceptual + g.adv_weight * adversarial
         opt_g.zero_grad(set_to_none=True)
-        lg.backward()
-        opt_g.step()
+        scaler_g.scale(lg).backward()
+        scaler_g.step(opt_g)
+        scaler_g.update()
+        crit.requires_grad_(True)
         state["step"] += 1
-        step_log(state["step"], gen=lg.item(), perceptual=perceptual.item(), adv=adversarial.item(), crit=lc.item(), crit_iters=crit_iters)
+        dynamics = {"acc_real": acc_real, "acc_fake": acc_fake, "adv_grad_norm": float(adv_grad.flatten(1).norm(dim=1).mean())}
+        state["dynamics"].append(dynamics)
+        step_log(state["step"], gen=lg.item(), perceptual=perceptual.item(), adv=adversarial.item(), crit=lc.item(),
+                 crit_iters=crit_iters, **dynamics)
         if state["step"] % g.eval_every_steps == 0 or state["step"] == g.max_steps:
             stopped = evaluate_now()
 
     best = choose(state["rows"])
     if ctx.is_main:
-        _finish_outputs(out, state["rows"], int(best["step"]), val_pairs[: g.sheet_images], g.size_px, ctx)
+        _finish_outputs(out, state["rows"], int(best["step"]), val_pairs[: g.sheet_images], g.size_px, num)
         save_checkpoint(out / "crit.pt", crit, "critic", cfg.critic, step=state["step"], stage=name)
     log.info("%s: inflection point at step %d (score %.3f)%s", name, best["step"], best["score"],
              ", stopped early" if stopped else "")
     finish_stage(out, h, ctx, chosen_step=int(best["step"]), chosen_metrics=best, steps_run=state["step"],
-                 stopped_early=stopped, generator=str(gen_path), source_generator_step=meta.get("step"))
+                 stopped_early=stopped, generator=str(gen_path), source_generator_step=meta.get("step"), loss=g.loss)
     return out / "best.pt"
 
 
-def _finish_outputs(out: Path, rows: list[dict[str, float]], chosen: int, pairs: list, size_px: int, ctx: StageContext) -> None:
+def _finish_outputs(out: Path, rows: list[dict[str, float]], chosen: int, pairs: list, size_px: int, num: Numerics) -> None:
     """best.pt, the plot, the contact sheet across checkpoints, and pruning of checkpoints nobody needs."""
     shutil.copyfile(_ckpt(out, chosen), out / "best.pt")
-    plot_metrics(out / "metrics.png", rows, chosen)
+    plot_metrics(out / "metrics.png", rows, chosen, read_step_log(out / "train_log.csv"))
     steps = _sheet_steps(rows, chosen)
     columns = []
     for step in steps:
         gen, _ = load_generator(_ckpt(out, step))
-        _, preds = score_generator(gen.to(ctx.device), pairs, size_px, ctx.device)
+        _, preds = score_generator(gen, pairs, size_px, num)
         columns.append(preds)
     grid = [[gray, *(col[i] for col in columns), real] for i, (gray, real) in enumerate(pairs)]
     labels = ["gray", *(f"step {s}{' *' if s == chosen else ''}" for s in steps), "real"]

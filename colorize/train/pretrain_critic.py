@@ -13,9 +13,10 @@ from torch.utils.data import Dataset
 from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, to_tensor
 from colorize.errors import ConfigError
-from colorize.losses import critic_loss
+from colorize.losses.adversarial import bce_critic, classifier_accuracy
 from colorize.models import count_parameters, create_critic
 from colorize.train.common import (
+    Numerics,
     StageContext,
     StepLog,
     all_mean,
@@ -52,17 +53,12 @@ class RealVsFake(Dataset):
         return self.real[_REAL_ID_OFFSET + k][1], to_tensor(fake)
 
 
-def accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> float:
-    """Fraction of patches the critic classifies correctly."""
-    return float(torch.cat([(real_logits > 0).flatten(), (fake_logits < 0).flatten()]).float().mean())
-
-
 def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_critic: Path | None = None) -> Path:
     """Train the critic on real vs cached; returns the critic checkpoint path."""
     pc = cfg.pretrain_critic
     out = ctx.run_dir / name
     upstream = done_hash(cache_dir.parent)
-    h = stage_hash(name, cfg.critic, cfg.data, pc, ctx.data_dir.resolve(), upstream, init_critic)
+    h = stage_hash(name, cfg.critic, cfg.data, cfg.train, pc, ctx.data_dir.resolve(), upstream, init_critic)
     if not begin_stage(out, h, cfg, ctx):
         return out / "crit.pt"
     fakes = sorted(cache_dir.glob("*.png"))
@@ -73,16 +69,19 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
     data = RealVsFake(real, fakes, cfg.data.seed)
 
     torch.manual_seed(cfg.data.seed)
-    crit = create_critic(cfg.critic).to(ctx.device)
+    num = Numerics.for_stage(cfg.train, ctx.device)
+    crit = num.model(create_critic(cfg.critic))
     if init_critic is not None:  # later NoGAN cycles continue from the previous critic
         unwrap(crit).load_state_dict(torch.load(init_critic, map_location="cpu", weights_only=True)["state_dict"])
     log.info("%s: critic %.1fM parameters, %d cached fakes", name, count_parameters(crit) / 1e6, len(fakes))
     opt = torch.optim.Adam(crit.parameters(), lr=pc.lr, betas=(0.0, 0.9))
+    scaler = num.scaler()
     start = 0
     resume = load_resume(out)
     if resume is not None:
         unwrap(crit).load_state_dict(resume["state_dict"])
         opt.load_state_dict(resume["optimizer"])
+        scaler.load_state_dict(resume["scaler"])
         start = resume["step"]
         torch.set_rng_state(resume["rng"])
     model = wrap_ddp(crit, ctx).train()
@@ -90,16 +89,19 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
     acc = float("nan")
     loader = step_loader(data, StepBatches(start, pc.steps, pc.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
     for step, (real_b, fake_b) in enumerate(loader, start=start):
-        logits = model(torch.cat([real_b, fake_b]).to(ctx.device))
+        with num.autocast():
+            logits = model(num.batch(torch.cat([real_b, fake_b]))).float()
         real_l, fake_l = logits[: len(real_b)], logits[len(real_b) :]
-        loss = critic_loss(real_l, fake_l)
+        loss = bce_critic(real_l, fake_l)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        acc = all_mean(accuracy(real_l.detach(), fake_l.detach()), ctx)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        acc = all_mean(sum(classifier_accuracy(real_l.detach(), fake_l.detach())) / 2, ctx)
         step_log(step + 1, crit=loss.item(), accuracy=acc)
         if ctx.is_main and (step + 1) % pc.checkpoint_every_steps == 0 and step + 1 < pc.steps:
-            save_checkpoint(out / "last.pt", crit, "critic", cfg.critic, step=step + 1, optimizer=opt.state_dict(), rng=torch.get_rng_state())
+            save_checkpoint(out / "last.pt", crit, "critic", cfg.critic, step=step + 1, optimizer=opt.state_dict(),
+                            scaler=scaler.state_dict(), rng=torch.get_rng_state())
     if ctx.is_main:
         save_checkpoint(out / "crit.pt", crit, "critic", cfg.critic, step=pc.steps, stage=name)
     log.info("%s: final training accuracy %.3f", name, acc)

@@ -21,6 +21,7 @@ from colorize.losses import PerceptualLoss
 from colorize.models import count_parameters, create_generator
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
+    Numerics,
     StageContext,
     StepLog,
     begin_stage,
@@ -47,7 +48,7 @@ def stage_dir(ctx: StageContext) -> Path:
 
 def digest(cfg: RecipeConfig, ctx: StageContext) -> str:
     """Everything stage 1's result depends on."""
-    return stage_hash(NAME, cfg.model, cfg.data, cfg.loss, cfg.pretrain_gen, ctx.data_dir.resolve())
+    return stage_hash(NAME, cfg.model, cfg.data, cfg.loss, cfg.train, cfg.pretrain_gen, ctx.data_dir.resolve())
 
 
 def _phases(sizes: tuple[int, ...], steps: tuple[int, ...]) -> list[tuple[int, int, int]]:
@@ -76,9 +77,10 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     pool = load_pool(train_paths, 2 * max_size)
 
     torch.manual_seed(cfg.data.seed)
+    num = Numerics.for_stage(cfg.train, ctx.device)
     encoder_weights = Path(pg.encoder_weights) if pg.encoder_weights else None
-    gen = create_generator(cfg.model, pretrained=pg.pretrained_encoder, encoder_weights=encoder_weights).to(ctx.device)
-    loss_fn = PerceptualLoss(cfg.loss).to(ctx.device)
+    gen = num.model(create_generator(cfg.model, pretrained=pg.pretrained_encoder, encoder_weights=encoder_weights))
+    loss_fn = num.model(PerceptualLoss(cfg.loss))
     log.info("%s: generator %s, %.1fM parameters, on %s; loss: %s", NAME, cfg.model.arch, count_parameters(gen) / 1e6, ctx.device, loss_fn.description)
     enc_ids = {id(p) for p in gen.encoder.parameters()}
     groups = [
@@ -86,6 +88,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         {"params": [p for p in gen.parameters() if id(p) not in enc_ids], "lr_factor": 1.0},
     ]
     opt = torch.optim.AdamW(groups, lr=pg.lr, weight_decay=pg.weight_decay)
+    scaler = num.scaler()
     phases = _phases(pg.sizes_px, pg.steps_per_size)
     total = phases[-1][2]
     frozen_until = int(pg.frozen_fraction * total)
@@ -96,6 +99,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     if resume is not None:
         unwrap(gen).load_state_dict(resume["state_dict"])
         opt.load_state_dict(resume["optimizer"])
+        scaler.load_state_dict(resume["scaler"])
         start, sched_state = resume["step"], resume["scheduler"]
         torch.set_rng_state(resume["rng"])
     model = wrap_ddp(gen, ctx)
@@ -115,17 +119,20 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         for step, (x, y) in enumerate(batches, start=max(start, first)):
             if step < frozen_until:
                 opt.param_groups[0]["lr"] = 0.0  # encoder frozen: OneCycleLR recomputes it each step
-            x, y = x.to(ctx.device), y.to(ctx.device)
-            loss = loss_fn(model(x), y)
+            x, y = num.batch(x), num.batch(y)
+            with num.autocast():
+                loss = loss_fn(model(x), y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             sched.step()
             step_log(step + 1, loss=loss.item(), lr=opt.param_groups[1]["lr"], size=size)
             if ctx.is_main and (step + 1) % pg.checkpoint_every_steps == 0 and step + 1 < total:
                 save_checkpoint(
                     out / "last.pt", gen, "generator", cfg.model, step=step + 1, stage=NAME,
-                    optimizer=opt.state_dict(), scheduler=sched.state_dict(), rng=torch.get_rng_state(),
+                    optimizer=opt.state_dict(), scheduler=sched.state_dict(), scaler=scaler.state_dict(),
+                    rng=torch.get_rng_state(),
                 )
         start = stop
 
@@ -135,7 +142,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg))
         val_pool = load_pool(val_paths, 2 * max_size) if val_paths else pool[:4]
         pairs = validation_pairs(val_pool, max_size)
-        metrics, preds = score_generator(gen, pairs, max_size, ctx.device)
+        metrics, preds = score_generator(gen, pairs, max_size, num)
         rows = [[g, p, r] for (g, r), p in list(zip(pairs, preds))[:SAMPLE_ROWS]]
         sheet = contact_sheet(rows, ["gray", "generated", "real"], cell_px=max_size)
         log.info("%s: validation %s", NAME, ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))

@@ -1,4 +1,4 @@
-"""Losses: DeOldify's perceptual loss (VGG16 features + pixel L1, optionally a Gram style term) and the adversarial losses.
+"""DeOldify's perceptual loss: VGG16 features + pixel L1 + chroma L1, optionally a Gram style term.
 
 VGG16 weights are looked up in this order, and the one used is recorded in the run's manifest:
  1. an explicit path (`loss.vgg_weights`): a torchvision `vgg16_bn`/`vgg16` state dict, or a Keras `.h5`;
@@ -163,21 +163,32 @@ class PerceptualLoss(nn.Module):
         return acts
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        pred = recolor(pred, target)
-        pixel = F.l1_loss(pred, target) * self.cfg.pixel_weight
-        chroma = F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target)) * self.cfg.chroma_weight
+        """The loss in fp32. Under autocast only the VGG convolutions run in low precision: the colour
+        conversions, every reduction and the Gram matrices are computed in fp32."""
+        with _full_precision(pred):
+            pred = recolor(pred.float(), target.float())
+            target = target.float()
+            pixel = F.l1_loss(pred, target) * self.cfg.pixel_weight
+            chroma = F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target)) * self.cfg.chroma_weight
         if self.features is None:
             return pixel + chroma
         with torch.no_grad():
             target_acts = self._activations(self._prep(target))
         pred_acts = self._activations(self._prep(pred))
-        feats = sum(w * F.l1_loss(p, t) for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
-        loss = pixel + chroma + self.feature_scale * feats
-        if self.cfg.style_weight:
-            style = sum(w * F.l1_loss(_gram(p * self.feature_scale), _gram(t * self.feature_scale))
-                        for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
-            loss = loss + self.cfg.style_weight * style
+        with _full_precision(pred):
+            pred_acts, target_acts = [a.float() for a in pred_acts], [a.float() for a in target_acts]
+            feats = sum(w * F.l1_loss(p, t) for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
+            loss = pixel + chroma + self.feature_scale * feats
+            if self.cfg.style_weight:
+                style = sum(w * F.l1_loss(_gram(p * self.feature_scale), _gram(t * self.feature_scale))
+                            for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
+                loss = loss + self.cfg.style_weight * style
         return loss
+
+
+def _full_precision(like: torch.Tensor) -> torch.autocast:
+    """Suspend any ambient autocast on `like`'s device type, so the ops inside keep fp32."""
+    return torch.autocast(like.device.type, enabled=False)
 
 
 def _gram(acts: torch.Tensor) -> torch.Tensor:
@@ -185,15 +196,3 @@ def _gram(acts: torch.Tensor) -> torch.Tensor:
     b, c, h, w = acts.shape
     flat = acts.reshape(b, c, h * w)
     return flat @ flat.transpose(1, 2) / (c * h * w)
-
-
-def critic_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """BCE on patch logits: real photos -> 1, generated -> 0."""
-    return F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + F.binary_cross_entropy_with_logits(
-        fake_logits, torch.zeros_like(fake_logits)
-    )
-
-
-def generator_adv_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """The generator wants the critic to call its output real."""
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
