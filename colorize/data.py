@@ -7,9 +7,11 @@ uninterrupted one would, and data-parallel ranks can take disjoint ids without c
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -25,16 +27,20 @@ from colorize.errors import ConfigError
 log = logging.getLogger(__name__)
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# Photo cut-outs with alpha live in this subfolder of the data folder: pasted onto training photos, never photos
+# of their own (and so never in the validation split).
+CUTOUTS_DIR = "cutouts"
 
 
 def list_photos(root: Path) -> list[Path]:
-    """Every image file under `root` (recursive, by suffix, hidden files skipped), sorted."""
+    """Every image file under `root` (recursive, by suffix, hidden files and the cut-outs folder skipped), sorted."""
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root}: data folder not found")
     paths = sorted(
         p for p in root.rglob("*")
         if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not any(s.startswith(".") for s in p.relative_to(root).parts)
+        and p.relative_to(root).parts[0] != CUTOUTS_DIR
     )
     if not paths:
         raise ConfigError(f"{root}: no photos found (looked for {', '.join(sorted(PHOTO_SUFFIXES))})")
@@ -45,12 +51,32 @@ def _hash_fraction(text: str) -> float:
     return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 2**32
 
 
+MANIFEST = "manifest.csv"
+
+
+def read_manifest(root: Path) -> dict[str, dict[str, str]]:
+    """`root/manifest.csv` (written by scripts/get_photos.py) by file path relative to `root`; empty if absent."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        return {row["file"]: row for row in csv.DictReader(f) if "file" in row}
+
+
 def split_photos(paths: Sequence[Path], root: Path, val_fraction: float) -> tuple[list[Path], list[Path]]:
-    """Deterministic train/val split by hash of each path relative to `root`: a photo never changes sides."""
-    keyed = sorted(paths, key=lambda p: _hash_fraction(p.relative_to(root).as_posix()))
-    val = [p for p in keyed if _hash_fraction(p.relative_to(root).as_posix()) < val_fraction]
-    if not val and val_fraction > 0 and len(keyed) >= 2:
-        val = keyed[:1]  # always hold out at least one photo, the one with the smallest hash
+    """Deterministic train/val split: the side `root/manifest.csv` records for a photo, else a hash of its path
+    relative to `root` against `val_fraction`. Either way a photo never changes sides."""
+    manifest = read_manifest(root)
+
+    def side(p: Path) -> str | None:
+        return manifest.get(p.relative_to(root).as_posix(), {}).get("split")
+
+    recorded = {p for p in paths if side(p) in ("train", "val")}
+    hashed = sorted((p for p in paths if p not in recorded), key=lambda p: _hash_fraction(p.relative_to(root).as_posix()))
+    val = [p for p in recorded if side(p) == "val"]
+    val += [p for p in hashed if _hash_fraction(p.relative_to(root).as_posix()) < val_fraction]
+    if not val and val_fraction > 0 and len(hashed) >= 2:
+        val = hashed[:1]  # always hold out at least one photo, the one with the smallest hash
     train = sorted(p for p in paths if p not in set(val))
     return train, sorted(val)
 
@@ -99,20 +125,53 @@ def crappify(rgb: np.ndarray, cfg: DataConfig, rng: np.random.Generator) -> np.n
     return np.asarray(Image.open(buf).convert("L"))
 
 
-def random_crop(rgb: np.ndarray, size_px: int, rng: np.random.Generator) -> np.ndarray:
-    """Random resized crop (25-100% of the area, aspect 3:4 to 4:3) and horizontal flip, to (size, size, 3)."""
-    h, w = rgb.shape[:2]
+def crop_window(h: int, w: int, rng: np.random.Generator, min_area: float = 0.25) -> tuple[int, int, int, int]:
+    """(y0, x0, height, width) of a random crop: `min_area`-100% of the area, aspect 3:4 to 4:3."""
     for _ in range(10):
-        area = h * w * rng.uniform(0.25, 1.0)
+        area = h * w * rng.uniform(min_area, 1.0)
         aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
         cw, ch = round(np.sqrt(area * aspect)), round(np.sqrt(area / aspect))
         if cw <= w and ch <= h:
             break
     else:
         cw = ch = min(h, w)
-    y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-    crop = cv2.resize(rgb[y0 : y0 + ch, x0 : x0 + cw], (size_px, size_px), interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(crop[:, ::-1]) if rng.random() < 0.5 else crop
+    return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+
+
+def resize_flip(rgb: np.ndarray, size_px: int, rng: np.random.Generator) -> np.ndarray:
+    """Resize to (size, size, 3) and flip horizontally with probability 1/2."""
+    out = cv2.resize(rgb, (size_px, size_px), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(out[:, ::-1]) if rng.random() < 0.5 else out
+
+
+def random_crop(rgb: np.ndarray, size_px: int, rng: np.random.Generator, min_area: float = 0.25) -> np.ndarray:
+    """Random resized crop (`min_area`-100% of the area, aspect 3:4 to 4:3) and horizontal flip, to (size, size, 3)."""
+    y0, x0, ch, cw = crop_window(*rgb.shape[:2], rng, min_area)
+    return resize_flip(rgb[y0 : y0 + ch, x0 : x0 + cw], size_px, rng)
+
+
+def paste_cutouts(rgb: np.ndarray, cutouts: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Paste `n` random RGBA cut-outs onto (H, W, 3) uint8 `rgb`: random place and flip, 0.5-1.3x native size but
+    never upscaled past native nor larger than 90% of the picture, soft alpha edges kept; a new array.
+
+    Alpha is premultiplied before resizing, so the transparent pixels' stored colour never bleeds into the edges.
+    """
+    out = rgb.astype(np.float32)
+    h, w = out.shape[:2]
+    for _ in range(n):
+        cut = cutouts[int(rng.integers(len(cutouts)))]
+        scale = min(rng.uniform(0.5, 1.3), 1.0, 0.9 * h / cut.shape[0], 0.9 * w / cut.shape[1])
+        ch, cw = max(1, round(cut.shape[0] * scale)), max(1, round(cut.shape[1] * scale))
+        alpha = cut[..., 3:].astype(np.float32) / 255.0
+        premul = np.concatenate([cut[..., :3] * alpha, alpha], axis=-1)
+        if (ch, cw) != cut.shape[:2]:
+            premul = cv2.resize(premul, (cw, ch), interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            premul = premul[:, ::-1]
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        region = out[y0 : y0 + ch, x0 : x0 + cw]
+        region[:] = premul[..., :3] + (1 - premul[..., 3:]) * region
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
 def center_square(rgb: np.ndarray, size_px: int) -> np.ndarray:
@@ -129,18 +188,70 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
     return t[None] if t.ndim == 2 else t.permute(2, 0, 1)
 
 
-class CrappifiedPhotos(Dataset):
-    """Sample id k -> ((1, S, S) damaged gray, (3, S, S) colour target); see the module docstring."""
+@dataclass
+class TrainingPhotos:
+    """Decoded training photos, each one's sampling weight, and the RGBA cut-outs pasted onto them."""
 
-    def __init__(self, pool: Sequence[np.ndarray], size_px: int, cfg: DataConfig, seed: int) -> None:
-        self.pool, self.size_px, self.cfg, self.seed = pool, size_px, cfg, seed
+    photos: list[np.ndarray]
+    people: list[bool]
+    weights: np.ndarray  # sampling probability per photo, sums to 1
+    cutouts: list[np.ndarray] = field(default_factory=list)
+
+
+def load_cutouts(root: Path) -> list[np.ndarray]:
+    """Every RGBA cut-out (H, W, 4) uint8 in `root/cutouts`, at its native size."""
+    folder = Path(root) / CUTOUTS_DIR
+    out = []
+    for path in sorted(folder.glob("*.png")) if folder.is_dir() else []:
+        with Image.open(path) as im:
+            out.append(np.asarray(im.convert("RGBA")))
+    return out
+
+
+def training_photos(root: Path, cfg: DataConfig, max_short_side_px: int) -> TrainingPhotos:
+    """The training side of `root`'s split, decoded once, with people weighted up (by the manifest's `group`)."""
+    train_paths, _ = split_photos(list_photos(root), root, cfg.val_fraction)
+    groups = {k: v.get("group") for k, v in read_manifest(root).items()}
+    photos, people = [], []
+    for path in train_paths:
+        img = load_rgb(path, max_short_side_px)
+        if img is not None:
+            photos.append(img)
+            people.append(groups.get(path.relative_to(root).as_posix()) == "people")
+    log.info("loaded %d training photos (%d unreadable, skipped), %d of people", len(photos), len(train_paths) - len(photos), sum(people))
+    if not photos:
+        raise ConfigError("no readable photos to train on")
+    weights = np.where(people, cfg.people_weight, 1.0)
+    cutouts = load_cutouts(root)
+    if cutouts:
+        log.info("loaded %d cut-outs to paste onto %d%% of training crops", len(cutouts), round(100 * cfg.composite_prob))
+    return TrainingPhotos(photos, people, weights / weights.sum(), cutouts)
+
+
+class CrappifiedPhotos(Dataset):
+    """Sample id k -> ((1, S, S) damaged gray, (3, S, S) colour target); see the module docstring.
+
+    A sample's photo is drawn by weight (people weighted up); a crop of a photo of people keeps at least
+    `people_min_crop_area` of it, so the people stay in the picture. With probability `composite_prob` cut-outs
+    are pasted onto the crop, the composite being both target and (gray) input.
+    """
+
+    def __init__(self, train: TrainingPhotos, size_px: int, cfg: DataConfig, seed: int) -> None:
+        self.train, self.size_px, self.cfg, self.seed = train, size_px, cfg, seed
 
     def __len__(self) -> int:
         return 2**62  # ids are drawn by StepBatches, never enumerated
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, k])
-        real = random_crop(self.pool[int(rng.integers(len(self.pool)))], self.size_px, rng)
+        i = int(rng.choice(len(self.train.photos), p=self.train.weights))
+        photo = self.train.photos[i]
+        min_area = self.cfg.people_min_crop_area if self.train.people[i] else 0.25
+        y0, x0, ch, cw = crop_window(*photo.shape[:2], rng, min_area)
+        window = photo[y0 : y0 + ch, x0 : x0 + cw]
+        if self.train.cutouts and rng.random() < self.cfg.composite_prob:
+            window = paste_cutouts(window, self.train.cutouts, int(rng.integers(1, self.cfg.max_cutouts + 1)), rng)
+        real = resize_flip(window, self.size_px, rng)
         return to_tensor(crappify(real, self.cfg, rng)), to_tensor(real)
 
 

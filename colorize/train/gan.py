@@ -32,7 +32,7 @@ from PIL import Image
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
-from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos, validation_pairs
+from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos, training_photos, validation_pairs
 from colorize.inference import recolor
 from colorize.errors import ConfigError
 from colorize.losses import PerceptualLoss, adversarial_loss
@@ -41,6 +41,7 @@ from colorize.models import create_critic
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
     Numerics,
+    optimizer_step,
     StageContext,
     StepLog,
     all_mean,
@@ -159,9 +160,8 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         return out / "best.pt"
 
     train_paths, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
-    pool = load_pool(train_paths, 2 * g.size_px)
     val_pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * g.size_px)[: g.n_val_images], g.size_px)
-    data = CrappifiedPhotos(pool, g.size_px, cfg.data, seed=cfg.data.seed)
+    data = CrappifiedPhotos(training_photos(ctx.data_dir, cfg.data, 2 * g.size_px), g.size_px, cfg.data, seed=cfg.data.seed)
 
     num = Numerics.for_stage(cfg.train, ctx.device)
     gen, meta = load_generator(gen_path)
@@ -243,10 +243,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
             if adv.gradient_penalty:
                 lc = lc + gradient_penalty(crit, seen[: len(real)], seen[len(real) :], g.gp_weight)
             lc = lc + r1_penalty(crit, seen[: len(real)], g.r1_gamma)
-            opt_c.zero_grad(set_to_none=True)
-            scaler_c.scale(lc).backward()
-            scaler_c.step(opt_c)
-            scaler_c.update()
+            optimizer_step(lc, opt_c, scaler_c)
             acc_real, acc_fake = adv.accuracy(r.detach(), f.detach())
             if not adv.fixed_crit_iters and all_mean((acc_real + acc_fake) / 2, ctx) >= g.crit_accuracy_threshold:
                 break
@@ -262,10 +259,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         adversarial = adv.generator(f, r.detach())
         (adv_grad,) = torch.autograd.grad(adversarial, fake, retain_graph=True)
         lg = g.perceptual_weight * perceptual + g.adv_weight * adversarial
-        opt_g.zero_grad(set_to_none=True)
-        scaler_g.scale(lg).backward()
-        scaler_g.step(opt_g)
-        scaler_g.update()
+        optimizer_step(lg, opt_g, scaler_g)
         crit.requires_grad_(True)
         state["step"] += 1
         dynamics = {"acc_real": acc_real, "acc_fake": acc_fake, "adv_grad_norm": float(adv_grad.flatten(1).norm(dim=1).mean())}

@@ -11,12 +11,13 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from colorize.config import RecipeConfig
-from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, to_tensor
+from colorize.data import CrappifiedPhotos, StepBatches, step_loader, to_tensor, training_photos
 from colorize.errors import ConfigError
 from colorize.losses.adversarial import bce_critic, classifier_accuracy
 from colorize.models import count_parameters, create_critic
 from colorize.train.common import (
     Numerics,
+    optimizer_step,
     StageContext,
     StepLog,
     all_mean,
@@ -64,8 +65,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
     fakes = sorted(cache_dir.glob("*.png"))
     if not fakes:
         raise ConfigError(f"{cache_dir}: no cached generator outputs; run the cache stage first")
-    train_paths, _ = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
-    real = CrappifiedPhotos(load_pool(train_paths, 2 * pc.size_px), pc.size_px, cfg.data, seed=cfg.data.seed)
+    real = CrappifiedPhotos(training_photos(ctx.data_dir, cfg.data, 2 * pc.size_px), pc.size_px, cfg.data, seed=cfg.data.seed)
     data = RealVsFake(real, fakes, cfg.data.seed)
 
     torch.manual_seed(cfg.data.seed)
@@ -93,10 +93,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
             logits = model(num.batch(torch.cat([real_b, fake_b]))).float()
         real_l, fake_l = logits[: len(real_b)], logits[len(real_b) :]
         loss = bce_critic(real_l, fake_l)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        optimizer_step(loss, opt, scaler)
         acc = all_mean(sum(classifier_accuracy(real_l.detach(), fake_l.detach())) / 2, ctx)
         step_log(step + 1, crit=loss.item(), accuracy=acc)
         if ctx.is_main and (step + 1) % pc.checkpoint_every_steps == 0 and step + 1 < pc.steps:

@@ -15,13 +15,14 @@ from PIL import Image
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, to_dict
-from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, validation_pairs
+from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
 from colorize.errors import ConfigError
 from colorize.losses import PerceptualLoss
 from colorize.models import count_parameters, create_generator
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
     Numerics,
+    optimizer_step,
     StageContext,
     StepLog,
     begin_stage,
@@ -74,7 +75,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     train_paths, val_paths = split_photos(paths, ctx.data_dir, cfg.data.val_fraction)
     log.info("%s: %d training photos, %d validation photos", NAME, len(train_paths), len(val_paths))
     max_size = max(pg.sizes_px)
-    pool = load_pool(train_paths, 2 * max_size)
+    train = training_photos(ctx.data_dir, cfg.data, 2 * max_size)
 
     torch.manual_seed(cfg.data.seed)
     num = Numerics.for_stage(cfg.train, ctx.device)
@@ -114,7 +115,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         if sched_state is not None and start > first:
             sched.load_state_dict(sched_state)
         sched_state = None
-        data = CrappifiedPhotos(pool, size, cfg.data, seed=cfg.data.seed)
+        data = CrappifiedPhotos(train, size, cfg.data, seed=cfg.data.seed)
         batches = step_loader(data, StepBatches(max(start, first), stop, pg.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
         for step, (x, y) in enumerate(batches, start=max(start, first)):
             if step < frozen_until:
@@ -122,10 +123,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
             x, y = num.batch(x), num.batch(y)
             with num.autocast():
                 loss = loss_fn(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+            optimizer_step(loss, opt, scaler)
             sched.step()
             step_log(step + 1, loss=loss.item(), lr=opt.param_groups[1]["lr"], size=size)
             if ctx.is_main and (step + 1) % pg.checkpoint_every_steps == 0 and step + 1 < total:
@@ -140,7 +138,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     metrics: dict[str, float] = {}
     if ctx.is_main:
         save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg))
-        val_pool = load_pool(val_paths, 2 * max_size) if val_paths else pool[:4]
+        val_pool = load_pool(val_paths, 2 * max_size) if val_paths else train.photos[:4]
         pairs = validation_pairs(val_pool, max_size)
         metrics, preds = score_generator(gen, pairs, max_size, num)
         rows = [[g, p, r] for (g, r), p in list(zip(pairs, preds))[:SAMPLE_ROWS]]
