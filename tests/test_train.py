@@ -232,7 +232,7 @@ def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run
     run = tmp_path / "run"
     for stage in ("1-pretrain-gen", "2-cache", "3-pretrain-critic"):
         shutil.copytree(finished_run / stage, run / stage)
-    cfg = load_recipe(SMOKE, {**TINY, "gan.patience_evals": 10})
+    cfg = load_recipe(SMOKE, {**TINY, "gan.patience_evals": 10, "gan.loss": "hinge", "gan.r1_gamma": 1.0, "gan.diffaugment": True})
     ctx = StageContext(run, photo_dir, device=torch.device("cpu"))
     real_call = StepLog.__call__
 
@@ -247,10 +247,34 @@ def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run
     monkeypatch.setattr(StepLog, "__call__", real_call)
     steps_before = [int(r["step"]) for r in csv.DictReader(open(run / "4-gan" / "metrics.csv"))]
     assert steps_before == [0, 3, 6]
+    other = merge(cfg, {"gan.loss": "bce"})
+    with pytest.raises(ConfigError, match="interrupted with gan.loss = 'hinge'"):
+        gan.run(other, ctx, run / "1-pretrain-gen" / "gen.pt", run / "3-pretrain-critic" / "crit.pt", "4-gan")
     gan.run(cfg, ctx, run / "1-pretrain-gen" / "gen.pt", run / "3-pretrain-critic" / "crit.pt", "4-gan")
-    steps = [int(r["step"]) for r in csv.DictReader(open(run / "4-gan" / "metrics.csv"))]
-    assert steps == [0, 3, 6, 9, 12]
-    assert json.loads((run / "4-gan" / "DONE").read_text())["steps_run"] == 12
+    rows = list(csv.DictReader(open(run / "4-gan" / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [0, 3, 6, 9, 12]
+    done = json.loads((run / "4-gan" / "DONE").read_text())
+    assert done["steps_run"] == 12 and done["loss"] == "hinge"
+    # The training dynamics are logged per checkpoint, after step 0 which has none yet.
+    for r in rows[1:]:
+        assert 0 <= float(r["acc_real"]) <= 1 and 0 <= float(r["acc_fake"]) <= 1 and float(r["adv_grad_norm"]) > 0
+        assert float(r["ab_diversity"]) >= 0
+
+
+@pytest.mark.parametrize("loss", ["bce", "minimax", "hinge", "wgan-gp", "rals"])
+def test_every_adversarial_loss_trains_through_the_cli(finished_run: Path, photo_dir: Path, tmp_path: Path, loss: str) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    for stage in ("1-pretrain-gen", "2-cache", "3-pretrain-critic"):
+        shutil.copytree(finished_run / stage, run / stage)
+    r = runner.invoke(app, ["train", "gan", "--data", str(photo_dir), "--run", str(run), "--recipe", str(SMOKE), "--arch", "tiny",
+                            "--device", "cpu", "--set", f"gan.loss={loss}", "--set", "gan.max_steps=2", "--set", "gan.eval_every_steps=1"])
+    assert r.exit_code == 0, r.stderr
+    log = list(csv.DictReader(open(run / "4-gan" / "train_log.csv")))
+    assert len(log) == 2 and all(np.isfinite(float(x["gen"])) and np.isfinite(float(x["crit"])) for x in log)
+    if loss == "wgan-gp":  # a fixed number of critic steps, whatever its accuracy
+        assert all(int(float(x["crit_iters"])) == 5 for x in log)
 
 
 def test_inflection_point_never_takes_colour_worse_than_gray() -> None:

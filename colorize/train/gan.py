@@ -175,7 +175,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
     opt_c = torch.optim.Adam(crit.parameters(), lr=g.lr_gen * g.crit_lr_multiple, betas=(0.0, 0.9))
     scaler_g, scaler_c = num.scaler(), num.scaler()
 
-    state: dict[str, Any] = {"step": 0, "batch_id": 0, "rows": [], "bad_evals": 0, "dynamics": []}
+    state: dict[str, Any] = {"step": 0, "batch_id": 0, "rows": [], "bad_evals": 0, "dynamics": [], "loss": g.loss}
     resume = load_resume(out)
     if resume is not None:
         gen.load_state_dict(resume["state_dict"])
@@ -185,6 +185,9 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         scaler_g.load_state_dict(resume["scaler"])
         scaler_c.load_state_dict(resume["critic_scaler"])
         state = resume["gan_state"]
+        if state["loss"] != g.loss:
+            raise ConfigError(f"{out}: interrupted with gan.loss = {state['loss']!r}, now {g.loss!r}; resume with "
+                              f"the same loss, or delete {out / 'last.pt'} to start the GAN phase over")
         torch.set_rng_state(resume["rng"])
     gen_m, crit_m = wrap_ddp(gen, ctx), wrap_ddp(crit, ctx)
 

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 STAGES = ("pretrain-gen", "cache", "pretrain-critic", "gan", "export")
 
 
-def _cycle_names(cycle: int) -> tuple[str, str, str]:
+def cycle_names(cycle: int) -> tuple[str, str, str]:
+    """Folder names of cycle k's cache, critic and GAN stages."""
     n = 2 + 3 * (cycle - 1)
     return f"{n}-cache", f"{n + 1}-pretrain-critic", f"{n + 2}-gan"
 
@@ -44,7 +45,7 @@ def run_all(cfg: RecipeConfig, ctx: StageContext) -> Path:
     gen = pretrain_gen.run(cfg, ctx)
     crit_prev: Path | None = None
     for cycle in range(1, cfg.gan.cycles + 1):
-        cache_name, crit_name, gan_name = _cycle_names(cycle)
+        cache_name, crit_name, gan_name = cycle_names(cycle)
         cache_dir = cache.run(cfg, ctx, gen, cache_name)
         crit = pretrain_critic.run(cfg, ctx, cache_dir, crit_name, init_critic=crit_prev)
         gen = gan.run(cfg, ctx, gen, crit, gan_name)
@@ -55,7 +56,7 @@ def run_all(cfg: RecipeConfig, ctx: StageContext) -> Path:
 def run_stage(stage: str, cfg: RecipeConfig, ctx: StageContext) -> Path:
     """One stage of the first cycle, reading its inputs from the run folder's earlier stages."""
     _write_recipe(cfg, ctx)
-    cache_name, crit_name, gan_name = _cycle_names(1)
+    cache_name, crit_name, gan_name = cycle_names(1)
     gen_path = ctx.run_dir / pretrain_gen.NAME / "gen.pt"
     if stage == "pretrain-gen":
         return pretrain_gen.run(cfg, ctx)
@@ -66,7 +67,7 @@ def run_stage(stage: str, cfg: RecipeConfig, ctx: StageContext) -> Path:
     if stage == "gan":
         return gan.run(cfg, ctx, _require(gen_path), _require(ctx.run_dir / crit_name / "crit.pt"), gan_name)
     if stage == "export":
-        last_gan = _cycle_names(cfg.gan.cycles)[2]
+        last_gan = cycle_names(cfg.gan.cycles)[2]
         return export(cfg, ctx, _require(ctx.run_dir / last_gan / "best.pt"))
     raise ColorizeError(f"unknown stage {stage!r}; choose one of: {', '.join(STAGES)}")
 

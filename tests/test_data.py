@@ -1,0 +1,84 @@
+"""Training data: cut-outs pasted onto photos, people weighted up, and the manifest's fixed split."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorize.config import DataConfig
+from colorize.data import CrappifiedPhotos, paste_cutouts, split_photos, list_photos, training_photos
+
+
+def disc(size: int, colour: tuple[int, int, int]) -> np.ndarray:
+    """An RGBA cut-out: an opaque disc with a soft edge on a transparent square whose hidden colour is magenta."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    r = np.hypot(yy - size / 2 + 0.5, xx - size / 2 + 0.5)
+    alpha = np.clip((size / 2 - r) / 2, 0, 1) * 255
+    rgba = np.zeros((size, size, 4), np.uint8)
+    rgba[...] = (255, 0, 255, 0)
+    rgba[alpha > 0, :3] = colour
+    rgba[..., 3] = alpha.astype(np.uint8)
+    return rgba
+
+
+def test_paste_respects_alpha_and_never_upscales() -> None:
+    bg = np.full((200, 200, 3), 100, np.uint8)
+    cut = disc(40, (250, 20, 20))
+    for seed in range(20):
+        out = paste_cutouts(bg, [cut], 1, np.random.default_rng(seed))
+        changed = np.any(out != 100, axis=-1)
+        ys, xs = np.nonzero(changed)
+        assert changed.any() and np.ptp(ys) < 40 and np.ptp(xs) < 40  # never larger than native
+        # Transparent pixels leave the background alone; the hidden magenta never bleeds into the soft edge.
+        assert not np.any((out[..., 0] > 110) & (out[..., 2] > 110))
+        assert np.any(np.all(out == (250, 20, 20), axis=-1))  # the opaque middle is the cut-out's own colour
+    assert np.array_equal(bg, np.full((200, 200, 3), 100, np.uint8))  # input untouched
+
+
+def test_paste_fits_a_cutout_larger_than_the_picture() -> None:
+    out = paste_cutouts(np.zeros((30, 50, 3), np.uint8), [disc(120, (0, 200, 0))], 2, np.random.default_rng(0))
+    assert out.shape == (30, 50, 3) and out[..., 1].max() > 150
+
+
+def corpus(tmp_path: Path, people_val: bool = False) -> Path:
+    root = tmp_path / "photos"
+    (root / "cutouts").mkdir(parents=True)
+    rows = []
+    for i in range(6):
+        name = f"p{i}.png"
+        Image.fromarray(np.full((64, 64, 3), (30 * i, 100, 200 - 30 * i), np.uint8)).save(root / name)
+        rows.append({"file": name, "group": "people" if i == 0 else "landscapes", "split": "val" if i == 5 else "train"})
+    Image.fromarray(disc(24, (250, 250, 0))).save(root / "cutouts" / "star.png")
+    rows.append({"file": "cutouts/star.png", "group": "cutout", "split": "train"})
+    with open(root / "manifest.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["file", "group", "split"])
+        w.writeheader()
+        w.writerows(rows)
+    return root
+
+
+def test_manifest_split_wins_and_cutouts_are_never_photos(tmp_path: Path) -> None:
+    root = corpus(tmp_path)
+    paths = list_photos(root)
+    assert all("cutouts" not in p.parts for p in paths) and len(paths) == 6
+    train, val = split_photos(paths, root, val_fraction=0.5)
+    assert [p.name for p in val] == ["p5.png"] and len(train) == 5
+
+
+def test_composites_and_people_weighting_in_training_samples(tmp_path: Path) -> None:
+    root = corpus(tmp_path)
+    cfg = DataConfig(composite_prob=1.0, people_weight=5.0, noise_std_max=0.0)
+    train = training_photos(root, cfg, 64)
+    assert len(train.photos) == 5 and len(train.cutouts) == 1
+    assert np.isclose(train.weights[0], 5 / 9) and np.isclose(train.weights.sum(), 1)
+    data = CrappifiedPhotos(train, 32, cfg, seed=0)
+    yellow = 0
+    for k in range(20):
+        _, real = data[k]
+        rgb = real.permute(1, 2, 0).numpy()
+        yellow += bool(np.any((rgb[..., 0] > 0.9) & (rgb[..., 1] > 0.9) & (rgb[..., 2] < 0.2)))
+    assert yellow == 20  # every sample got the (yellow) cut-out pasted on
+    plain = DataConfig(composite_prob=0.0)
+    without = CrappifiedPhotos(training_photos(root, plain, 64), 32, plain, seed=0)
+    assert not any(np.any(without[k][1][2].numpy() < 0.2) for k in range(10))  # no yellow without compositing
