@@ -1,12 +1,15 @@
 """Command line: `colorize photo|photos|info|...`. Heavy imports (torch, fastai) happen inside commands only,
 so `--help` and `--version` stay instant."""
 
+import contextlib
 import enum
 import functools
 import logging
+import signal
 import sys
+import time
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 
@@ -99,6 +102,12 @@ def main(
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # A polite kill (SIGTERM) unwinds like Ctrl-C: temp files are removed and finished outputs kept.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _colorizer_factory(
@@ -120,10 +129,13 @@ def _run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwr
 
     from colorize.photos import run_jobs
 
-    with tqdm(total=len(jobs), unit="photo", file=sys.stderr, disable=len(jobs) < 2 or None) as bar:
-        summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None, progress=bar.update)
-    if sheet is not None and summary.pairs:
-        _write_sheet(sheet, summary.pairs)
+    with _progress(len(jobs), "photo") as update:
+        summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None, progress=update)
+    if sheet is not None:
+        if summary.pairs:
+            _write_sheet(sheet, summary.pairs)
+        else:
+            typer.echo(f"contact sheet not written: no photo was colorized in this run (--overwrite redoes them)", err=True)
     typer.echo(
         f"colorized {len(summary.written)}, skipped {len(summary.skipped)} (already done), "
         f"failed {len(summary.failed)}; results in {where}",
@@ -131,6 +143,32 @@ def _run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwr
     )
     if summary.failed:
         raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress(total: int, unit: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (log lines drawn above it, not through it); without one, a plain line every
+    5% or 10 s, so a piped or logged run still shows how far it is."""
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    if sys.stderr.isatty():
+        with tqdm(total=total, unit=unit, file=sys.stderr, disable=total < 2) as bar, logging_redirect_tqdm([log]):
+            yield bar.update
+        return
+    done, t0, last = 0, time.monotonic(), 0.0
+
+    def update(n: int) -> None:
+        nonlocal done, last
+        done += n
+        now = time.monotonic()
+        if total > 1 and (done == total or now - last >= 10 or done % max(1, total // 20) == 0):
+            rate = done / max(now - t0, 1e-9)
+            eta = (total - done) / rate if rate else float("inf")
+            typer.echo(f"colorize: progress: {done}/{total} {unit}s ({rate:.2f}/s, {eta:.0f} s left)", err=True)
+            last = now
+
+    yield update
 
 
 def _write_sheet(path: Path, pairs: list) -> None:
@@ -148,7 +186,7 @@ def _write_sheet(path: Path, pairs: list) -> None:
 @_friendly
 def photo(
     src: Annotated[Path, typer.Argument(help="The photo to colorize.")],
-    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file or folder. Default: beside the input.")] = None,
+    out: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (.jpg, .png, .tif, .webp, .bmp) or folder (existing, ending in /, or without a suffix). Default: beside the input.")] = None,
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
@@ -162,7 +200,7 @@ def photo(
     """Colorize one photo."""
     from colorize.photos import plan_single
 
-    job = plan_single(src, out, suffix, ext.value)
+    job = plan_single(src, out, suffix, ext.value, overwrite)
     make = _colorizer_factory(weights, device, render_factor, 1, fp32)
     _run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst)
 
@@ -255,7 +293,7 @@ def eval_(
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON. Default: eval.json in the current folder.")] = None,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
     import json

@@ -40,6 +40,8 @@ def _to_8bit(arr: np.ndarray) -> np.ndarray:
 def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
     """Decode `path` to luminance (+alpha, metadata); BadInputError names the file and the reason."""
     path = Path(path)
+    # Pillow refuses images over twice its own limit (~179 MP) before we see them: let our cap be the one that decides.
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, int(max_megapixels * 1e6))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap below decides
@@ -50,13 +52,21 @@ def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Ph
                         f"{path}: {w}x{h} is {w * h / 1e6:.0f} MP, over the {max_megapixels:.0f} MP cap "
                         "(raise it with --max-megapixels if you trust this file)"
                     )
+                frames = getattr(im, "n_frames", 1)
+                if frames > 1:
+                    log.warning("%s: has %d frames (animation or pages); only the first is colorized", path, frames)
                 im.load()
                 im = ImageOps.exif_transpose(im)
-                return _decode(im)
+                return _decode(im, path)
     except BadInputError:
         raise
     except FileNotFoundError:
-        raise BadInputError(f"{path}: file not found") from None
+        reason = "broken symbolic link" if path.is_symlink() else "file not found"
+        raise BadInputError(f"{path}: {reason}") from None
+    except PermissionError:
+        raise BadInputError(f"{path}: cannot read it (permission denied)") from None
+    except IsADirectoryError:
+        raise BadInputError(f"{path}: is a folder, not a photo") from None
     except UnidentifiedImageError:
         raise BadInputError(f"{path}: not an image (format not recognised)") from None
     except Image.DecompressionBombError as e:
@@ -65,7 +75,19 @@ def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Ph
         raise BadInputError(f"{path}: corrupt or truncated image ({e})") from None
 
 
-def _decode(im: Image.Image) -> Photo:
+def _float_to_8bit(arr: np.ndarray, path: Path) -> np.ndarray:
+    # Float images (32-bit TIFF, mode F) come scaled 0..1 or 0..255; anything else has no agreed meaning.
+    finite = arr[np.isfinite(arr)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if lo >= 0 and hi <= 1:
+        arr = arr * 255.0
+    elif lo < 0 or hi > 255:
+        raise BadInputError(f"{path}: floating-point image with values {lo:g}..{hi:g}, neither 0..1 nor 0..255; "
+                            "convert it to 8 or 16 bits")
+    return np.clip(np.round(np.nan_to_num(arr)), 0, 255).astype(np.uint8)
+
+
+def _decode(im: Image.Image, path: Path) -> Photo:
     icc = im.info.get("icc_profile")
     if icc and icc[16:20] != b"RGB ":
         icc = None
@@ -74,7 +96,9 @@ def _decode(im: Image.Image) -> Photo:
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     alpha = np.asarray(im.getchannel("A")) if "A" in im.getbands() else None
-    if im.mode.startswith("I"):
+    if im.mode == "F":
+        gray = _float_to_8bit(np.asarray(im), path)
+    elif im.mode.startswith("I"):
         gray = _to_8bit(np.asarray(im))
     elif im.mode == "L":
         gray = np.asarray(im)
@@ -83,15 +107,27 @@ def _decode(im: Image.Image) -> Photo:
     return Photo(gray=np.ascontiguousarray(gray), alpha=alpha, icc_profile=icc, exif=exif_bytes)
 
 
+def has_alpha(path: Path) -> bool:
+    """Whether the photo at `path` has transparency, from its header alone (False if unreadable)."""
+    try:
+        with Image.open(path) as im:
+            return "A" in im.getbands() or "transparency" in im.info
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
+
+
 def output_suffix(input_path: Path, ext: str) -> str:
-    """Suffix for the output of `input_path` under `--ext auto|jpg|png`."""
-    if ext == "auto":
-        suffix = input_path.suffix.lower()
-        return suffix if suffix in WRITABLE else ".png"
-    return f".{ext}"
+    """Suffix for the output of `input_path` under `--ext auto|jpg|png`: PNG when the chosen format cannot hold the
+    photo's transparency (known from its header, so a rerun finds the output it made)."""
+    suffix = input_path.suffix.lower() if ext == "auto" else f".{ext}"
+    if suffix not in WRITABLE:
+        return ".png"
+    if WRITABLE[suffix] not in _ALPHA_FORMATS and has_alpha(input_path):
+        return ".png"
+    return suffix
 
 
-def write_photo(path: Path, rgb: np.ndarray, photo: Photo, jpeg_quality: int = 95) -> Path:
+def write_photo(path: Path, rgb: np.ndarray, photo: Photo, jpeg_quality: int = 98) -> Path:
     """Atomically write `rgb` (H, W, 3) uint8 with the photo's alpha and metadata; returns the path written.
 
     A photo with alpha is written as PNG when the requested format cannot hold alpha.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import itertools
-from collections import deque
+import logging
+import os
+import tempfile
+from collections import Counter, deque
+from glob import escape as glob_escape
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 
 from colorize.errors import BadInputError, ColorizeError
-from colorize.images import DEFAULT_MAX_MEGAPIXELS, Photo, output_suffix, read_photo, write_photo
+from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
 
 if TYPE_CHECKING:
     from colorize.inference import Colorizer
@@ -23,10 +26,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One photo to colorize: where it comes from and where it goes."""
+    """One photo to colorize: where it comes from and where it goes; `error` fails it without trying."""
 
     src: Path
     dst: Path
+    error: str | None = None
 
 
 @dataclass
@@ -40,9 +44,9 @@ class Summary:
     pairs: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
-def output_path(src: Path, out_dir: Path, suffix: str, ext: str) -> Path:
-    """`out_dir/<stem><suffix><ext>` for one input."""
-    return out_dir / f"{src.stem}{suffix}{output_suffix(src, ext)}"
+def output_path(src: Path, out_dir: Path, suffix: str, ext: str, root: Path | None = None) -> Path:
+    """`out_dir/<stem><suffix><ext>` for one input (`src` relative to `root` when given)."""
+    return out_dir / f"{src.stem}{suffix}{output_suffix(root / src if root else src, ext)}"
 
 
 def _refuse_overwrite(job: Job) -> None:
@@ -50,23 +54,37 @@ def _refuse_overwrite(job: Job) -> None:
         raise ColorizeError(f"{job.src}: the output would overwrite the input; set --suffix or -o")
 
 
-def plan_single(src: Path, out: Path | None, suffix: str, ext: str) -> Job:
-    """Job for `colorize photo IN [-o OUT]`: OUT may be a file or an existing folder."""
+def plan_single(src: Path, out: str | None, suffix: str, ext: str, overwrite: bool = False) -> Job:
+    """Job for `colorize photo IN [-o OUT]`. OUT is a folder when it exists as one, ends with a separator or has no
+    suffix (created if needed); otherwise a file of a format we write. An existing OUT file is never taken as this
+    photo's result: it is refused unless `overwrite`."""
+    if src.is_dir():
+        raise ColorizeError(f"{src}: is a folder; use `colorize photos {src} -o OUTPUT_FOLDER`")
     if not src.is_file():
-        raise ColorizeError(f"{src}: no such file")
+        raise ColorizeError(f"{src}: {'broken symbolic link' if src.is_symlink() else 'no such file'}")
     if out is None:
         dst = output_path(src, src.parent, suffix, ext)
-    elif out.is_dir():
-        dst = output_path(src, out, suffix, ext)
+    elif out.endswith(("/", os.sep)) or Path(out).is_dir() or not Path(out).suffix:
+        dst = output_path(src, Path(out), suffix, ext)
     else:
-        dst = out
+        dst = Path(out)
+        if dst.suffix.lower() not in WRITABLE:
+            raise ColorizeError(f"{dst}: cannot write {dst.suffix} files; name the output .{' .'.join(sorted({k[1:] for k in WRITABLE}))}, "
+                                "or a folder")
+        if dst.exists() and not overwrite:
+            raise ColorizeError(f"{dst}: already exists and may not be this photo's result; pass --overwrite to replace it")
     job = Job(src, dst)
     _refuse_overwrite(job)
     return job
 
 
 def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext: str) -> list[Job]:
-    """Jobs for every non-hidden file under `src_dir` (images are recognised by content, later), mirrored in `out_dir`."""
+    """Jobs for every non-hidden file under `src_dir` (images are recognised by content, later), mirrored in `out_dir`.
+
+    Inputs that would share an output (`scan.png` + `scan.gif`) keep their own extension in its name instead
+    (`scan_color.gif.png`); extensions that differ only in case are numbered too (`IMG_1_color.JPG-1.jpg`,
+    `IMG_1_color.jpg-2.jpg`). Decided before anything runs, from the inputs alone, so a rerun finds them.
+    """
     if not src_dir.is_dir():
         raise ColorizeError(f"{src_dir}: no such folder")
     out_abs = out_dir.resolve()
@@ -74,17 +92,70 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
     jobs = []
     for f in files:
         rel = f.relative_to(src_dir)
-        if not f.is_file() or any(part.startswith(".") for part in rel.parts):
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if f.is_symlink() and not f.exists():
+            jobs.append(Job(f, out_dir / rel, error=f"{f}: broken symbolic link"))
+            continue
+        if not f.is_file():
             continue
         if out_abs != src_dir.resolve() and out_abs in f.resolve().parents:
             continue  # our own outputs from an earlier run
-        jobs.append(Job(f, output_path(rel, out_dir / rel.parent, suffix, ext)))
+        jobs.append(Job(f, output_path(rel, out_dir / rel.parent, suffix, ext, src_dir)))
     # When outputs sit among the inputs, an earlier run's outputs are not new inputs.
     outputs = {j.dst.resolve() for j in jobs}
     jobs = [j for j in jobs if j.src.resolve() not in outputs]
+    jobs = _resolve_collisions(jobs, suffix)
     for j in jobs:
         _refuse_overwrite(j)
     return jobs
+
+
+def _resolve_collisions(jobs: list[Job], suffix: str) -> list[Job]:
+    """Rename outputs that several inputs share (compared case-insensitively, as some file systems do)."""
+    def key(j: Job) -> str:
+        return j.dst.as_posix().lower()
+
+    counts = Counter(key(j) for j in jobs if j.error is None)
+    renamed = [
+        Job(j.src, j.dst.with_name(f"{j.src.stem}{suffix}{j.src.suffix}{j.dst.suffix}")) if j.error is None and counts[key(j)] > 1 else j
+        for j in jobs
+    ]
+    # Extensions that differ only in case (IMG_1.JPG, IMG_1.jpg) still collide on such file systems: number them.
+    groups: dict[str, list[Job]] = {}
+    for j in renamed:
+        if j.error is None:
+            groups.setdefault(key(j), []).append(j)
+    numbered = {}
+    for members in groups.values():
+        if len(members) > 1:
+            for k, j in enumerate(sorted(members, key=lambda j: j.src.as_posix()), 1):
+                numbered[j.src] = Job(j.src, j.dst.with_name(f"{j.dst.stem}-{k}{j.dst.suffix}"))
+    return [numbered.get(j.src, j) for j in renamed]
+
+
+def check_writable(folders: set[Path]) -> None:
+    """Create each output folder and prove it takes a file, before any model is loaded or photo colorized."""
+    for folder in sorted(folders):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".colorize-write-check.", suffix=".tmp"):
+                pass
+        except OSError as e:
+            raise ColorizeError(f"{folder}: cannot write outputs there ({e.strerror or e})") from None
+
+
+def remove_stale_temps(jobs: Sequence[Job]) -> int:
+    """Delete temp files an interrupted run left beside these jobs' outputs (only names `atomic_write` gives them)."""
+    removed = 0
+    for job in jobs:
+        if job.dst.parent.is_dir():
+            for tmp in job.dst.parent.glob(f".{glob_escape(job.dst.name)}.*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+    if removed:
+        log.info("removed %d temp file(s) left by an interrupted run", removed)
+    return removed
 
 
 def _thumb(img: np.ndarray, px: int = 384) -> np.ndarray:
@@ -135,14 +206,20 @@ def run_jobs(
     """
     summary = Summary()
     todo = []
+    remove_stale_temps(jobs)
     for job in jobs:
-        if job.dst.exists() and not overwrite:
+        if job.error is not None:
+            log.error("%s", job.error)
+            summary.failed.append((job.src, job.error))
+            progress(1)
+        elif job.dst.exists() and not overwrite:
             summary.skipped.append(job.dst)
             progress(1)
         else:
             todo.append(job)
     if not todo:
         return summary
+    check_writable({job.dst.parent for job in todo})
     colorizer = make_colorizer()
     batch: list[tuple[Job, Photo]] = []
     # Encoding a large JPEG/PNG takes as long as the model (Pillow releases the GIL): one batch's writes run in

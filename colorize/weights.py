@@ -15,8 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +80,17 @@ def read_checkpoint(path: Path, kind: str | None = None) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
+    if path.suffix.lower() == ".json":
+        raise WeightsError(f"{path}: this is a model manifest, not the weights; pass {path.with_suffix('.pt')}")
     manifest_path = path.with_suffix(".json")
     if manifest_path.is_file():
         verify_manifest(path, read_manifest(manifest_path))
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
+    except Exception as e:  # torch raises many unrelated types (IndexError, UnpicklingError, ...) for a non-checkpoint
+        # torch's own message advises weights_only=False, which would run the file's code: never shown to users.
         raise WeightsError(
-            f"{path}: not a readable colorize checkpoint ({type(e).__name__}: {str(e).splitlines()[0]}); "
-            "it may be truncated or from another program"
+            f"{path}: not a readable colorize checkpoint ({type(e).__name__}); it may be truncated or from another program"
         ) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "model_config" not in ckpt:
         raise WeightsError(f"{path}: not a colorize checkpoint (no state_dict/model_config)")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 
 from colorize.config import CriticConfig, ModelConfig
-from colorize.models.critic import Critic
 from colorize.models.encoders import ENCODERS
 from colorize.models.generator import Generator
 
-__all__ = ["ENCODERS", "Critic", "Generator", "create_critic", "create_generator", "count_parameters"]
+if TYPE_CHECKING:
+    from colorize.models.critic import Critic
+
+__all__ = ["ENCODERS", "Generator", "create_critic", "create_generator", "count_parameters"]
 
 
 def create_generator(cfg: ModelConfig, pretrained: bool = False, encoder_weights: Path | None = None) -> Generator:
@@ -19,8 +23,11 @@ def create_generator(cfg: ModelConfig, pretrained: bool = False, encoder_weights
     return Generator(cfg, pretrained=pretrained, encoder_weights=encoder_weights)
 
 
-def create_critic(cfg: CriticConfig) -> Critic:
-    """Build the patch critic for `cfg`."""
+def create_critic(cfg: CriticConfig) -> "Critic":
+    """Build the patch critic for `cfg`. Imported here: its fastai module takes seconds to import, and inference
+    never needs it."""
+    from colorize.models.critic import Critic
+
     return Critic(cfg)
 
 
