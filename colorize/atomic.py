@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
+
+from colorize.errors import ColorizeError
 
 # mkstemp creates files 0600; outputs get what a plain open() would give (0666 minus the umask). The umask can only
 # be read by setting it, so it is read once, at import, before any writer thread exists.
@@ -26,3 +28,14 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_writable(folders: Iterable[Path]) -> None:
+    """Create each output folder and prove it takes a file, before any model is loaded or photo colorized."""
+    for folder in sorted(folders):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".colorize-write-check.", suffix=".tmp"):
+                pass
+        except OSError as e:
+            raise ColorizeError(f"{folder}: cannot write outputs there ({e.strerror or e})") from None

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Callable, Iterator, Optional
 import typer
 
 from colorize import __version__
+from colorize.atomic import check_writable
 from colorize.errors import ColorizeError
 
 app = typer.Typer(
@@ -417,6 +418,7 @@ def video(
     if out is not None and out.exists() and not overwrite:
         typer.echo(f"{out} exists; skipped (use --overwrite to redo it)", err=True)
         return
+    check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
     colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32)()
     with tqdm(unit="frame", file=sys.stderr, dynamic_ncols=True) as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
@@ -425,6 +427,12 @@ def video(
         typer.echo(report_json(rep))
     typer.echo(f"colorized {rep.frames} frames at {rep.frames_per_second:.1f} frames/s (audio: {rep.audio}); "
                f"results in {out or frames_out}", err=True)
+    if rep.frames_skipped or rep.frames_missing:
+        # The output holds every frame that could be decoded; exit 1 because it is not the whole film.
+        typer.echo(f"colorize: error: {src}: {rep.frames_skipped} damaged frame(s) skipped"
+                   + (f" (at {', '.join(f'{t:g} s' for t in rep.skipped_at_seconds[:5])})" if rep.frames_skipped else "")
+                   + f", {rep.frames_missing} missing at the end (truncated file); the output has the rest", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -449,6 +457,7 @@ def frames(
     if not src_dir.is_dir():
         raise ColorizeError(f"{src_dir}: no such folder")
     total = len(numbered_frames(src_dir))
+    check_writable([out_dir])
     colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32)()
     with tqdm(total=total, unit="frame", file=sys.stderr) as bar:
         written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update)

@@ -56,6 +56,8 @@ def resolve_device(name: str = "auto") -> torch.device:
         device = torch.device(name)
     except RuntimeError:
         raise ColorizeError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ColorizeError(f"device {name!r} is not supported (colorize runs on CPU and CUDA); use auto, cpu, cuda or cuda:N")
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ColorizeError(f"device {name} requested but CUDA is not available; use --device cpu")

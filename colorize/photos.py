@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import tempfile
 from collections import Counter, deque
 from glob import escape as glob_escape
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
+from colorize.atomic import check_writable
 from colorize.errors import BadInputError, ColorizeError
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
 
@@ -132,17 +132,6 @@ def _resolve_collisions(jobs: list[Job], suffix: str) -> list[Job]:
             for k, j in enumerate(sorted(members, key=lambda j: j.src.as_posix()), 1):
                 numbered[j.src] = Job(j.src, j.dst.with_name(f"{j.dst.stem}-{k}{j.dst.suffix}"))
     return [numbered.get(j.src, j) for j in renamed]
-
-
-def check_writable(folders: set[Path]) -> None:
-    """Create each output folder and prove it takes a file, before any model is loaded or photo colorized."""
-    for folder in sorted(folders):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".colorize-write-check.", suffix=".tmp"):
-                pass
-        except OSError as e:
-            raise ColorizeError(f"{folder}: cannot write outputs there ({e.strerror or e})") from None
 
 
 def remove_stale_temps(jobs: Sequence[Job]) -> int:

@@ -63,6 +63,10 @@ class VideoReport:
     audio: str
     seconds: float
     frames_per_second: float
+    frames_expected: int = 0
+    frames_skipped: int = 0  # damaged mid-film: not decodable, left out
+    skipped_at_seconds: list[float] | None = None
+    frames_missing: int = 0  # announced but never reached: a truncated file
     flicker_input_model: float | None = None
     flicker_output: float | None = None
     stage_seconds: dict[str, float] | None = None
@@ -253,6 +257,7 @@ def colorize_video(
     if frames_out is not None:
         frames_out.mkdir(parents=True, exist_ok=True)
     n_written = 0
+    skipped_at: list[float] = []
     audio_note = "none"
 
     def write_frames(done: list, vout, out) -> None:  # noqa: ANN001
@@ -281,7 +286,10 @@ def colorize_video(
                 log.warning("%s: odd frame size %dx%d: encoding VP9 instead of %s to keep it exactly", src, width, height, codec)
             vout = out.add_stream(chosen, rate=fps)
             vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+            # The encoder counts in the source's own time base, so every frame keeps its exact timestamp: with the
+            # default 1/fps, variable-frame-rate film (phones) rounds onto the average rate and collides.
             vout.time_base = vin.time_base
+            vout.codec_context.time_base = vin.time_base
             vout.options = _ENCODER_OPTIONS.get(chosen, lambda q: {})(crf)
             if rotation:
                 vout.set_display_rotation(rotation)
@@ -317,7 +325,11 @@ def colorize_video(
                 with clock("decode"):
                     decoded = [(vf.to_ndarray(format="gray"), (vf.pts, vf.time_base)) for vf in packet.decode()]
             except av.error.FFmpegError as e:
-                raise BadInputError(f"{src}: cannot decode video ({e})") from None
+                # One damaged packet costs its frame, not the film: skip it, say where, and count it.
+                at = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else float("nan")
+                log.warning("%s: frame at %.3f s cannot be decoded (%s); skipped", src, at, e)
+                skipped_at.append(round(at, 3))
+                continue
             for gray, tag in decoded:
                 write_frames(frames.push(gray, tag), vout, out)
         write_frames(frames.flush(), vout, out)
@@ -343,8 +355,14 @@ def colorize_video(
     finally:
         inp.close()
     seconds = time.perf_counter() - t0
+    # Frames the container announced (or its duration implies) but that never decoded: a truncated file.
+    missing = max(0, total - n_written - len(skipped_at))
+    if missing:
+        log.warning("%s: %d of %d announced frames are missing after %.3f s; the file is truncated or damaged",
+                    src, missing, total, n_written / float(fps))
     return VideoReport(
         frames=n_written, fps=str(fps), width=width, height=height, audio=audio_note, seconds=round(seconds, 2),
+        frames_expected=total, frames_skipped=len(skipped_at), skipped_at_seconds=skipped_at, frames_missing=missing,
         frames_per_second=round(n_written / max(seconds, 1e-9), 2),
         flicker_input_model=round(frames.raw_meter.value, 4) if frames.raw_meter else None,
         flicker_output=round(frames.out_meter.value, 4) if frames.out_meter else None,
@@ -356,9 +374,12 @@ def _display_rotation(src: Path) -> float:
     """The display-matrix rotation of the first frame (phone videos), read before the output's header is written."""
     import av
 
-    with av.open(str(src)) as probe:
-        for frame in probe.decode(video=0):
-            return float(frame.rotation or 0)
+    try:
+        with av.open(str(src)) as probe:
+            for frame in probe.decode(video=0):
+                return float(frame.rotation or 0)
+    except av.error.FFmpegError as e:
+        raise BadInputError(f"{src}: cannot decode its first frame ({e})") from None
     return 0.0
 
 
