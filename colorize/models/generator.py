@@ -6,9 +6,12 @@ import warnings
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from colorize.colour import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
 from colorize.config import ModelConfig
+from colorize.errors import ConfigError
 from colorize.models.encoders import create_encoder, encoder_spec
 
 with warnings.catch_warnings():
@@ -21,23 +24,37 @@ with warnings.catch_warnings():
 _PROBE_SIZE_PX = (128, 128)
 
 
+HEADS = ("rgb", "ab_bins")
+# ab-bin logits are predicted per 4x4 patch, as in Zhang et al.: colour varies slowly, and the loss is 16x cheaper.
+BIN_POOL = 4
+
+
 class Generator(nn.Module):
-    """Gray in, colour out: (B, 1, H, W) luminance in [0, 1] -> (B, 3, H, W) RGB in [0, 1]."""
+    """Gray in, colour out: (B, 1, H, W) luminance in [0, 1] -> (B, 3, H, W) RGB in [0, 1].
+
+    With `head = "ab_bins"` the U-Net predicts logits over quantised ab bins (`logits`), and the forward pass
+    decodes them by the annealed mean onto the input's lightness, so everything downstream still sees RGB.
+    """
 
     def __init__(self, cfg: ModelConfig, pretrained: bool = False, encoder_weights: Path | None = None) -> None:
         super().__init__()
+        if cfg.head not in HEADS:
+            raise ConfigError(f"model.head = {cfg.head!r}; choose one of: {', '.join(HEADS)}")
         self.cfg = cfg
         spec = encoder_spec(cfg.arch)
         encoder = create_encoder(cfg.arch, pretrained, encoder_weights)
+        bins = torch.from_numpy(ab_bins())
         self.unet = DynamicUnet(
             encoder,
-            n_out=3,
+            n_out=3 if cfg.head == "rgb" else len(bins),
             img_size=_PROBE_SIZE_PX,
             blur=cfg.blur,
             self_attention=cfg.self_attention,
-            y_range=(0.0, 1.0),
+            y_range=(0.0, 1.0) if cfg.head == "rgb" else None,
             norm_type=NormType.Spectral if cfg.spectral_norm else NormType.Batch,
         )
+        self.temperature = cfg.temperature
+        self.register_buffer("bin_centres", bins, persistent=False)
         # DynamicUnet ends by wrapping its output in fastai's TensorBase; plain tensors keep export and
         # autocast simple and avoid fastai's per-op dispatch overhead.
         if type(self.unet.layers[-1]).__name__ == "ToTensorBase":
@@ -50,6 +67,23 @@ class Generator(nn.Module):
         """The pretrained part, frozen first in stage 1."""
         return self.unet.layers[0]
 
-    def forward(self, gray: torch.Tensor) -> torch.Tensor:
+    def logits(self, gray: torch.Tensor) -> torch.Tensor:
+        """ab-bin head only: (B, 1, H, W) gray -> (B, Q, H/4, W/4) bin logits."""
         x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std  # (B, 3, H, W) in the encoder's statistics
-        return self.unet(x)
+        return F.avg_pool2d(self.unet(x), BIN_POOL)
+
+    def decode(self, logits: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
+        """Bin logits + the gray input -> (B, 3, H, W) RGB: the annealed-mean ab on the gray's own lightness."""
+        ab = annealed_mean(logits, self.temperature, self.bin_centres)
+        ab = F.interpolate(ab, gray.shape[-2:], mode="bilinear", align_corners=False)
+        return lab_to_rgb(torch.cat([gray_to_lightness(gray.float()), ab], dim=1))
+
+    def forward(self, gray: torch.Tensor, with_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+        """RGB, or (RGB, bin logits or None) with `with_logits` (through forward, so DDP sees the pass)."""
+        if self.cfg.head == "ab_bins":
+            logits = self.logits(gray)
+            rgb = self.decode(logits, gray)
+        else:
+            x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std  # (B, 3, H, W) in the encoder's statistics
+            rgb, logits = self.unet(x), None
+        return (rgb, logits) if with_logits else rgb

@@ -35,7 +35,7 @@ from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos, training_photos, validation_pairs
 from colorize.inference import recolor
 from colorize.errors import ConfigError
-from colorize.losses import PerceptualLoss, adversarial_loss
+from colorize.losses import Objective, adversarial_loss
 from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
 from colorize.sheets import contact_sheet
@@ -170,7 +170,8 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
     crit = create_critic(cfg.critic)
     crit.load_state_dict(read_checkpoint(crit_path, kind="critic")["state_dict"])
     crit = num.model(crit).train()
-    loss_fn = num.model(PerceptualLoss(cfg.loss))
+    prior = meta.get("ab_prior")
+    loss_fn = num.model(Objective(cfg.loss, cfg.model, None if prior is None else prior.numpy()))
     opt_g = torch.optim.Adam(gen.parameters(), lr=g.lr_gen, betas=(0.0, 0.9))
     opt_c = torch.optim.Adam(crit.parameters(), lr=g.lr_gen * g.crit_lr_multiple, betas=(0.0, 0.9))
     scaler_g, scaler_c = num.scaler(), num.scaler()
@@ -254,10 +255,10 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         # The idle network gets no weight gradients; its plain module is used, so DDP's reducer never sees this pass.
         crit.requires_grad_(False)
         with num.autocast():
-            out_rgb = gen_m(x)
+            out_rgb, logits = gen_m(x, with_logits=True)
         fake = recolor(out_rgb.float(), real)
         with num.autocast():
-            perceptual = loss_fn(fake, real)
+            perceptual = loss_fn(fake, real, logits)
         r, f, _ = judge(crit, real, fake)
         adversarial = adv.generator(f, r.detach())
         (adv_grad,) = torch.autograd.grad(adversarial, fake, retain_graph=True)

@@ -17,7 +17,8 @@ from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
 from colorize.errors import ConfigError
-from colorize.losses import PerceptualLoss
+from colorize.losses import Objective
+from colorize.losses.colour import ab_prior
 from colorize.models import count_parameters, create_generator
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
@@ -81,7 +82,14 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     num = Numerics.for_stage(cfg.train, ctx.device)
     encoder_weights = Path(pg.encoder_weights) if pg.encoder_weights else None
     gen = num.model(create_generator(cfg.model, pretrained=pg.pretrained_encoder, encoder_weights=encoder_weights))
-    loss_fn = num.model(PerceptualLoss(cfg.loss))
+    resume = load_resume(out)
+    # The corpus's own ab distribution, for the classification loss's rebalancing: computed once, then carried in
+    # every checkpoint (the GAN stage reads it from gen.pt).
+    prior = None
+    if cfg.model.head == "ab_bins":
+        prior = resume["ab_prior"].numpy() if resume is not None else ab_prior(train.photos, seed=cfg.data.seed)
+    prior_t = None if prior is None else torch.from_numpy(prior)
+    loss_fn = num.model(Objective(cfg.loss, cfg.model, prior))
     log.info("%s: generator %s, %.1fM parameters, on %s; loss: %s", NAME, cfg.model.arch, count_parameters(gen) / 1e6, ctx.device, loss_fn.description)
     enc_ids = {id(p) for p in gen.encoder.parameters()}
     groups = [
@@ -94,7 +102,6 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     total = phases[-1][2]
     frozen_until = int(pg.frozen_fraction * total)
 
-    resume = load_resume(out)
     start = 0
     sched_state = None
     if resume is not None:
@@ -122,7 +129,8 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
                 opt.param_groups[0]["lr"] = 0.0  # encoder frozen: OneCycleLR recomputes it each step
             x, y = num.batch(x), num.batch(y)
             with num.autocast():
-                loss = loss_fn(model(x), y)
+                rgb, logits = model(x, with_logits=True)
+                loss = loss_fn(rgb, y, logits)
             optimizer_step(loss, opt, scaler)
             sched.step()
             step_log(step + 1, loss=loss.item(), lr=opt.param_groups[1]["lr"], size=size)
@@ -130,14 +138,14 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
                 save_checkpoint(
                     out / "last.pt", gen, "generator", cfg.model, step=step + 1, stage=NAME,
                     optimizer=opt.state_dict(), scheduler=sched.state_dict(), scaler=scaler.state_dict(),
-                    rng=torch.get_rng_state(),
+                    rng=torch.get_rng_state(), ab_prior=prior_t,
                 )
         start = stop
 
     digests = gather_digests(gen, ctx)
     metrics: dict[str, float] = {}
     if ctx.is_main:
-        save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg))
+        save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg), ab_prior=prior_t)
         val_pool = load_pool(val_paths, 2 * max_size) if val_paths else train.photos[:4]
         pairs = validation_pairs(val_pool, max_size)
         metrics, preds = score_generator(gen, pairs, max_size, num)

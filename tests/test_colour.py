@@ -1,0 +1,81 @@
+"""Colour objectives: CIELAB conversions, ab bins, soft encoding, rebalancing, annealed mean, the bin head."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from colorize.colour import _lab_to_rgb_unclamped, ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb, rgb_to_lab
+from colorize.config import LossConfig, ModelConfig
+from colorize.errors import ConfigError
+from colorize.losses import Objective
+from colorize.losses.colour import ab_prior, colorfulness_loss, rebalance_weights, soft_encode
+from colorize.models import create_generator
+
+
+def test_lab_matches_opencv_and_round_trips() -> None:
+    rgb = torch.rand(1, 3, 16, 16)
+    ref = cv2.cvtColor(rgb[0].permute(1, 2, 0).numpy(), cv2.COLOR_RGB2Lab)
+    assert np.abs(rgb_to_lab(rgb)[0].permute(1, 2, 0).numpy() - ref).max() < 0.5  # OpenCV rounds its constants
+    assert (lab_to_rgb(rgb_to_lab(rgb)) - rgb).abs().max() < 1e-4
+    gray = torch.rand(1, 1, 4, 4)
+    assert (gray_to_lightness(gray) - rgb_to_lab(gray.expand(-1, 3, -1, -1))[:, :1]).abs().max() < 1e-3
+
+
+def test_every_bin_is_in_gamut() -> None:
+    bins = ab_bins()
+    assert 200 < len(bins) < 320 and np.all(bins % 10 == 0)
+    # Each bin's cell (its centre +-5 in a and b) holds a colour that some lightness makes an sRGB colour.
+    off = np.linspace(-5, 5, 11, dtype=np.float32)
+    light = np.linspace(0, 100, 101, dtype=np.float32)
+    da, db, ll = (t.ravel() for t in np.meshgrid(off, off, light, indexing="ij"))
+    for a, b in bins:
+        lab = torch.from_numpy(np.stack([ll, a + da, b + db]))[None, :, :, None]
+        rgb = _lab_to_rgb_unclamped(lab)[0, :, :, 0]
+        assert ((rgb >= -1e-4) & (rgb <= 1 + 1e-4)).all(dim=0).any(), (a, b)
+
+
+def test_annealed_mean_of_a_bins_soft_encoding_returns_that_bin() -> None:
+    centres = torch.from_numpy(ab_bins())
+    target = soft_encode(centres.T.reshape(1, 2, -1, 1), centres)  # each bin's own centre, soft-encoded
+    assert torch.allclose(target.sum(dim=1), torch.ones(1, len(centres), 1))
+    ab = annealed_mean(torch.log(target + 1e-12), 0.38, centres)[0, :, :, 0].T
+    assert (ab - centres).abs().max() < 1.0
+
+
+def test_rebalancing_weights_have_mean_one_under_the_prior_and_favour_rare_bins() -> None:
+    rng = np.random.default_rng(0)
+    photos = [np.clip(rng.normal(120, 30, (32, 32, 3)) + [40, 0, -20], 0, 255).astype(np.uint8) for _ in range(4)]
+    prior = ab_prior(photos)
+    assert prior.shape == (len(ab_bins()),) and np.isclose(prior.sum(), 1)
+    w = rebalance_weights(prior, 0.5)
+    assert np.isclose((prior * w).sum(), 1.0, atol=1e-5)
+    assert w[prior.argmin()] > w[prior.argmax()]
+
+
+def test_colorfulness_loss_prefers_colour() -> None:
+    gray = torch.full((1, 3, 8, 8), 0.5)
+    vivid = torch.zeros(1, 3, 8, 8)
+    vivid[:, 0, :, :4], vivid[:, 2, :, 4:] = 1, 1
+    assert colorfulness_loss(vivid) < colorfulness_loss(gray)
+
+
+def test_bin_head_with_lower_temperature_is_more_colourful(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    gen = create_generator(ModelConfig(arch="tiny", head="ab_bins")).eval()
+    gray = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        logits = torch.randn(1, len(ab_bins()), 8, 8)  # uncertain: no bin much likelier than the rest
+        chroma = []
+        for t in (1.0, 0.38, 0.1):
+            gen.temperature = t
+            lab = rgb_to_lab(gen.decode(logits, gray))
+            chroma.append(float(lab[:, 1:].norm(dim=1).mean()))
+    assert chroma[0] < chroma[1] < chroma[2]
+
+
+def test_classification_needs_the_bin_head() -> None:
+    with pytest.raises(ConfigError, match="model.head"):
+        Objective(LossConfig(perceptual=False, classification_weight=1.0), ModelConfig(arch="tiny"))
