@@ -57,6 +57,11 @@ ExtOpt = Annotated[Ext, typer.Option("--ext", help="Output format.", case_sensit
 MaxMpOpt = Annotated[
     float, typer.Option("--max-megapixels", min=1.0, help="Refuse larger images (decompression-bomb guard).")
 ]
+VividnessOpt = Annotated[
+    float, typer.Option("--vividness", min=0.1, max=5.0,
+                        help="Colour strength for ab-bin models: 1 = the model's tuned default, higher = more saturated (and "
+                             "patchier), lower = paler. Models that predict colour directly ignore it.")
+]
 SheetOpt = Annotated[
     Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.")
 ]
@@ -112,12 +117,13 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _colorizer_factory(
-    weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool
+    weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool, vividness: float = 1.0
 ) -> Callable[[], Any]:
     def make() -> Any:
         from colorize.inference import Colorizer
 
-        c = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32)
+        c = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32,
+                                   vividness=vividness)
         log.info("model on %s, render size %d px", c.device, c.render_size_px)
         return c
 
@@ -197,12 +203,13 @@ def photo(
     ext: ExtOpt = Ext.auto,
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
+    vividness: VividnessOpt = 1.0,
 ) -> None:
     """Colorize one photo."""
     from colorize.photos import plan_single
 
     job = plan_single(src, out, suffix, ext.value, overwrite)
-    make = _colorizer_factory(weights, device, render_factor, 1, fp32)
+    make = _colorizer_factory(weights, device, render_factor, 1, fp32, vividness)
     _run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst)
 
 
@@ -222,6 +229,7 @@ def photos(
     ext: ExtOpt = Ext.auto,
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
+    vividness: VividnessOpt = 1.0,
 ) -> None:
     """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
     from colorize.photos import plan_folder
@@ -229,7 +237,7 @@ def photos(
     jobs = plan_folder(src_dir, out_dir, recursive, suffix, ext.value)
     if not jobs:
         raise ColorizeError(f"{src_dir}: no files to colorize")
-    make = _colorizer_factory(weights, device, render_factor, batch_size, fp32)
+    make = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness)
     _run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir)
 
 
@@ -407,6 +415,7 @@ def video(
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for x264/x265/VP9: lower is better; 17 is visually lossless for x264.")] = 17,
     overwrite: OverwriteOpt = False,
     report: Annotated[bool, typer.Option("--report", help="Measure flicker with and without stabilisation; print a JSON report.")] = False,
+    vividness: VividnessOpt = 1.0,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
     from tqdm import tqdm
@@ -419,7 +428,7 @@ def video(
         typer.echo(f"{out} exists; skipped (use --overwrite to redo it)", err=True)
         return
     check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
-    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32)()
+    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness)()
     with tqdm(unit="frame", file=sys.stderr, dynamic_ncols=True) as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
                              measure=report, progress=bar.update, on_total=lambda n: bar.reset(total=n or None))
@@ -448,6 +457,7 @@ def frames(
     stabilize: StabilizeOpt = True,
     ext: ExtOpt = Ext.auto,
     overwrite: OverwriteOpt = False,
+    vividness: VividnessOpt = 1.0,
 ) -> None:
     """Colorize a folder of numbered frames in order, with the same temporal treatment as `video`; resumable."""
     from tqdm import tqdm
@@ -458,7 +468,7 @@ def frames(
         raise ColorizeError(f"{src_dir}: no such folder")
     total = len(numbered_frames(src_dir))
     check_writable([out_dir])
-    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32)()
+    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness)()
     with tqdm(total=total, unit="frame", file=sys.stderr) as bar:
         written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update)
     typer.echo(f"colorized {written}, skipped {skipped} (already done); results in {out_dir}", err=True)

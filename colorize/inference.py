@@ -135,9 +135,11 @@ class Colorizer:
         batch_size: int = 4,
         fp32: bool = False,
         channels_last: bool = True,
+        vividness: float = 1.0,
     ) -> None:
         """`model` is moved to the device and, unless `channels_last=False`, converted in place to channels-last
-        memory format (+27 % photos/s on CPU at render factor 35: docs/benchmarks.md)."""
+        memory format (+27 % photos/s on CPU at render factor 35: docs/benchmarks.md). `vividness` divides an
+        ab-bin model's decoding temperature (its checkpoint's own at 1.0): above 1 more saturated, below 1 paler."""
         if render_factor < MIN_RENDER_FACTOR:
             raise ColorizeError(f"render factor {render_factor} is too small; use {MIN_RENDER_FACTOR} or more")
         if batch_size < 1:
@@ -147,6 +149,13 @@ class Colorizer:
         self.model = model.to(self.device, memory_format=self.memory_format).eval()
         self.render_factor = render_factor
         self.batch_size = batch_size
+        if vividness <= 0:
+            raise ColorizeError(f"vividness must be positive, got {vividness:g}")
+        model_cfg = getattr(model, "cfg", None)
+        if getattr(model_cfg, "head", "rgb") == "ab_bins":
+            model.temperature = model_cfg.temperature / vividness
+        elif vividness != 1.0:
+            log.warning("this model predicts colour directly (no ab bins): --vividness has no effect on it")
         # fp16 autocast on CUDA halves memory and time; CPU autocast is slower than fp32 for these convs.
         self.autocast_dtype = None if fp32 or self.device.type != "cuda" else torch.float16
 

@@ -79,3 +79,27 @@ def test_bin_head_with_lower_temperature_is_more_colourful(tmp_path: Path) -> No
 def test_classification_needs_the_bin_head() -> None:
     with pytest.raises(ConfigError, match="model.head"):
         Objective(LossConfig(perceptual=False, classification_weight=1.0), ModelConfig(arch="tiny"))
+
+
+def test_temperature_comes_from_the_checkpoint_and_vividness_moves_colourfulness(tmp_path: Path) -> None:
+    from colorize.inference import Colorizer
+    from colorize.metrics import colorfulness
+    from colorize.weights import save_checkpoint
+
+    from conftest import photo_array
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="tiny", head="ab_bins", temperature=0.5, spectral_norm=False)
+    gen = create_generator(cfg)
+    with torch.no_grad():
+        gen.train()(torch.rand(4, 1, 64, 64))  # settle BatchNorm statistics, as a trained model has them
+        gen.unet.layers[-1][0].weight.mul_(20)  # confident logits, as a trained model's: T then matters
+    path = tmp_path / "bins.pt"
+    save_checkpoint(path, gen, "generator", cfg, render_factor=7)
+    gray = np.asarray(photo_array(64, 64).mean(axis=2).astype(np.uint8))
+    scores = {}
+    for v in (0.5, 1.0, 2.0):
+        c = Colorizer.from_weights(path, device="cpu", vividness=v)
+        assert c.model.temperature == pytest.approx(0.5 / v)
+        scores[v] = colorfulness(c.colorize([gray])[0])
+    assert scores[0.5] < scores[1.0] < scores[2.0]
