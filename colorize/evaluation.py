@@ -19,16 +19,27 @@ def evaluate_photos(
     colorizer: Colorizer, paths: Sequence[Path], max_side_px: int = 1024, progress: Callable[[int], None] = lambda n: None
 ) -> dict[str, dict[str, float]]:
     """Mean metrics for the model and, as the floor to beat, for the gray image itself."""
-    preds, grays3, reals = [], [], []
+    return evaluate_groups(colorizer, paths, {}, max_side_px, progress)["all"]
+
+
+def evaluate_groups(
+    colorizer: Colorizer, paths: Sequence[Path], group_of: dict[Path, str], max_side_px: int = 1024,
+    progress: Callable[[int], None] = lambda n: None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """`evaluate_photos` over all photos ("all") and over each group of `group_of` (photos it lacks count in
+    "all" only); each photo is colorized once."""
+    done: list[tuple[str | None, np.ndarray, np.ndarray, np.ndarray]] = []  # (group, prediction, gray as RGB, real)
     for path in paths:
         real = load_rgb(path, max_side_px)
         progress(1)
         if real is None:
             continue
         gray = to_gray(real)
-        preds.extend(colorizer.colorize([gray]))
-        grays3.append(np.repeat(gray[..., None], 3, axis=-1))
-        reals.append(real)
-    if not reals:
-        return {}
-    return {"model": evaluate(preds, reals), "gray": evaluate(grays3, reals), "n_photos": {"count": float(len(reals))}}
+        done.append((group_of.get(path), colorizer.colorize([gray])[0], np.repeat(gray[..., None], 3, axis=-1), real))
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for group in ["all", *sorted({g for g, *_ in done if g})]:
+        rows = [d for d in done if group == "all" or d[0] == group]
+        if rows:
+            _, preds, grays3, reals = zip(*rows)
+            out[group] = {"model": evaluate(preds, reals), "gray": evaluate(grays3, reals), "n_photos": {"count": float(len(rows))}}
+    return out if done else {"all": {}}
