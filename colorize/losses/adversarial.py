@@ -98,7 +98,8 @@ ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
     "bce": AdversarialLoss("bce", bce_critic, bce_generator, classifier_accuracy),
     "minimax": AdversarialLoss("minimax", bce_critic, minimax_generator, classifier_accuracy),
     "hinge": AdversarialLoss("hinge", hinge_critic, hinge_generator, classifier_accuracy),
-    "wgan-gp": AdversarialLoss("wgan-gp", wasserstein_critic, hinge_generator, classifier_accuracy,
+    # A Wasserstein critic's scores have no sign convention, only an order: its accuracy is read relatively.
+    "wgan-gp": AdversarialLoss("wgan-gp", wasserstein_critic, hinge_generator, relativistic_accuracy,
                                gradient_penalty=True, fixed_crit_iters=True),
     "rals": AdversarialLoss("rals", rals_critic, rals_generator, relativistic_accuracy),
 }
