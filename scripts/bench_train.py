@@ -162,7 +162,8 @@ def main() -> None:
                   "| processes x threads | s/step |", "|---|---|",
                   f"| 1 x {torch.get_num_threads()} | {one:.2f} |", f"| 2 x 1 (torchrun, gloo) | {two:.2f} |"]
         print("\n".join(table[-4:]))
-    header = (f"Measured on {describe_device(device)}; native bf16: {'yes' if cpu_has_native_bf16() else 'no'}. "
+    header = ("## Training: seconds per step\n\n"
+              f"Measured on {describe_device(device)}; native bf16: {'yes' if cpu_has_native_bf16() else 'no'}. "
               f"Command: `.venv/bin/python scripts/bench_train.py {' '.join(sys.argv[1:])}` "
               f"(median of {args.steps} steps after {args.warmup} warm-up; random inputs, data loading excluded).")
     body = header + "\n\n" + "\n".join(table)
