@@ -45,7 +45,7 @@ def main() -> None:
         Image.open(ROOT / "samples" / "einstein.jpg").convert("L").resize((1155, 866)).save(photo, quality=95)  # 1.0 MP
         rows = {
             "`colorize --help`": timed([*COLORIZE, "--help"], args.runs),
-            "`import colorize.inference` (torch, timm, fastai U-Net)": timed([sys.executable, "-c", "import colorize.inference"], args.runs),
+            "`import colorize.inference` (torch, OpenCV, NumPy)": timed([sys.executable, "-c", "import colorize.inference"], args.runs),
             "`colorize photo` on a 1 MP photo, end to end": timed([*COLORIZE, "photo", str(photo), "-o", str(Path(tmp) / "out.jpg"),
                                                                      "--overwrite", "--device", "cpu"], args.runs),
         }
