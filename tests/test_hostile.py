@@ -336,3 +336,17 @@ def test_film_outputs_into_an_unwritable_place_fail_before_the_model(tmp_path: P
 def test_unsupported_devices_are_one_line_errors(tmp_path: Path, tiny_weights: Path, device: str) -> None:
     r = invoke("photo", write_photo_file(tmp_path / "x.png"), "-w", tiny_weights, "-r", "8", "--device", device)
     assert r.exit_code == 1 and "is not supported" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_permission_error_is_named_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorize import images
+    from colorize.errors import BadInputError
+
+    path = write_photo_file(tmp_path / "locked.png")
+
+    def denied(*a: object, **k: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(images.Image, "open", denied)  # root ignores chmod, so the OS refusal is simulated
+    with pytest.raises(BadInputError, match="locked.png: cannot read it \\(permission denied\\)"):
+        images.read_photo(path)
