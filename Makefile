@@ -24,6 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/colorize photos samples -o outputs/demo --sheet outputs/demo/contact_sheet.png
 
 # The shipped model and docs/model-card.md from nothing: corpus, the recipe, both baselines, the scores (~2 h on 2 CPU cores).
+# v3 exactly as shipped: at commit 2e63c00 (corpus, recipe and numerics have since moved on towards v4).
 model-card: $(STAMP)
 	$(PY) scripts/get_photos.py data/photos
 	$(VENV)/bin/colorize train all --data data/photos --run runs/v3 --recipe recipes/default.toml
