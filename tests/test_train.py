@@ -309,3 +309,23 @@ def test_smoke_recipe_with_the_real_encoder(photo_dir: Path, tmp_path: Path) -> 
     assert manifest["model_config"]["arch"] == "efficientnet_lite0"
     model, _ = load_generator(tmp_path / "final.pt")
     assert sum(p.numel() for p in model.parameters()) > 5e6
+
+
+def test_ab_bin_recipe_trains_end_to_end_and_tunes_its_temperature(photo_dir: Path, tmp_path: Path) -> None:
+    from colorize.train import gan
+    from colorize.train.recipe import TEMPERATURES
+
+    run = tmp_path / "bins"
+    r = runner.invoke(app, ["train", "all", "--data", str(photo_dir), "--run", str(run), "--recipe", str(SMOKE), "--arch", "tiny",
+                            "--device", "cpu", "--set", 'model.head="ab_bins"', "--set", "loss.classification_weight=1.0",
+                            "--set", "loss.colorfulness_weight=0.5", "--set", "gan.max_steps=3"])
+    assert r.exit_code == 0, r.stderr
+    manifest = json.loads((run / "final.json").read_text())
+    scores = manifest["temperature_scores"]
+    assert [s["temperature"] for s in scores] == list(TEMPERATURES)
+    chosen = gan.choose([{**s, "step": s["temperature"]} for s in scores])["step"]
+    assert manifest["model_config"]["temperature"] == chosen
+    model, meta = load_generator(run / "final.pt")
+    assert model.temperature == chosen and "ab-bin cross-entropy" in manifest["training"]["loss"]
+    prior = torch.load(run / "1-pretrain-gen" / "gen.pt", weights_only=True)["ab_prior"]
+    assert prior.ndim == 1 and abs(float(prior.sum()) - 1) < 1e-4

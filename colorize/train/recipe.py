@@ -11,16 +11,21 @@ Run folder layout (cycle k >= 1 uses folders numbered 2 + 3(k-1) onward):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
 
+import torch
+from torch import nn
+
 from colorize.atomic import atomic_write
-from colorize.config import RecipeConfig, dump_toml, to_dict
+from colorize.config import ModelConfig, RecipeConfig, dump_toml, to_dict
+from colorize.data import list_photos, load_pool, split_photos, validation_pairs
 from colorize.errors import ColorizeError
 from colorize.inference import describe_device, render_factor_for
 from colorize.train import cache, gan, pretrain_critic, pretrain_gen
-from colorize.train.common import StageContext
+from colorize.train.common import Numerics, StageContext, score_generator
 from colorize.weights import load_generator, save_checkpoint, write_manifest
 
 log = logging.getLogger(__name__)
@@ -87,6 +92,28 @@ def stage_seconds(run_dir: Path) -> dict[str, float]:
     }
 
 
+TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+
+
+def tune_temperature(model: nn.Module, cfg: RecipeConfig, ctx: StageContext) -> tuple[ModelConfig, list[dict[str, float]]]:
+    """The ab-bin head's decoding temperature that scores best on the held-out photos, by the GAN stage's own rule
+    (lowest ab error + colourfulness gap among those beating the gray image on ab error); returns the model config
+    carrying it and every temperature's scores."""
+    train_paths, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
+    pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * cfg.gan.size_px)[: cfg.gan.n_val_images], cfg.gan.size_px)
+    num = Numerics(ctx.device, torch.float32, cfg.train.channels_last)
+    rows = []
+    for t in TEMPERATURES:
+        model.temperature = t
+        metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num)
+        rows.append({"step": t, **{k: round(v, 4) for k, v in metrics.items()}})
+    best = gan.choose(rows)
+    log.info("decoding temperature %.2f (score %.3f; %s)", best["step"], best["score"],
+             ", ".join(f"T {r['step']}: {r['score']:.2f}" for r in rows))
+    scores = [{"temperature": r["step"], **{k: v for k, v in r.items() if k != "step"}} for r in rows]
+    return dataclasses.replace(cfg.model, temperature=float(best["step"])), scores
+
+
 def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
     """RUN/final.pt (the chosen generator, loadable with --weights) and RUN/final.json (its manifest)."""
     final = ctx.run_dir / "final.pt"
@@ -96,12 +123,16 @@ def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
         model, meta = load_generator(best)
         # Inference defaults to the scale the inflection point was scored at.
         factor = render_factor_for(cfg.gan.size_px)
-        save_checkpoint(final, model, "generator", cfg.model, step=meta.get("step"), stage="final", config=to_dict(cfg),
+        model_cfg, temperatures = cfg.model, None
+        if cfg.model.head == "ab_bins":
+            model_cfg, temperatures = tune_temperature(model, cfg, ctx)
+        save_checkpoint(final, model, "generator", model_cfg, step=meta.get("step"), stage="final", config=to_dict(cfg),
                         render_factor=factor)
         write_manifest(
             final,
-            model_config=to_dict(cfg.model),
+            model_config=to_dict(model_cfg),
             render_factor=factor,
+            **({"temperature_scores": temperatures} if temperatures else {}),
             training={
                 "recipe": "NoGAN: pretrain-gen, cache, pretrain-critic, gan" + (f" x{cfg.gan.cycles}" if cfg.gan.cycles > 1 else ""),
                 "loss": gen_done.get("loss"),
