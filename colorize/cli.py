@@ -132,7 +132,6 @@ def _colorizer_factory(
 
 def _run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,
                     sheet: Optional[Path], where: Path) -> None:
-    from tqdm import tqdm
 
     from colorize.photos import run_jobs
 
@@ -142,7 +141,7 @@ def _run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwr
         if summary.pairs:
             _write_sheet(sheet, summary.pairs)
         else:
-            typer.echo(f"contact sheet not written: no photo was colorized in this run (--overwrite redoes them)", err=True)
+            typer.echo("contact sheet not written: no photo was colorized in this run (--overwrite redoes them)", err=True)
     typer.echo(
         f"colorized {len(summary.written)}, skipped {len(summary.skipped)} (already done), "
         f"failed {len(summary.failed)}; results in {where}",
