@@ -132,7 +132,6 @@ def _colorizer_factory(
 
 def _run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,
                     sheet: Optional[Path], where: Path) -> None:
-
     from colorize.photos import run_jobs
 
     with _progress(len(jobs), "photo") as update:
