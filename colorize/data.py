@@ -144,12 +144,6 @@ def resize_flip(rgb: np.ndarray, size_px: int, rng: np.random.Generator) -> np.n
     return np.ascontiguousarray(out[:, ::-1]) if rng.random() < 0.5 else out
 
 
-def random_crop(rgb: np.ndarray, size_px: int, rng: np.random.Generator, min_area: float = 0.25) -> np.ndarray:
-    """Random resized crop (`min_area`-100% of the area, aspect 3:4 to 4:3) and horizontal flip, to (size, size, 3)."""
-    y0, x0, ch, cw = crop_window(*rgb.shape[:2], rng, min_area)
-    return resize_flip(rgb[y0 : y0 + ch, x0 : x0 + cw], size_px, rng)
-
-
 def paste_cutouts(rgb: np.ndarray, cutouts: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
     """Paste `n` random RGBA cut-outs onto (H, W, 3) uint8 `rgb`: random place and flip, 0.5-1.3x native size but
     never upscaled past native nor larger than 90% of the picture, soft alpha edges kept; a new array.

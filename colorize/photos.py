@@ -6,9 +6,9 @@ import itertools
 import logging
 import os
 from collections import Counter, deque
-from glob import escape as glob_escape
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
