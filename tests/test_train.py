@@ -323,6 +323,7 @@ def test_ab_bin_recipe_trains_end_to_end_and_tunes_its_temperature(photo_dir: Pa
     manifest = json.loads((run / "final.json").read_text())
     scores = manifest["temperature_scores"]
     assert [s["temperature"] for s in scores] == list(TEMPERATURES)
+    assert len({s["colorfulness"] for s in scores}) == len(TEMPERATURES)  # each temperature really decoded differently
     chosen = gan.choose([{**s, "step": s["temperature"]} for s in scores])["step"]
     assert manifest["model_config"]["temperature"] == chosen
     model, meta = load_generator(run / "final.pt")

@@ -104,7 +104,8 @@ def tune_temperature(model: nn.Module, cfg: RecipeConfig, ctx: StageContext) -> 
     num = Numerics(ctx.device, torch.float32, cfg.train.channels_last)
     rows = []
     for t in TEMPERATURES:
-        model.temperature = t
+        # The Colorizer decodes at the model config's temperature (divided by the user's vividness, 1 here).
+        model.cfg = dataclasses.replace(model.cfg, temperature=t)
         metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num)
         rows.append({"step": t, **{k: round(v, 4) for k, v in metrics.items()}})
     best = gan.choose(rows)
