@@ -8,7 +8,6 @@ import os
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
@@ -136,10 +135,16 @@ def _resolve_collisions(jobs: list[Job], suffix: str) -> list[Job]:
 
 def remove_stale_temps(jobs: Sequence[Job]) -> int:
     """Delete temp files an interrupted run left beside these jobs' outputs (only names `atomic_write` gives them)."""
-    removed = 0
+    names: dict[Path, set[str]] = {}
     for job in jobs:
-        if job.dst.parent.is_dir():
-            for tmp in job.dst.parent.glob(f".{glob_escape(job.dst.name)}.*.tmp"):
+        names.setdefault(job.dst.parent, set()).add(job.dst.name)
+    removed = 0
+    for folder, outputs in names.items():  # one listing per folder, not one per photo
+        if not folder.is_dir():
+            continue
+        for tmp in folder.glob(".*.tmp"):
+            # atomic_write names them .NAME.RANDOM.tmp
+            if tmp.name[1:-4].rsplit(".", 1)[0] in outputs:
                 tmp.unlink(missing_ok=True)
                 removed += 1
     if removed:
