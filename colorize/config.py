@@ -31,6 +31,9 @@ class ModelConfig:
     # (Zhang et al. 2016) and decode by the annealed mean at `temperature` (lower: more vivid, patchier).
     head: str = "rgb"
     temperature: float = 0.38
+    # "rgb" head: inference multiplies the predicted chroma by this (L1 regression predicts a median, paler than
+    # the truth); tuned on the held-out photos at export, like the ab-bin head's temperature. 1 while training.
+    chroma_gain: float = 1.0
 
 
 @dataclass(frozen=True)

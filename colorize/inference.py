@@ -139,7 +139,8 @@ class Colorizer:
     ) -> None:
         """`model` is moved to the device and, unless `channels_last=False`, converted in place to channels-last
         memory format (+27 % photos/s on CPU at render factor 35: docs/benchmarks.md). `vividness` divides an
-        ab-bin model's decoding temperature (its checkpoint's own at 1.0): above 1 more saturated, below 1 paler."""
+        ab-bin model's decoding temperature, or multiplies an RGB model's chroma gain (the checkpoint's own at 1.0):
+        above 1 more saturated, below 1 paler."""
         if render_factor < MIN_RENDER_FACTOR:
             raise ColorizeError(f"render factor {render_factor} is too small; use {MIN_RENDER_FACTOR} or more")
         if batch_size < 1:
@@ -152,10 +153,11 @@ class Colorizer:
         if vividness <= 0:
             raise ColorizeError(f"vividness must be positive, got {vividness:g}")
         model_cfg = getattr(model, "cfg", None)
+        self.chroma_gain = 1.0
         if getattr(model_cfg, "head", "rgb") == "ab_bins":
             model.temperature = model_cfg.temperature / vividness
-        elif vividness != 1.0:
-            log.warning("this model predicts colour directly (no ab bins): --vividness has no effect on it")
+        else:
+            self.chroma_gain = getattr(model_cfg, "chroma_gain", 1.0) * vividness
         # fp16 autocast on CUDA halves memory and time; CPU autocast is slower than fp32 for these convs.
         self.autocast_dtype = None if fp32 or self.device.type != "cuda" else torch.float16
 
@@ -184,7 +186,8 @@ class Colorizer:
         small = torch.stack([self._render_input(g, size_px) for g in grays]).contiguous(memory_format=self.memory_format)
         with self._autocast():
             rgb = self.model(small)  # (B, 3, S, S)
-        return rgb_to_chroma(rgb.float())
+        chroma = rgb_to_chroma(rgb.float())
+        return chroma if self.chroma_gain == 1.0 else chroma.mul_(self.chroma_gain)
 
     def _render_input(self, gray: np.ndarray, size_px: int) -> torch.Tensor:
         """(H, W) uint8 -> (1, S, S) float luminance in [0, 1] at render size, on the device."""

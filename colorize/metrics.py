@@ -9,8 +9,9 @@
   average has done more harm than good.
 - ab_diversity: mean pairwise distance between the photos' mean a*b* (a mode-collapse signal: it falls towards 0
   when every photo gets the same tint); ab_diversity_real is the real photos' own.
-- score: the number the GAN stage minimises to pick its inflection point: ab_mae + colorfulness_gap, both on
-  comparable scales (tens of units for typical photos).
+- score: ab_mae + colorfulness_gap, one number to compare runs by (both on comparable scales, tens of units for
+  typical photos). The GAN stage's inflection point uses the two separately, accuracy first
+  (`colorize.train.gan.choose`).
 """
 
 from __future__ import annotations

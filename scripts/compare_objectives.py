@@ -5,11 +5,15 @@ ab-bin classification (Zhang et al. 2016), and regression + DDColor's colourfuln
     .venv/bin/python scripts/compare_objectives.py --data data/photos --runs runs/objectives [--steps 2000] [--size 112]
 
 Each arm is stage 1 of the recipe (`colorize train pretrain-gen`) with the same data, seed, size and number of
-steps, one process per arm with one torch thread, all at once (2 cores, 3 arms: each gets about two thirds of a
-core). An arm is an ordinary run folder, so an interrupted comparison resumes and a finished arm is skipped. Every
-arm is then scored on the held-out split, per group (landscapes, objects, people), through the real inference path
-at the render factor of its training size, beside the gray image and the shipped model; the table replaces the
-generated section of docs/objectives.md.
+steps, one process per arm, all at once (on a CPU each gets one torch thread). An arm is an ordinary run folder, so
+an interrupted comparison resumes. Every arm is then scored on the held-out split, per group (landscapes, objects,
+people), through the real inference path at the render factor of its training size, beside the gray image and
+the reference model (the shipped v3 unless told otherwise); the table replaces the generated section of
+docs/objectives.md, and `RUNS/winner.json` names the arm to ship (`pick`: the rule).
+
+Each model's scores are kept beside it (`ARM/scores.json`, `reference-scores.json`): an arm that has its scores
+is done, so arms trained on one machine (a GPU's, say, with `--device cuda --set data.num_workers=4`) and brought
+back with only their scores are tabled beside a reference scored here on the same photos.
 """
 
 from __future__ import annotations
@@ -36,15 +40,42 @@ ARMS = {
                        "loss.pixel_weight=0.0", "loss.chroma_weight=0.0"],
     "regression + colourfulness": ["loss.colorfulness_weight=0.5"],
 }
+REFERENCE = ROOT / "weights" / "colorize-lite0-v3.pt"
+
+
+def arm_dir(runs: Path, name: str) -> Path:
+    """The run folder of arm `name`."""
+    return runs / name.replace(" + ", "+").replace(" ", "-")
 
 
 def arm_command(name: str, args: argparse.Namespace) -> list[str]:
-    cmd = [sys.executable, "-m", "colorize", "train", "pretrain-gen", "--data", str(args.data),
-           "--run-dir", str(args.runs / name.replace(" + ", "+").replace(" ", "-")), "--recipe", str(args.recipe),
+    """`colorize train pretrain-gen` for arm `name`."""
+    cmd = [sys.executable, "-m", "colorize", "train", "pretrain-gen", "--data", str(args.data), "--device", args.device,
+           "--run-dir", str(arm_dir(args.runs, name)), "--recipe", str(args.recipe),
            "--set", f"pretrain_gen.sizes_px=[{args.size}]", "--set", f"pretrain_gen.steps_per_size=[{args.steps}]"]
-    for s in ARMS[name]:
+    for s in [*ARMS[name], *args.set]:
         cmd += ["--set", s]
     return cmd
+
+
+def scores(weights: Path | None, out: Path, args: argparse.Namespace, val: list[Path], groups: dict[Path, str]) -> dict:
+    """`weights`' per-group held-out scores, computed once and kept in `out`."""
+    if out.is_file():
+        return json.loads(out.read_text())
+    colorizer = Colorizer.from_weights(weights, device=args.device, render_factor=render_factor_for(args.size), batch_size=1, fp32=True)
+    result = evaluate_groups(colorizer, val, groups)
+    out.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def pick(results: dict[str, dict]) -> str:
+    """The arm to ship: the smallest colourfulness gap among arms whose ab error beats the gray image's; if none
+    does, the lowest ab error (all photos)."""
+    overall = {name: res["all"] for name, res in results.items()}
+    beat_gray = [n for n, r in overall.items() if r["model"]["ab_mae"] < r["gray"]["ab_mae"]]
+    if beat_gray:
+        return min(beat_gray, key=lambda n: overall[n]["model"]["colorfulness_gap"])
+    return min(overall, key=lambda n: overall[n]["model"]["ab_mae"])
 
 
 def main() -> None:
@@ -55,22 +86,33 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--size", type=int, default=112, help="training crop size; scored at render factor size / 16")
     ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    ap.add_argument("--set", action="append", default=[], help="recipe override for every arm (repeatable)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--reference", type=Path, default=REFERENCE, help="model tabled beside the arms, if present")
     args = ap.parse_args()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = {name: subprocess.Popen(arm_command(name, args), env=env) for name in args.arms}
+    todo = [name for name in args.arms if not (arm_dir(args.runs, name) / "scores.json").is_file()]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"} if args.device == "cpu" else dict(os.environ)
+    procs = {name: subprocess.Popen(arm_command(name, args), env=env) for name in todo}
     failed = [name for name, p in procs.items() if p.wait() != 0]
     if failed:
         sys.exit(f"arms failed: {', '.join(failed)}")
 
     _, val = split_photos(list_photos(args.data), args.data, 0.1)
-    groups = {p: read_manifest(args.data).get(p.relative_to(args.data).as_posix(), {}).get("group", "other") for p in val}
-    rf = render_factor_for(args.size)
-    models = {name: args.runs / name.replace(" + ", "+").replace(" ", "-") / "1-pretrain-gen" / "gen.pt" for name in args.arms}
-    models["shipped default (v3, not retrained)"] = None
+    manifest = read_manifest(args.data)
+    groups = {p: manifest.get(p.relative_to(args.data).as_posix(), {}).get("group", "other") for p in val}
     results = {}
-    for name, weights in models.items():
-        results[name] = evaluate_groups(Colorizer.from_weights(weights, device="cpu", render_factor=rf, batch_size=1), val, groups)
-        print(name, json.dumps({g: round(r["model"]["ab_mae"], 3) for g, r in results[name].items()}), flush=True)
+    for name in args.arms:
+        d = arm_dir(args.runs, name)
+        results[name] = scores(d / "1-pretrain-gen" / "gen.pt", d / "scores.json", args, val, groups)
+    winner = pick(results)
+    (args.runs / "winner.json").write_text(json.dumps({"arm": winner, "dir": str(arm_dir(args.runs, winner)), "overrides": ARMS[winner]}))
+    print(f"winner: {winner}", flush=True)
+    if args.reference.is_file():
+        results[f"reference: {args.reference.stem} (not retrained)"] = scores(args.reference, args.runs / "reference-scores.json", args, val, groups)
+    else:
+        print(f"{args.reference}: not found, the table has no reference row", flush=True)
+    for name, res in results.items():
+        print(name, json.dumps({g: round(r["model"]["ab_mae"], 3) for g, r in res.items()}), flush=True)
     first = next(iter(results.values()))
     order = [g for g in ("all", "landscapes", "objects", "people") if g in first]
     table = ["| model | " + " | ".join(f"{g} ({int(first[g]['n_photos']['count'])}): ab / colourfulness / gap" for g in order) + " |",
@@ -80,10 +122,10 @@ def main() -> None:
         table.append(f"| {name} | " + " | ".join(cells) + " |")
     body = (f"Command: `.venv/bin/python scripts/compare_objectives.py {' '.join(sys.argv[1:])}`: stage 1 only, "
             f"{args.steps} steps at {args.size} px, batch and everything else from `{args.recipe.name}`; scored at "
-            f"render factor {rf} on the held-out split. Real photos' colourfulness: "
+            f"render factor {render_factor_for(args.size)} on the held-out split. Real photos' colourfulness: "
             + ", ".join(f"{g} {first[g]['model']['colorfulness_real']:.1f}" for g in order)
             + ". ab = mean CIELAB a*b* error (lower is better); gap = |colourfulness − real| (lower is better).\n\n"
-            + "\n".join(table))
+            + "\n".join(table) + f"\n\nShipped objective (smallest gap among arms beating the gray image's ab error): **{winner}**.")
     replace_section("compare_objectives", body, doc=DOC)
     print(f"wrote {DOC}")
 

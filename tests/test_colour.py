@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from colorize.colour import _lab_to_rgb_unclamped, ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from colorize.config import LossConfig, ModelConfig
@@ -102,4 +103,26 @@ def test_temperature_comes_from_the_checkpoint_and_vividness_moves_colourfulness
         c = Colorizer.from_weights(path, device="cpu", vividness=v)
         assert c.model.temperature == pytest.approx(0.5 / v)
         scores[v] = colorfulness(c.colorize([gray])[0])
+    assert scores[0.5] < scores[1.0] < scores[2.0]
+
+
+def test_vividness_scales_an_rgb_models_tuned_chroma_gain_and_keeps_luminance(tmp_path: Path) -> None:
+    from colorize.inference import Colorizer
+    from colorize.metrics import colorfulness
+    from colorize.weights import save_checkpoint
+
+    from conftest import photo_array
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="tiny", chroma_gain=1.5, spectral_norm=False)
+    path = tmp_path / "rgb.pt"
+    save_checkpoint(path, create_generator(cfg), "generator", cfg, render_factor=7)
+    gray = np.asarray(photo_array(64, 64).mean(axis=2).astype(np.uint8))
+    scores = {}
+    for v in (0.5, 1.0, 2.0):
+        c = Colorizer.from_weights(path, device="cpu", vividness=v)
+        assert c.chroma_gain == pytest.approx(1.5 * v)
+        out = c.colorize([gray])[0]
+        assert np.abs(np.asarray(Image.fromarray(out).convert("L"), np.int16) - gray).max() <= 1
+        scores[v] = colorfulness(out)
     assert scores[0.5] < scores[1.0] < scores[2.0]

@@ -79,23 +79,27 @@ def test_recipe_leaves_every_stage_artifact(finished_run: Path) -> None:
         assert im.size[0] > 300
 
 
-def test_chosen_checkpoint_is_the_best_scored_one(finished_run: Path) -> None:
-    rows = list(csv.DictReader(open(finished_run / "4-gan" / "metrics.csv")))
-    assert rows[0]["step"] == "0" and len(rows) >= 2
-    eligible = [r for r in rows if float(r["ab_mae"]) < float(r["ab_mae_gray"])]
-    if eligible:
-        best = min(eligible, key=lambda r: (float(r["score"]), int(r["step"])))
-    else:
-        best = min(rows, key=lambda r: (float(r["ab_mae"]), int(r["step"])))
+def test_chosen_checkpoint_is_the_inflection_point_and_its_chroma_gain_is_tuned(finished_run: Path) -> None:
+    from colorize.train.gan import choose
+    from colorize.train.recipe import CHROMA_GAINS
+
+    rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(open(finished_run / "4-gan" / "metrics.csv"))]
+    assert rows[0]["step"] == 0 and len(rows) >= 2
+    best = choose(rows)
     done = json.loads((finished_run / "4-gan" / "DONE").read_text())
     assert done["chosen_step"] == int(best["step"])
     manifest = json.loads((finished_run / "final.json").read_text())
     assert manifest["training"]["chosen_gan_step"] == int(best["step"])
-    assert manifest["quality"]["validation"]["score"] == pytest.approx(float(best["score"]))
+    assert manifest["quality"]["validation"]["score"] == pytest.approx(best["score"])
     chosen, _ = load_generator(finished_run / "4-gan" / "checkpoints" / f"step_{int(best['step']):06d}.pt")
     final, _ = load_generator(finished_run / "final.pt")
     for a, b in zip(chosen.state_dict().values(), final.state_dict().values()):
         assert torch.equal(a, b)
+    # An RGB model's decoding knob is its chroma gain, chosen by the same rule and carried in the checkpoint.
+    scores = manifest["decoding_scores"]
+    assert [s["chroma_gain"] for s in scores] == list(CHROMA_GAINS)
+    gain = choose([{**s, "step": s["chroma_gain"]} for s in scores])["step"]
+    assert manifest["model_config"]["chroma_gain"] == final.cfg.chroma_gain == gain
 
 
 def test_final_model_renders_at_the_scale_it_was_scored_at(finished_run: Path) -> None:
@@ -286,6 +290,8 @@ def test_inflection_point_never_takes_colour_worse_than_gray() -> None:
     # Step 20 has the lowest score, but only because its (wrong) colours are loud: it is worse than gray.
     assert choose([row(0, 9.5, 30.0), row(10, 9.8, 25.0), row(20, 12.0, 10.0)])["step"] == 10
     assert choose([row(0, 11.0, 30.0), row(10, 10.5, 35.0), row(20, 12.0, 10.0)])["step"] == 10
+    # Accuracy first: step 20 beats gray and has the lowest score, but gives up 10% of step 0's ab error.
+    assert choose([row(0, 9.0, 30.0), row(10, 9.3, 20.0), row(20, 9.9, 5.0)])["step"] == 10
 
 
 def test_metrics_behave() -> None:
@@ -321,7 +327,7 @@ def test_ab_bin_recipe_trains_end_to_end_and_tunes_its_temperature(photo_dir: Pa
                             "--set", "loss.colorfulness_weight=0.5", "--set", "gan.max_steps=3"])
     assert r.exit_code == 0, r.stderr
     manifest = json.loads((run / "final.json").read_text())
-    scores = manifest["temperature_scores"]
+    scores = manifest["decoding_scores"]
     assert [s["temperature"] for s in scores] == list(TEMPERATURES)
     assert len({s["colorfulness"] for s in scores}) == len(TEMPERATURES)  # each temperature really decoded differently
     chosen = gan.choose([{**s, "step": s["temperature"]} for s in scores])["step"]

@@ -93,26 +93,28 @@ def stage_seconds(run_dir: Path) -> dict[str, float]:
 
 
 TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
+CHROMA_GAINS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 
 
-def tune_temperature(model: nn.Module, cfg: RecipeConfig, ctx: StageContext) -> tuple[ModelConfig, list[dict[str, float]]]:
-    """The ab-bin head's decoding temperature that scores best on the held-out photos, by the GAN stage's own rule
-    (lowest ab error + colourfulness gap among those beating the gray image on ab error); returns the model config
-    carrying it and every temperature's scores."""
+def tune_decoding(model: nn.Module, cfg: RecipeConfig, ctx: StageContext) -> tuple[ModelConfig, list[dict[str, float]]]:
+    """The decoding knob that scores best on the held-out photos by the GAN stage's own rule (`gan.choose`: accuracy
+    first, then the colourfulness closest to the real photos'): the ab-bin head's temperature, or the RGB head's
+    chroma gain. Returns the model config carrying it and every setting's scores."""
+    knob, values = ("temperature", TEMPERATURES) if cfg.model.head == "ab_bins" else ("chroma_gain", CHROMA_GAINS)
     train_paths, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
     pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * cfg.gan.size_px)[: cfg.gan.n_val_images], cfg.gan.size_px)
     num = Numerics(ctx.device, torch.float32, cfg.train.channels_last)
     rows = []
-    for t in TEMPERATURES:
-        # The Colorizer decodes at the model config's temperature (divided by the user's vividness, 1 here).
-        model.cfg = dataclasses.replace(model.cfg, temperature=t)
+    for v in values:
+        # The Colorizer decodes at the model config's setting (the user's vividness being 1 here).
+        model.cfg = dataclasses.replace(model.cfg, **{knob: v})
         metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num)
-        rows.append({"step": t, **{k: round(v, 4) for k, v in metrics.items()}})
+        rows.append({"step": v, **{k: round(m, 4) for k, m in metrics.items()}})
     best = gan.choose(rows)
-    log.info("decoding temperature %.2f (score %.3f; %s)", best["step"], best["score"],
-             ", ".join(f"T {r['step']}: {r['score']:.2f}" for r in rows))
-    scores = [{"temperature": r["step"], **{k: v for k, v in r.items() if k != "step"}} for r in rows]
-    return dataclasses.replace(cfg.model, temperature=float(best["step"])), scores
+    log.info("decoding %s %.2f (%s)", knob, best["step"],
+             ", ".join(f"{r['step']}: ab {r['ab_mae']:.2f} gap {r['colorfulness_gap']:.1f}" for r in rows))
+    scores = [{knob: r["step"], **{k: v for k, v in r.items() if k != "step"}} for r in rows]
+    return dataclasses.replace(cfg.model, **{knob: float(best["step"])}), scores
 
 
 def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
@@ -124,16 +126,14 @@ def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
         model, meta = load_generator(best)
         # Inference defaults to the scale the inflection point was scored at.
         factor = render_factor_for(cfg.gan.size_px)
-        model_cfg, temperatures = cfg.model, None
-        if cfg.model.head == "ab_bins":
-            model_cfg, temperatures = tune_temperature(model, cfg, ctx)
+        model_cfg, decoding = tune_decoding(model, cfg, ctx)
         save_checkpoint(final, model, "generator", model_cfg, step=meta.get("step"), stage="final", config=to_dict(cfg),
                         render_factor=factor)
         write_manifest(
             final,
             model_config=to_dict(model_cfg),
             render_factor=factor,
-            **({"temperature_scores": temperatures} if temperatures else {}),
+            decoding_scores=decoding,
             training={
                 "recipe": "NoGAN: pretrain-gen, cache, pretrain-critic, gan" + (f" x{cfg.gan.cycles}" if cfg.gan.cycles > 1 else ""),
                 "loss": gen_done.get("loss"),
