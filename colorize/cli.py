@@ -2,6 +2,7 @@
 so `--help` and `--version` stay instant."""
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import logging
@@ -202,11 +203,18 @@ def photo(
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
+    hint: Annotated[Optional[list[str]], typer.Option("--hint", help="A colour you know: X,Y=COLOR, X,Y in pixels of the photo or as percentages (50%,20%), COLOR #rrggbb or a CSS name (repeatable). Needs a hint-aware model.")] = None,
+    hints: Annotated[Optional[Path], typer.Option("--hints", help="Hints image: a PNG of the photo's shape whose opaque pixels are colour hints (scribbles drawn over the photo).")] = None,
 ) -> None:
     """Colorize one photo."""
+    from colorize.hints import Hints, PointHint
     from colorize.photos import plan_single
 
     job = plan_single(src, out, suffix, ext.value, overwrite)
+    if hint or hints:
+        if hints is not None and not hints.is_file():
+            raise ColorizeError(f"{hints}: hints image not found")
+        job = dataclasses.replace(job, hints=Hints(tuple(PointHint.parse(h) for h in hint or ()), hints))
     make = _colorizer_factory(weights, device, render_factor, 1, fp32, vividness)
     _run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst)
 
@@ -228,11 +236,14 @@ def photos(
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
+    hints_dir: Annotated[Optional[Path], typer.Option("--hints-dir", help="Folder of hints images, NAME.hints.png for photo NAME.* (default: beside each photo).")] = None,
 ) -> None:
     """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
-    from colorize.photos import plan_folder
+    from colorize.photos import attach_hints, plan_folder
 
-    jobs = plan_folder(src_dir, out_dir, recursive, suffix, ext.value)
+    if hints_dir is not None and not hints_dir.is_dir():
+        raise ColorizeError(f"{hints_dir}: no such folder (--hints-dir)")
+    jobs = attach_hints(plan_folder(src_dir, out_dir, recursive, suffix, ext.value), src_dir, hints_dir)
     if not jobs:
         raise ColorizeError(f"{src_dir}: no files to colorize")
     make = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness)

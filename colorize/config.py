@@ -34,6 +34,8 @@ class ModelConfig:
     # "rgb" head: inference multiplies the predicted chroma by this (L1 regression predicts a median, paler than
     # the truth); tuned on the held-out photos at export, like the ab-bin head's temperature. 1 while training.
     chroma_gain: float = 1.0
+    # Colour hints (colorize/hints.py): the generator also takes a (3, S, S) hint map; `colorize train hints` fine-tunes one.
+    hints: bool = False
 
 
 @dataclass(frozen=True)

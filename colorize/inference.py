@@ -12,7 +12,7 @@ import logging
 import os
 import platform
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import cv2
 import numpy as np
@@ -21,6 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.errors import ColorizeError
+
+if TYPE_CHECKING:
+    from colorize.hints import Hints
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +183,21 @@ class Colorizer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the model has hint channels (`colorize train hints`); others ignore hints."""
+        return bool(getattr(getattr(self.model, "cfg", None), "hints", False))
+
     @torch.inference_mode()
-    def _predict_chroma(self, grays: Sequence[np.ndarray], size_px: int) -> torch.Tensor:
-        """Full-resolution (H, W) uint8 luminances -> (B, 2, S, S) chroma at render size."""
+    def _predict_chroma(self, grays: Sequence[np.ndarray], size_px: int, hints: Sequence[Hints | None]) -> torch.Tensor:
+        """Full-resolution (H, W) uint8 luminances (and their hints) -> (B, 2, S, S) chroma at render size."""
         small = torch.stack([self._render_input(g, size_px) for g in grays]).contiguous(memory_format=self.memory_format)
+        kwargs = {}
+        if self.takes_hints:
+            maps = [torch.zeros(3, size_px, size_px) if h is None else h.render(*g.shape, size_px) for g, h in zip(grays, hints)]
+            kwargs["hints"] = torch.stack(maps).to(self.device).contiguous(memory_format=self.memory_format)
         with self._autocast():
-            rgb = self.model(small)  # (B, 3, S, S)
+            rgb = self.model(small, **kwargs)  # (B, 3, S, S)
         chroma = rgb_to_chroma(rgb.float())
         return chroma if self.chroma_gain == 1.0 else chroma.mul_(self.chroma_gain)
 
@@ -199,16 +211,19 @@ class Colorizer:
         return F.interpolate(self._luma(gray)[None], (size_px, size_px), mode="bilinear", antialias=True)[0]
 
     @torch.inference_mode()
-    def colorize(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Colorize a list of (H, W) uint8 luminance arrays of any sizes; batched by `batch_size`."""
-        return [self.merge(g, c) for g, c in zip(grays, self.chroma(grays))]
+    def colorize(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[np.ndarray]:
+        """Colorize a list of (H, W) uint8 luminance arrays of any sizes (with each one's hints, if any); batched by
+        `batch_size`."""
+        return [self.merge(g, c) for g, c in zip(grays, self.chroma(grays, hints))]
 
     @torch.inference_mode()
-    def chroma(self, grays: Sequence[np.ndarray]) -> list[torch.Tensor]:
+    def chroma(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[torch.Tensor]:
         """The model's colour for each (H, W) uint8 luminance: (2, S, S) CbCr at render size, on the device."""
+        hints = list(hints) if hints is not None else [None] * len(grays)
         out: list[torch.Tensor] = []
         for start in range(0, len(grays), self.batch_size):
-            out.extend(self._chroma_with_oom_fallback(list(grays[start : start + self.batch_size])))
+            stop = start + self.batch_size
+            out.extend(self._chroma_with_oom_fallback(list(grays[start:stop]), hints[start:stop]))
         return out
 
     @torch.inference_mode()
@@ -225,12 +240,13 @@ class Colorizer:
         # np.require copies only arrays torch cannot wrap (read-only ones, e.g. straight from Pillow).
         return torch.from_numpy(np.require(gray, np.uint8, ["C", "W"])).to(self.device).float().div_(255.0)[None]
 
-    def _chroma_with_oom_fallback(self, ys: list[np.ndarray]) -> torch.Tensor:
+    def _chroma_with_oom_fallback(self, ys: list[np.ndarray], hints: list[Hints | None]) -> torch.Tensor:
         """On CUDA out-of-memory: split the batch, then lower the render factor; never return gray silently."""
         size_px = self.render_size_px
         while True:
             try:
-                return torch.cat([self._predict_chroma(list(part), size_px) for part in self._split(ys)])
+                return torch.cat([self._predict_chroma(ys[i : i + self.batch_size], size_px, hints[i : i + self.batch_size])
+                                  for i in range(0, len(ys), self.batch_size)])
             except torch.OutOfMemoryError:
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
@@ -246,7 +262,3 @@ class Colorizer:
                 factor = max(MIN_RENDER_FACTOR, int(factor * 0.75))
                 size_px = factor * RENDER_UNIT_PX
                 log.warning("out of memory at batch 1: lowering render factor to %d for this batch", factor)
-
-    def _split(self, ys: list[np.ndarray]) -> Iterator[list[np.ndarray]]:
-        for i in range(0, len(ys), self.batch_size):
-            yield ys[i : i + self.batch_size]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -15,6 +16,7 @@ import numpy as np
 
 from colorize.atomic import check_writable
 from colorize.errors import BadInputError, ColorizeError
+from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
 
 if TYPE_CHECKING:
@@ -25,11 +27,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One photo to colorize: where it comes from and where it goes; `error` fails it without trying."""
+    """One photo to colorize: where it comes from and where it goes, and its colour hints; `error` fails it
+    without trying."""
 
     src: Path
     dst: Path
     error: str | None = None
+    hints: Hints | None = None
 
 
 @dataclass
@@ -96,7 +100,7 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
         if f.is_symlink() and not f.exists():
             jobs.append(Job(f, out_dir / rel, error=f"{f}: broken symbolic link"))
             continue
-        if not f.is_file():
+        if not f.is_file() or f.name.lower().endswith(HINTS_SUFFIX):
             continue
         if out_abs != src_dir.resolve() and out_abs in f.resolve().parents:
             continue  # our own outputs from an earlier run
@@ -108,6 +112,17 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
     for j in jobs:
         _refuse_overwrite(j)
     return jobs
+
+
+def attach_hints(jobs: list[Job], src_dir: Path, hints_dir: Path | None) -> list[Job]:
+    """Give each job the hints image named after its photo (`NAME.hints.png`): in `hints_dir` (mirroring
+    `src_dir`'s subfolders) when given, else beside the photo."""
+    out = []
+    for job in jobs:
+        rel = job.src.relative_to(src_dir)
+        found = (hints_dir / rel.parent if hints_dir else job.src.parent) / f"{job.src.stem}{HINTS_SUFFIX}"
+        out.append(dataclasses.replace(job, hints=Hints(image=found)) if found.is_file() else job)
+    return out
 
 
 def _resolve_collisions(jobs: list[Job], suffix: str) -> list[Job]:
@@ -168,9 +183,14 @@ def _decoded(
 
     def load(job: Job) -> Photo | BadInputError:
         try:
-            return read_photo(job.src, max_megapixels)
+            photo = read_photo(job.src, max_megapixels)
+            if job.hints is not None:
+                job.hints.check(*photo.gray.shape)
+            return photo
         except BadInputError as e:
             return e
+        except ColorizeError as e:  # a hint outside this photo
+            return BadInputError(f"{job.src}: {e}")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending: deque[tuple[Job, Future]] = deque()
@@ -215,6 +235,8 @@ def run_jobs(
         return summary
     check_writable({job.dst.parent for job in todo})
     colorizer = make_colorizer()
+    if any(job.hints is not None for job in todo) and not colorizer.takes_hints:
+        log.warning("this model has no hint channels: colour hints are ignored (a hint-aware model comes from `colorize train hints`)")
     batch: list[tuple[Job, Photo]] = []
     # Encoding a large JPEG/PNG takes as long as the model (Pillow releases the GIL): one batch's writes run in
     # threads while the next batch is colorized. At most one batch is in flight, so memory stays bounded.
@@ -237,7 +259,7 @@ def run_jobs(
     with ThreadPoolExecutor(max_workers=2) as writer:
 
         def flush() -> None:
-            colours = colorizer.colorize([p.gray for _, p in batch])
+            colours = colorizer.colorize([p.gray for _, p in batch], [job.hints for job, _ in batch])
             collect()
             writing.extend((job, photo, rgb, writer.submit(write_photo, job.dst, rgb, photo)) for (job, photo), rgb in zip(batch, colours))
             batch.clear()

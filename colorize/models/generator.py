@@ -12,6 +12,7 @@ from torch import nn
 from colorize.colour import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
 from colorize.config import ModelConfig
 from colorize.errors import ConfigError
+from colorize.hints import HINT_CHANNELS
 from colorize.models.encoders import create_encoder, encoder_spec
 
 with warnings.catch_warnings():
@@ -34,6 +35,12 @@ class Generator(nn.Module):
 
     With `head = "ab_bins"` the U-Net predicts logits over quantised ab bins (`logits`), and the forward pass
     decodes them by the annealed mean onto the input's lightness, so everything downstream still sees RGB.
+
+    With `hints`, a (B, 3, H, W) hint map (chroma + mask, `colorize.hints`) is projected by a zero-initialised 1x1
+    convolution and added to the encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder
+    reads a hint as colour painted on the photo. Projecting into the input, rather than widening the encoder's first
+    convolution, keeps the U-Net's shape, so the base model's weights load unchanged; and fastai's last cross,
+    which concatenates the U-Net's input, sees the hints too. Zero-initialised, the model is exactly its base.
     """
 
     def __init__(self, cfg: ModelConfig, pretrained: bool = False, encoder_weights: Path | None = None) -> None:
@@ -59,6 +66,11 @@ class Generator(nn.Module):
         # autocast simple and avoid fastai's per-op dispatch overhead.
         if type(self.unet.layers[-1]).__name__ == "ToTensorBase":
             self.unet.layers = self.unet.layers[:-1]
+        self.hint_in = None
+        if cfg.hints:
+            self.hint_in = nn.Conv2d(HINT_CHANNELS, 3, kernel_size=1)
+            nn.init.zeros_(self.hint_in.weight)
+            nn.init.zeros_(self.hint_in.bias)
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
 
@@ -67,10 +79,18 @@ class Generator(nn.Module):
         """The pretrained part, frozen first in stage 1."""
         return self.unet.layers[0]
 
-    def logits(self, gray: torch.Tensor) -> torch.Tensor:
+    def _input(self, gray: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
+        """(B, 3, H, W): the gray repeated as RGB in the encoder's statistics, plus the projected hints."""
+        x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std
+        if self.hint_in is not None:
+            if hints is None:
+                hints = gray.new_zeros(gray.shape[0], HINT_CHANNELS, *gray.shape[-2:])
+            x = x + self.hint_in(hints.to(x.dtype))
+        return x
+
+    def logits(self, gray: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         """ab-bin head only: (B, 1, H, W) gray -> (B, Q, H/4, W/4) bin logits."""
-        x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std  # (B, 3, H, W) in the encoder's statistics
-        return F.avg_pool2d(self.unet(x), BIN_POOL)
+        return F.avg_pool2d(self.unet(self._input(gray, hints)), BIN_POOL)
 
     def decode(self, logits: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
         """Bin logits + the gray input -> (B, 3, H, W) RGB: the annealed-mean ab on the gray's own lightness."""
@@ -78,12 +98,14 @@ class Generator(nn.Module):
         ab = F.interpolate(ab, gray.shape[-2:], mode="bilinear", align_corners=False)
         return lab_to_rgb(torch.cat([gray_to_lightness(gray.float()), ab], dim=1))
 
-    def forward(self, gray: torch.Tensor, with_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
-        """RGB, or (RGB, bin logits or None) with `with_logits` (through forward, so DDP sees the pass)."""
+    def forward(
+        self, gray: torch.Tensor, with_logits: bool = False, hints: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
+        """RGB, or (RGB, bin logits or None) with `with_logits` (through forward, so DDP sees the pass). `hints`:
+        (B, 3, H, W) hint maps, for a model built with `hints` (none given: no hints)."""
         if self.cfg.head == "ab_bins":
-            logits = self.logits(gray)
+            logits = self.logits(gray, hints)
             rgb = self.decode(logits, gray)
         else:
-            x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std  # (B, 3, H, W) in the encoder's statistics
-            rgb, logits = self.unet(x), None
+            rgb, logits = self.unet(self._input(gray, hints)), None
         return (rgb, logits) if with_logits else rgb

@@ -1,0 +1,146 @@
+"""Colour hints ("her dress was blue"): parsed from the command line or drawn in a hints image, and rendered as
+the hint-aware generator's extra input (Zhang et al. 2017, *Real-Time User-Guided Image Colorization*).
+
+A hint map is (3, S, S) at the model's render size: the hinted chroma (BT.601 Cb, Cr, doubled so each spans
+[-1, 1]) and a mask, 1 where a hint is. Only chroma is hinted: the photo keeps its own luminance, so "#2050c0" on
+a dark coat means a dark blue coat.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageColor, UnidentifiedImageError
+
+from colorize.errors import BadInputError, ColorizeError
+
+HINT_CHANNELS = 3
+# A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).
+POINT_PATCH_PX = 3
+# A hints image may differ from its photo's aspect ratio by this much (rounding when one was resized).
+ASPECT_TOLERANCE = 0.02
+# Pixels of a hints image at least this opaque are hints.
+OPAQUE = 128
+# `colorize photos` finds a photo's hints image beside it (or in --hints-dir) by this name: NAME.hints.png.
+HINTS_SUFFIX = ".hints.png"
+_CB = (-0.168736, -0.331264, 0.5)
+_CR = (0.5, -0.418688, -0.081312)
+_HINT = re.compile(r"\s*(\d+(?:\.\d+)?%?)\s*,\s*(\d+(?:\.\d+)?%?)\s*=\s*(\S.*?)\s*")
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """`#rrggbb`, `#rgb` or a CSS colour name -> (r, g, b) 0..255."""
+    try:
+        return ImageColor.getrgb(text.strip())[:3]
+    except ValueError:
+        raise ColorizeError(f"{text!r} is not a colour: use #rrggbb or a CSS colour name such as navy") from None
+
+
+def rgb_to_hint_chroma(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) RGB in [0, 1] -> (..., 2) the hint map's chroma: BT.601 Cb, Cr doubled."""
+    return 2 * np.stack([rgb @ np.asarray(_CB), rgb @ np.asarray(_CR)], axis=-1)
+
+
+@dataclass(frozen=True)
+class PointHint:
+    """One `X,Y=COLOR`: a place (pixels of the original photo, or fractions of it) and a colour."""
+
+    x: float
+    y: float
+    x_is_fraction: bool
+    y_is_fraction: bool
+    rgb: tuple[int, int, int]
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> "PointHint":
+        """`120,340=#2050c0`, `50%,20%=navy`."""
+        m = _HINT.fullmatch(text)
+        if m is None:
+            raise ColorizeError(f"hint {text!r}: expected X,Y=COLOR, e.g. 120,340=#2050c0 or 50%,20%=navy")
+        (x, xf), (y, yf) = ((float(v.rstrip("%")), v.endswith("%")) for v in m.group(1, 2))
+        return cls(x / 100 if xf else x, y / 100 if yf else y, xf, yf, parse_color(m.group(3)), text)
+
+    def fraction(self, height: int, width: int) -> tuple[float, float]:
+        """(fx, fy) in [0, 1): where the hint falls, as fractions of a `width` x `height` photo."""
+        fx = self.x if self.x_is_fraction else (self.x + 0.5) / width
+        fy = self.y if self.y_is_fraction else (self.y + 0.5) / height
+        if not (0 <= fx <= 1 and 0 <= fy <= 1):
+            raise ColorizeError(f"hint {self.text!r} is outside the {width}x{height} photo")
+        return fx, fy
+
+
+@dataclass(frozen=True)
+class Hints:
+    """A photo's hints: points from the command line and/or a hints image (its opaque pixels)."""
+
+    points: tuple[PointHint, ...] = ()
+    image: Path | None = None
+
+    def check(self, height: int, width: int) -> None:
+        """Raise (naming the bad hint) unless every hint fits a `width` x `height` photo; reads no pixels."""
+        for p in self.points:
+            p.fraction(height, width)
+        if self.image is not None:
+            try:
+                with Image.open(self.image) as im:
+                    self._check_shape(im.size, height, width)
+            except (OSError, UnidentifiedImageError, ValueError) as e:
+                raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
+
+    def _check_shape(self, size: tuple[int, int], height: int, width: int) -> None:
+        w, h = size
+        if abs((w / h) / (width / height) - 1) > ASPECT_TOLERANCE:
+            raise BadInputError(f"{self.image}: hints image is {w}x{h}, not the shape of its {width}x{height} photo")
+
+    def render(self, height: int, width: int, size_px: int) -> torch.Tensor:
+        """The (3, S, S) hint map for a `width` x `height` photo seen at `size_px`; errors name the bad hint.
+
+        Each hinted photo pixel (a point, or a painted pixel of the hints image) marks the render pixel it falls
+        in, with the mean chroma of the pixels that fell there; every marked render pixel then grows to a
+        POINT_PATCH_PX square, so a one-pixel dot in a hints image is the same hint as `--hint` at that place.
+        """
+        chroma_sum = np.zeros((size_px, size_px, 2), np.float64)
+        count = np.zeros((size_px, size_px), np.float64)
+        if self.image is not None:
+            xs, ys, chroma = self._painted(height, width)
+            np.add.at(chroma_sum, (_render_index(ys, height, size_px), _render_index(xs, width, size_px)), chroma)
+            np.add.at(count, (_render_index(ys, height, size_px), _render_index(xs, width, size_px)), 1.0)
+        for p in self.points:
+            fx, fy = p.fraction(height, width)
+            cy, cx = min(int(fy * size_px), size_px - 1), min(int(fx * size_px), size_px - 1)
+            chroma_sum[cy, cx] += rgb_to_hint_chroma(np.asarray(p.rgb, np.float64) / 255)
+            count[cy, cx] += 1
+        hinted = (count > 0).astype(np.float32)
+        centre = np.where(count[..., None] > 0, chroma_sum / np.maximum(count, 1)[..., None], 0).astype(np.float32)
+        k = np.ones((POINT_PATCH_PX, POINT_PATCH_PX), np.float32)
+        weight = cv2.filter2D(hinted, -1, k, borderType=cv2.BORDER_CONSTANT)
+        spread = cv2.filter2D(centre * hinted[..., None], -1, k, borderType=cv2.BORDER_CONSTANT)
+        out = np.zeros((size_px, size_px, HINT_CHANNELS), np.float32)
+        grown = weight > 0.5
+        out[grown, :2] = spread[grown] / weight[grown, None]
+        out[grown, 2] = 1.0
+        return torch.from_numpy(out).permute(2, 0, 1).contiguous()
+
+    def _painted(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y, chroma) of the hints image's opaque pixels, in the photo's pixel coordinates."""
+        try:
+            with Image.open(self.image) as im:
+                rgba = np.asarray(im.convert("RGBA"))
+        except (OSError, UnidentifiedImageError, ValueError) as e:
+            raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
+        self._check_shape((rgba.shape[1], rgba.shape[0]), height, width)
+        ys, xs = np.nonzero(rgba[..., 3] >= OPAQUE)
+        chroma = rgb_to_hint_chroma(rgba[ys, xs, :3].astype(np.float64) / 255)
+        # A hints image of another size (same shape) is scaled to the photo.
+        return (xs + 0.5) * width / rgba.shape[1] - 0.5, (ys + 0.5) * height / rgba.shape[0] - 0.5, chroma
+
+
+def _render_index(coord: np.ndarray, extent: int, size_px: int) -> np.ndarray:
+    """Photo pixel coordinates -> the render pixel each falls in (the rule `PointHint.fraction` uses)."""
+    return np.clip(((coord + 0.5) / extent * size_px).astype(np.int64), 0, size_px - 1)
