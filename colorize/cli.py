@@ -293,14 +293,14 @@ def _train_command(stage: str) -> Callable[..., None]:
     ) -> None:
         _train(stage, data, run, recipe, overrides, arch, no_pretrained, force, device)
 
-    command.__doc__ = (
-        "Run every NoGAN stage in order, resuming or skipping finished ones." if stage == "all"
-        else f"Run only the {stage} stage (earlier stages must be done)."
-    )
+    command.__doc__ = {
+        "all": "Run every NoGAN stage in order, resuming or skipping finished ones.",
+        "hints": "Fine-tune a trained model (hints.base; default the shipped one) to follow colour hints: RUN/hints/gen.pt.",
+    }.get(stage, f"Run only the {stage} stage (earlier stages must be done).")
     return _friendly(command)
 
 
-for _stage in ("all", "pretrain-gen", "cache", "pretrain-critic", "gan", "export"):
+for _stage in ("all", "pretrain-gen", "cache", "pretrain-critic", "gan", "export", "hints"):
     train_app.command(_stage)(_train_command(_stage))
 
 

@@ -171,6 +171,29 @@ class GanConfig:
 
 
 @dataclass(frozen=True)
+class HintsConfig:
+    """`colorize train hints`: fine-tune a model to follow colour hints, with hints simulated from the true colour
+    (Zhang et al. 2017) on the same crappified inputs as stage 1."""
+
+    # The model to fine-tune: a weights file; empty for the shipped default.
+    base: str | None = None
+    steps: int = 2000
+    batch_size: int = 16
+    lr: float = 1e-4
+    size_px: int = 128
+    # Many images get no hint, so automatic colour stays as good; the others a geometric number of hints (mean
+    # 1/p, Zhang et al.'s p = 1/8), each revealing the mean true colour of a square patch of 1 to max_patch_px.
+    no_hint_prob: float = 0.5
+    geometric_p: float = 0.125
+    max_hints: int = 64
+    max_patch_px: int = 9
+    # The stage's own held-out check: ab error with no hints and with this many true-colour hints.
+    n_val_hints: int = 5
+    log_every_steps: int = 20
+    checkpoint_every_steps: int = 100
+
+
+@dataclass(frozen=True)
 class RecipeConfig:
     """Every stage's config: what one recipe TOML file holds."""
 
@@ -183,6 +206,7 @@ class RecipeConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     pretrain_critic: PretrainCriticConfig = field(default_factory=PretrainCriticConfig)
     gan: GanConfig = field(default_factory=GanConfig)
+    hints: HintsConfig = field(default_factory=HintsConfig)
 
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:

@@ -144,3 +144,16 @@ class Hints:
 def _render_index(coord: np.ndarray, extent: int, size_px: int) -> np.ndarray:
     """Photo pixel coordinates -> the render pixel each falls in (the rule `PointHint.fraction` uses)."""
     return np.clip(((coord + 0.5) / extent * size_px).astype(np.int64), 0, size_px - 1)
+
+
+def sample_point_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> Hints:
+    """`n` hints at random places of (H, W, 3) uint8 photo `rgb`, each giving its true colour there (the mean of
+    the 3x3 pixels around it): what `colorize eval --hints N` and the hints stage score with."""
+    h, w = rgb.shape[:2]
+    points = []
+    for _ in range(n):
+        x, y = int(rng.integers(w)), int(rng.integers(h))
+        patch = rgb[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0)
+        colour = tuple(int(round(c)) for c in patch)
+        points.append(PointHint(x, y, False, False, colour, f"{x},{y}=#{colour[0]:02x}{colour[1]:02x}{colour[2]:02x}"))
+    return Hints(tuple(points))

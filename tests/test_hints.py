@@ -140,3 +140,73 @@ def test_hints_dir_is_read_and_must_exist(tmp_path: Path) -> None:
     assert jobs[0].hints == Hints(image=hints / "a.hints.png")
     r = runner.invoke(app, ["photos", str(src), "-o", str(tmp_path / "out"), "--hints-dir", str(tmp_path / "nope")])
     assert r.exit_code != 0 and "no such folder (--hints-dir)" in r.stderr
+
+
+def test_simulated_hints_hold_the_true_colour_as_the_renderer_encodes_it() -> None:
+    from colorize.config import HintsConfig
+    from colorize.train.hints import simulated_hints
+
+    colour = np.asarray([0x20, 0x50, 0xC0]) / 255
+    target = torch.tensor(colour, dtype=torch.float32).view(1, 3, 1, 1).expand(64, 3, 32, 32)
+    maps = simulated_hints(target, HintsConfig(no_hint_prob=0.5), torch.Generator().manual_seed(0))
+    hinted = maps[:, 2].amax(dim=(1, 2)) > 0
+    assert 16 < int(hinted.sum()) < 48  # about half the images get hints
+    mask = maps[:, 2] > 0
+    expected = torch.tensor(rgb_to_hint_chroma(colour), dtype=torch.float32)
+    assert torch.allclose(maps[:, :2].permute(0, 2, 3, 1)[mask], expected.expand(int(mask.sum()), 2), atol=1e-5)
+    assert maps[:, :2].permute(0, 2, 3, 1)[~mask].abs().max() == 0
+    again = simulated_hints(target, HintsConfig(no_hint_prob=0.5), torch.Generator().manual_seed(0))
+    assert torch.equal(maps, again)
+
+
+def _two_colour_photos(folder: Path) -> Path:
+    """Flat red and blue photos of the same luminance (108): their gray cannot tell them apart, a hint can."""
+    folder.mkdir()
+    for i in range(6):
+        colour = (220, 60, 60) if i % 2 else (40, 114, 255)
+        Image.new("RGB", (64, 64), colour).save(folder / f"{i}.png")
+    return folder
+
+
+def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_path: Path, tiny_weights: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorize.config import load_recipe
+    from colorize.inference import Colorizer
+    from colorize.metrics import evaluate
+    from colorize.train import hints as hints_stage
+    from colorize.train.common import StageContext, StepLog
+    from colorize.weights import load_generator
+
+    data = _two_colour_photos(tmp_path / "toy")
+    sets = {"hints.base": str(tiny_weights), "hints.steps": 150, "hints.size_px": 32, "hints.batch_size": 8, "hints.lr": 1e-2,
+            "hints.checkpoint_every_steps": 50, "hints.no_hint_prob": 0.3, "loss.perceptual": False, "data.val_fraction": 0.0}
+    cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
+    real_call = StepLog.__call__
+
+    def crash_at_step_60(self: StepLog, step: int, **values: float) -> None:
+        real_call(self, step, **values)
+        if step == 60:
+            raise KeyboardInterrupt
+
+    ctx = StageContext(tmp_path / "run", data, device=torch.device("cpu"))
+    monkeypatch.setattr(StepLog, "__call__", crash_at_step_60)
+    with pytest.raises(KeyboardInterrupt):
+        hints_stage.run(cfg, ctx)
+    monkeypatch.setattr(StepLog, "__call__", real_call)
+    assert torch.load(tmp_path / "run" / "hints" / "last.pt", weights_only=True)["step"] == 50
+    gen_path = hints_stage.run(cfg, ctx)  # resumes from step 50
+    model, _ = load_generator(gen_path)
+    assert model.cfg.hints and model.hint_in.weight.abs().max() > 0
+
+    # A few dozen steps teach a tiny model to follow a scribble over the whole photo; spreading sparse points over
+    # a region is what the real model's longer fine-tuning learns.
+    colorizer = Colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True)
+    errors = {"with": [], "without": []}
+    for colour in ((220, 60, 60), (40, 114, 255)):
+        real = np.asarray(Image.new("RGB", (64, 64), colour))
+        gray = np.asarray(Image.fromarray(real).convert("L"))
+        Image.new("RGBA", (64, 64), (*colour, 255)).save(tmp_path / "scribble.png")
+        hint = Hints(image=tmp_path / "scribble.png")
+        errors["with"].append(evaluate(colorizer.colorize([gray], [hint]), [real])["ab_mae"])
+        errors["without"].append(evaluate(colorizer.colorize([gray]), [real])["ab_mae"])
+    assert np.mean(errors["with"]) < 0.5 * np.mean(errors["without"]), errors

@@ -24,13 +24,13 @@ from colorize.config import ModelConfig, RecipeConfig, dump_toml, to_dict
 from colorize.data import list_photos, load_pool, split_photos, validation_pairs
 from colorize.errors import ColorizeError
 from colorize.inference import describe_device, render_factor_for
-from colorize.train import cache, gan, pretrain_critic, pretrain_gen
+from colorize.train import cache, gan, hints, pretrain_critic, pretrain_gen
 from colorize.train.common import Numerics, StageContext, score_generator
 from colorize.weights import load_generator, save_checkpoint, write_manifest
 
 log = logging.getLogger(__name__)
 
-STAGES = ("pretrain-gen", "cache", "pretrain-critic", "gan", "export")
+STAGES = ("pretrain-gen", "cache", "pretrain-critic", "gan", "export", "hints")
 
 
 def cycle_names(cycle: int) -> tuple[str, str, str]:
@@ -74,6 +74,8 @@ def run_stage(stage: str, cfg: RecipeConfig, ctx: StageContext) -> Path:
     if stage == "export":
         last_gan = cycle_names(cfg.gan.cycles)[2]
         return export(cfg, ctx, _require(ctx.run_dir / last_gan / "best.pt"))
+    if stage == "hints":
+        return hints.run(cfg, ctx)
     raise ColorizeError(f"unknown stage {stage!r}; choose one of: {', '.join(STAGES)}")
 
 

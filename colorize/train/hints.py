@@ -1,0 +1,146 @@
+"""`colorize train hints`: fine-tune a trained colorizer to follow colour hints.
+
+Zhang et al. 2017 (*Real-Time User-Guided Image Colorization with Learned Deep Priors*) trained with hints simulated
+from the true colour: a random number of points per image, each revealing the mean colour of a small patch. Here
+the base model (the shipped default unless `hints.base` names another) gains a zero-initialised hint input
+(`colorize.models.generator`), so training starts from exactly the base model, and goes on with stage 1's loss on
+stage 1's crappified inputs. Half the images get no hint, so automatic colour is kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from colorize.config import HintsConfig, RecipeConfig, to_dict
+from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
+from colorize.errors import WeightsError
+from colorize.hints import HINT_CHANNELS, sample_point_hints
+from colorize.inference import Colorizer, render_factor_for, rgb_to_chroma
+from colorize.losses import Objective
+from colorize.metrics import evaluate
+from colorize.models import create_generator
+from colorize.train.common import (
+    Numerics,
+    StageContext,
+    StepLog,
+    begin_stage,
+    eval_mode,
+    finish_stage,
+    load_resume,
+    optimizer_step,
+    stage_hash,
+    wrap_ddp,
+)
+from colorize.weights import load_generator, resolve_weights, save_checkpoint, unwrap
+
+log = logging.getLogger(__name__)
+
+NAME = "hints"
+
+
+def simulated_hints(target: torch.Tensor, cfg: HintsConfig, gen: torch.Generator) -> torch.Tensor:
+    """(B, 3, S, S) RGB targets -> (B, 3, S, S) hint maps as `colorize.hints` renders them: per image none with
+    probability `no_hint_prob`, else a geometric number of square patches, each holding its mean true chroma."""
+    b, _, s, _ = target.shape
+    chroma = 2 * rgb_to_chroma(target.float())
+    out = torch.zeros(b, HINT_CHANNELS, s, s)
+    for i in range(b):
+        if float(torch.rand((), generator=gen)) < cfg.no_hint_prob:
+            continue
+        # Geometric(p) on 1, 2, ... by inversion.
+        u = float(torch.rand((), generator=gen))
+        n = min(cfg.max_hints, 1 + int(np.log(max(u, 1e-12)) / np.log(1 - cfg.geometric_p)))
+        for _ in range(n):
+            k = int(torch.randint(1, min(cfg.max_patch_px, s) + 1, (), generator=gen))
+            y, x = (int(torch.randint(0, s - k + 1, (), generator=gen)) for _ in range(2))
+            out[i, :2, y : y + k, x : x + k] = chroma[i, :, y : y + k, x : x + k].mean(dim=(1, 2), keepdim=True)
+            out[i, 2, y : y + k, x : x + k] = 1.0
+    return out
+
+
+def score_with_hints(model: torch.nn.Module, pairs: list, size_px: int, n_hints: int, num: Numerics, seed: int) -> dict[str, float]:
+    """Held-out metrics when each photo gets `n_hints` true-colour hints (the same places for any model)."""
+    rng = np.random.default_rng(seed)
+    hints = [sample_point_hints(real, n_hints, rng) if n_hints else None for _, real in pairs]
+    with eval_mode(model):
+        colorizer = Colorizer(model, num.device, render_factor=render_factor_for(size_px), batch_size=8, fp32=True,
+                              channels_last=num.channels_last)
+        preds = colorizer.colorize([g for g, _ in pairs], hints)
+    return evaluate(preds, [r for _, r in pairs])
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
+    """Fine-tune (or resume, or skip) the hint-aware model; returns RUN/hints/gen.pt."""
+    hc = cfg.hints
+    out = ctx.run_dir / NAME
+    base = resolve_weights(Path(hc.base) if hc.base else None)
+    digest = stage_hash(NAME, hc, cfg.data, cfg.loss, cfg.train, _sha256(base), ctx.data_dir.resolve())
+    if not begin_stage(out, digest, cfg, ctx):
+        return out / "gen.pt"
+    base_model, meta = load_generator(base)
+    model_cfg = dataclasses.replace(base_model.cfg, hints=True)
+    torch.manual_seed(cfg.data.seed)
+    gen = create_generator(model_cfg)
+    missing, unexpected = gen.load_state_dict(base_model.state_dict(), strict=False)
+    if unexpected or set(missing) - {"hint_in.weight", "hint_in.bias"}:
+        raise WeightsError(f"{base}: weights do not fit a hint-aware {model_cfg.arch} (missing {missing}, unexpected {unexpected})")
+    num = Numerics.for_stage(cfg.train, ctx.device)
+    gen = num.model(gen)
+    prior = meta.get("ab_prior")
+    loss_fn = num.model(Objective(cfg.loss, model_cfg, None if prior is None else prior.numpy()))
+    opt = torch.optim.AdamW(gen.parameters(), lr=hc.lr, weight_decay=cfg.pretrain_gen.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hc.lr, total_steps=hc.steps)
+    scaler = num.scaler()
+    start = 0
+    resume = load_resume(out)
+    if resume is not None:
+        unwrap(gen).load_state_dict(resume["state_dict"])
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        scaler.load_state_dict(resume["scaler"])
+        start = resume["step"]
+    log.info("%s: fine-tuning %s for colour hints, steps %d-%d at %d px; loss: %s", NAME, base, start, hc.steps, hc.size_px, loss_fn.description)
+    train = training_photos(ctx.data_dir, cfg.data, 2 * hc.size_px)
+    data = CrappifiedPhotos(train, hc.size_px, cfg.data, seed=cfg.data.seed)
+    model = wrap_ddp(gen, ctx)
+    model.train()
+    step_log = StepLog(out / "train_log.csv", hc.log_every_steps, ctx)
+    batches = step_loader(data, StepBatches(start, hc.steps, hc.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
+    for step, (x, y) in enumerate(batches, start=start):
+        # The hints of step s depend only on s (and the rank), so a resumed run draws the same ones.
+        hints = simulated_hints(y, hc, torch.Generator().manual_seed(cfg.data.seed * 1_000_003 + step * ctx.world + ctx.rank))
+        x, y, hints = num.batch(x), num.batch(y), num.batch(hints)
+        with num.autocast():
+            rgb, logits = model(x, with_logits=True, hints=hints)
+            loss = loss_fn(rgb, y, logits)
+        optimizer_step(loss, opt, scaler)
+        sched.step()
+        step_log(step + 1, loss=loss.item(), lr=opt.param_groups[0]["lr"], hinted=float((hints[:, 2].amax(dim=(1, 2)) > 0).float().mean()))
+        if ctx.is_main and (step + 1) % hc.checkpoint_every_steps == 0 and step + 1 < hc.steps:
+            save_checkpoint(out / "last.pt", gen, "generator", model_cfg, step=step + 1, stage=NAME, optimizer=opt.state_dict(),
+                            scheduler=sched.state_dict(), scaler=scaler.state_dict())
+    metrics: dict[str, dict[str, float]] = {}
+    if ctx.is_main:
+        save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),
+                        render_factor=meta.get("render_factor") or render_factor_for(hc.size_px), ab_prior=prior)
+        _, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
+        pairs = validation_pairs(load_pool(val_paths, 2 * hc.size_px) if val_paths else train.photos[:4], hc.size_px)
+        for n in (0, hc.n_val_hints):
+            metrics[f"{n} hints"] = score_with_hints(unwrap(gen), pairs, hc.size_px, n, num, cfg.data.seed)
+        log.info("%s: held-out ab error %s", NAME, ", ".join(f"{k} {m['ab_mae']:.3f}" for k, m in metrics.items()))
+    finish_stage(out, digest, ctx, steps=hc.steps, base=str(base), val_metrics=metrics)
+    return out / "gen.pt"
