@@ -312,6 +312,7 @@ def eval_(
     render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON. Default: eval.json in the current folder.")] = None,
+    hints: Annotated[Optional[list[int]], typer.Option("--hints", help="Also score with N colour hints per photo, sampled from its true colour (repeatable: --hints 1 --hints 5).")] = None,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
     import json
@@ -325,14 +326,19 @@ def eval_(
 
     paths = list_photos(data)
     colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1)
-    with tqdm(total=len(paths), unit="photo", file=sys.stderr) as bar:
+    if hints and not colorizer.takes_hints:
+        log.warning("this model has no hint channels: --hints scores it without them")
+    with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
         results = evaluate_photos(colorizer, paths, progress=bar.update)
+        if results:
+            results["hints"] = {str(n): evaluate_photos(colorizer, paths, progress=bar.update, n_hints=n)["model"] for n in hints or []}
     if not results:
         raise ColorizeError(f"{data}: no readable photos")
     keys = ["psnr", "ab_mae", "colorfulness", "colorfulness_real", "colorfulness_gap", "score"]
-    typer.echo(f"{'':8}" + "".join(f"{k:>18}" for k in keys))
-    for name in ("model", "gray"):
-        typer.echo(f"{name:8}" + "".join(f"{results[name][k]:>18.3f}" for k in keys))
+    rows = {"model": results["model"], **{f"{n} hints": m for n, m in results["hints"].items()}, "gray": results["gray"]}
+    typer.echo(f"{'':10}" + "".join(f"{k:>18}" for k in keys))
+    for name, m in rows.items():
+        typer.echo(f"{name:10}" + "".join(f"{m[k]:>18.3f}" for k in keys))
     typer.echo(f"{int(results['n_photos']['count'])} photos; psnr higher is better, the rest lower (colorfulness: closer to real)")
     out = json_out or Path("eval.json")
     atomic_write(out, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))

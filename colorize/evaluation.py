@@ -9,25 +9,32 @@ from typing import Callable, Sequence
 import numpy as np
 
 from colorize.data import load_rgb, to_gray
+from colorize.hints import sample_point_hints
 from colorize.inference import Colorizer
 from colorize.metrics import evaluate
 
 log = logging.getLogger(__name__)
 
+# Where `--hints N` places its hints: fixed, so every model is scored with the same ones.
+HINT_SEED = 0
+
 
 def evaluate_photos(
-    colorizer: Colorizer, paths: Sequence[Path], max_side_px: int = 1024, progress: Callable[[int], None] = lambda n: None
+    colorizer: Colorizer, paths: Sequence[Path], max_side_px: int = 1024, progress: Callable[[int], None] = lambda n: None,
+    n_hints: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Mean metrics for the model and, as the floor to beat, for the gray image itself."""
-    return evaluate_groups(colorizer, paths, {}, max_side_px, progress)["all"]
+    return evaluate_groups(colorizer, paths, {}, max_side_px, progress, n_hints)["all"]
 
 
 def evaluate_groups(
     colorizer: Colorizer, paths: Sequence[Path], group_of: dict[Path, str], max_side_px: int = 1024,
-    progress: Callable[[int], None] = lambda n: None,
+    progress: Callable[[int], None] = lambda n: None, n_hints: int = 0,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """`evaluate_photos` over all photos ("all") and over each group of `group_of` (photos it lacks count in
-    "all" only); each photo is colorized once."""
+    "all" only); each photo is colorized once, given `n_hints` hints of its true colour (the same places for
+    every model: `HINT_SEED`)."""
+    rng = np.random.default_rng(HINT_SEED)
     done: list[tuple[str | None, np.ndarray, np.ndarray, np.ndarray]] = []  # (group, prediction, gray as RGB, real)
     for path in paths:
         real = load_rgb(path, max_side_px)
@@ -35,7 +42,8 @@ def evaluate_groups(
         if real is None:
             continue
         gray = to_gray(real)
-        done.append((group_of.get(path), colorizer.colorize([gray])[0], np.repeat(gray[..., None], 3, axis=-1), real))
+        hints = [sample_point_hints(real, n_hints, rng)] if n_hints else None
+        done.append((group_of.get(path), colorizer.colorize([gray], hints)[0], np.repeat(gray[..., None], 3, axis=-1), real))
     out: dict[str, dict[str, dict[str, float]]] = {}
     for group in ["all", *sorted({g for g, *_ in done if g})]:
         rows = [d for d in done if group == "all" or d[0] == group]

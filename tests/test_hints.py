@@ -210,3 +210,31 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
         errors["with"].append(evaluate(colorizer.colorize([gray], [hint]), [real])["ab_mae"])
         errors["without"].append(evaluate(colorizer.colorize([gray]), [real])["ab_mae"])
     assert np.mean(errors["with"]) < 0.5 * np.mean(errors["without"]), errors
+
+
+def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) -> None:
+    import json
+
+    from colorize.hints import sample_point_hints
+
+    real = np.asarray(Image.open(write_photo_file(tmp_path / "one.png", h=48, w=64)))
+    hints = sample_point_hints(real, 4, np.random.default_rng(0))
+    for p in hints.points:
+        x, y = int(p.x), int(p.y)
+        assert np.allclose(p.rgb, real[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0), atol=0.5)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        write_photo_file(photos / f"{i}.png", h=48, w=64, seed=i)
+    results = {}
+    for name, weights in (("plain", tiny_weights), ("hinted", _hint_model(tmp_path))):
+        out = tmp_path / f"{name}.json"
+        r = runner.invoke(app, ["eval", "--data", str(photos), "-w", str(weights), "--device", "cpu", "--hints", "2", "--hints", "8",
+                                "--json", str(out)])
+        assert r.exit_code == 0, r.stderr
+        assert "8 hints" in r.stdout
+        results[name] = json.loads(out.read_text())
+        assert set(results[name]["hints"]) == {"2", "8"}
+    # A model without hint channels ignores them (and says so); one with them colours differently when given some.
+    assert results["plain"]["hints"]["8"]["ab_mae"] == pytest.approx(results["plain"]["model"]["ab_mae"])
+    assert results["hinted"]["hints"]["8"]["ab_mae"] != pytest.approx(results["hinted"]["model"]["ab_mae"])
