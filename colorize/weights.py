@@ -28,7 +28,7 @@ from colorize.errors import ConfigError, WeightsError
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_MODEL_NAME = "colorize-lite0-v3"
+DEFAULT_MODEL_NAME = "colorize-lite0-v4"
 WEIGHTS_DIR_ENV = "COLORIZE_WEIGHTS_DIR"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -132,7 +133,7 @@ def main() -> None:
         "compared with the real colour. Each cell: ab MAE (mean absolute CIELAB a*b* error, lower is better) / "
         "colourfulness gap (distance to the real photos' colourfulness, lower is better).",
         "",
-        f"Command: `python scripts/model_card.py {' '.join(sys.argv[1:])}`",
+        f"Command: `python scripts/model_card.py {shlex.join(sys.argv[1:])}`",
     ]
     for rf in render_factors:
         real = results[rf]["gray image"]
