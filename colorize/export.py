@@ -3,8 +3,8 @@
 Spectral norm is a training-time reparametrisation (a forward pre-hook recomputing `weight` from `weight_orig`
 and power-iteration vectors). DeOldify's models could not be exported with it attached; at inference the hook only
 divides by a fixed sigma, so `torch.nn.utils.remove_spectral_norm` bakes that into `weight` and drops the hook.
-The exported graph maps (B, 1, S, S) luminance in [0, 1] to (B, 3, S, S) RGB in [0, 1] for one render size S
-(render factor x 16) and any batch: the U-Net resizes a decoder map where an odd encoder size rounded, a branch
+The exported graph maps (B, 1, S, S) luminance in [0, 1] (and, for a hint-aware model, a (B, 3, S, S) hint map:
+`colorize.hints`) to (B, 3, S, S) RGB in [0, 1] for one render size S (render factor x 16) and any batch: the U-Net resizes a decoder map where an odd encoder size rounded, a branch
 tracing fixes for the size it sees. The luminance merge stays in the caller, as in `colorize.inference`.
 """
 
@@ -55,35 +55,55 @@ def export_model(model: nn.Module, path: Path, fmt: str, size_px: int, batch: in
     if size_px % 16:
         raise ColorizeError(f"export size {size_px} px must be a multiple of 16")
     model = model.cpu().eval()
-    example = torch.rand(batch, 1, size_px, size_px, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    examples = (torch.rand(batch, 1, size_px, size_px, generator=gen),)
+    if getattr(getattr(model, "cfg", None), "hints", False):
+        model = _WithHints(model)
+        examples += (torch.rand(batch, 3, size_px, size_px, generator=gen) * 2 - 1,)
     with torch.no_grad():
-        reference = model(example).numpy()
+        reference = model(*examples).numpy()
         folded = fold_spectral_norm(model)
         if fmt == "torchscript":
-            traced = torch.jit.trace(model, example[:1])
+            traced = torch.jit.trace(model, tuple(e[:1] for e in examples))
             atomic_write(path, lambda tmp: torch.jit.save(traced, str(tmp)))
-            out = torch.jit.load(str(path))(example).numpy()
+            out = torch.jit.load(str(path))(*examples).numpy()
         else:
-            _export_onnx(model, example[:1], path)
-            out = _run_onnx(path, example.numpy())
+            _export_onnx(model, tuple(e[:1] for e in examples), path)
+            out = _run_onnx(path, [e.numpy() for e in examples])
     diff = None if out is None else float(np.abs(out - reference).max())
     log.info("exported %s to %s (%d spectral-norm hooks folded)", fmt, path, folded)
     return ExportReport(folded, diff)
 
 
-def _export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+class _WithHints(nn.Module):
+    """A hint-aware generator with the hint map as its second positional input, as tracing needs."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, gray: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        """RGB from luminance and hint map."""
+        return self.model(gray, hints=hints)
+
+
+INPUT_NAMES = ("luminance", "hints")
+
+
+def _export_onnx(model: nn.Module, examples: tuple[torch.Tensor, ...], path: Path) -> None:
     try:
         import onnx  # noqa: F401  (torch.onnx needs it; say so plainly instead of a deep ImportError)
     except ImportError:
         raise ColorizeError("ONNX export needs the onnx package: pip install 'colorize[export]'") from None
     # The TorchScript-based exporter handles fastai's self-attention and pixel shuffle and needs no onnxscript.
+    names = list(INPUT_NAMES[: len(examples)])
     atomic_write(path, lambda tmp: torch.onnx.export(
-        model, (example,), str(tmp), input_names=["luminance"], output_names=["rgb"], opset_version=ONNX_OPSET,
-        dynamic_axes={"luminance": {0: "batch"}, "rgb": {0: "batch"}}, dynamo=False,
+        model, examples, str(tmp), input_names=names, output_names=["rgb"], opset_version=ONNX_OPSET,
+        dynamic_axes={**{n: {0: "batch"} for n in names}, "rgb": {0: "batch"}}, dynamo=False,
     ))
 
 
-def _run_onnx(path: Path, x: np.ndarray) -> np.ndarray | None:
+def _run_onnx(path: Path, inputs: list[np.ndarray]) -> np.ndarray | None:
     """The ONNX model's output under onnxruntime, or None when onnxruntime is not installed."""
     try:
         import onnxruntime
@@ -91,4 +111,4 @@ def _run_onnx(path: Path, x: np.ndarray) -> np.ndarray | None:
         log.warning("onnxruntime is not installed: the exported model was not checked against PyTorch")
         return None
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {"luminance": x})[0]
+    return session.run(None, dict(zip(INPUT_NAMES, inputs)))[0]

@@ -67,3 +67,32 @@ def test_export_never_overwrites_without_asking(tiny_weights: Path, tmp_path: Pa
     result = runner.invoke(app, ["export", str(out), "--format", "torchscript", "--weights", str(tiny_weights)])
     assert result.exit_code == 1 and "already exists" in result.output
     assert out.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_a_hint_aware_model_exports_with_its_hint_input(fmt: str, tmp_path: Path) -> None:
+    from colorize.config import ModelConfig
+    from colorize.export import export_model
+    from colorize.models import create_generator
+
+    if fmt == "onnx":
+        ort = pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnx")
+    torch.manual_seed(0)
+    model = create_generator(ModelConfig(arch="tiny", hints=True)).eval()
+    with torch.no_grad():
+        model.hint_in.weight.fill_(0.7)  # as if fine-tuned: hints change the output
+    x, hints = _input(2, 112), torch.rand(2, 3, 112, 112) * 2 - 1
+    with torch.no_grad():
+        want = model(x, hints=hints).numpy()
+        assert not np.allclose(want, model(x).numpy(), atol=1e-3)
+    out = tmp_path / f"m.{fmt}"
+    report = export_model(model, out, fmt, 112)
+    assert report.max_abs_diff is not None and report.max_abs_diff < TOLERANCE
+    if fmt == "onnx":
+        session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        assert [i.name for i in session.get_inputs()] == ["luminance", "hints"]
+        got = session.run(None, {"luminance": x.numpy(), "hints": hints.numpy()})[0]
+    else:
+        got = torch.jit.load(str(out))(x, hints).detach().numpy()
+    assert np.abs(got - want).max() < TOLERANCE

@@ -125,6 +125,10 @@ def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatc
     model, meta = load_generator(path)
     assert meta["model_config"] == manifest["model_config"]
     assert meta["render_factor"] == manifest["render_factor"] == manifest["quality"]["held_out"]["render_factor"]
+    # Its decoding knob, tuned at export, is what inference uses.
+    from colorize.inference import Colorizer
+
+    assert Colorizer(model, device="cpu").chroma_gain == manifest["model_config"].get("chroma_gain", 1.0)
 
 
 def test_shipped_default_model_paints_a_held_out_sky_blue(monkeypatch: pytest.MonkeyPatch) -> None:
