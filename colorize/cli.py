@@ -60,8 +60,8 @@ MaxMpOpt = Annotated[
 ]
 VividnessOpt = Annotated[
     float, typer.Option("--vividness", min=0.1, max=5.0,
-                        help="Colour strength for ab-bin models: 1 = the model's tuned default, higher = more saturated (and "
-                             "patchier), lower = paler. Models that predict colour directly ignore it.")
+                        help="Colour strength: 1 = the model's own (tuned on held-out photos), higher = more saturated, "
+                             "lower = paler. Scales the chroma gain (or divides an ab-bin model's temperature).")
 ]
 SheetOpt = Annotated[
     Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.")
@@ -313,6 +313,7 @@ def eval_(
     device: DeviceOpt = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON. Default: eval.json in the current folder.")] = None,
     hints: Annotated[Optional[list[int]], typer.Option("--hints", help="Also score with N colour hints per photo, sampled from its true colour (repeatable: --hints 1 --hints 5).")] = None,
+    vividness: VividnessOpt = 1.0,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
     import json
@@ -325,7 +326,7 @@ def eval_(
     from colorize.inference import Colorizer
 
     paths = list_photos(data)
-    colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1)
+    colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
     if hints and not colorizer.takes_hints:
         log.warning("this model has no hint channels: --hints scores it without them")
     with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
