@@ -105,11 +105,11 @@ def test_cuda_oom_lowers_batch_then_render_factor(tiny_weights: Path, caplog: py
     real = c._predict_chroma
     calls = []
 
-    def flaky(grays: list, size_px: int) -> torch.Tensor:
+    def flaky(grays: list, size_px: int, hints: list) -> torch.Tensor:
         calls.append((len(grays), size_px))
         if len(grays) > 1 or size_px > 12 * 16:
             raise torch.OutOfMemoryError("simulated")
-        return real(grays, size_px)
+        return real(grays, size_px, hints)
 
     c._predict_chroma = flaky  # type: ignore[method-assign]
     outs = c.colorize([np.full((32, 32), 128, np.uint8)] * 4)
