@@ -287,9 +287,10 @@ def eval_mode(*models: nn.Module) -> Iterator[None]:
 
 
 def score_generator(
-    gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, num: Numerics
+    gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, num: Numerics, hints: list[Any] | None = None
 ) -> tuple[dict[str, float], list[Any]]:
-    """Colorize the validation grays through the real inference path (fp32) and score them against the real colour.
+    """Colorize the validation grays (with each one's `colorize.hints.Hints`, if given) through the real inference
+    path (fp32) and score them against the real colour.
 
     The model keeps the stage's memory layout: the Colorizer converts it in place, and training goes on after.
     """
@@ -300,7 +301,7 @@ def score_generator(
     with eval_mode(plain):
         colorizer = Colorizer(plain, num.device, render_factor=render_factor_for(size_px), batch_size=8, fp32=True,
                               channels_last=num.channels_last)
-        preds = colorizer.colorize([g for g, _ in val_pairs])
+        preds = colorizer.colorize([g for g, _ in val_pairs], hints)
     return evaluate(preds, [r for _, r in val_pairs]), preds
 
 

@@ -21,19 +21,18 @@ from colorize.config import HintsConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
 from colorize.errors import WeightsError
 from colorize.hints import HINT_CHANNELS, sample_point_hints
-from colorize.inference import Colorizer, render_factor_for, rgb_to_chroma
+from colorize.inference import render_factor_for, rgb_to_chroma
 from colorize.losses import Objective
-from colorize.metrics import evaluate
 from colorize.models import create_generator
 from colorize.train.common import (
     Numerics,
     StageContext,
     StepLog,
     begin_stage,
-    eval_mode,
     finish_stage,
     load_resume,
     optimizer_step,
+    score_generator,
     stage_hash,
     wrap_ddp,
 )
@@ -62,17 +61,6 @@ def simulated_hints(target: torch.Tensor, cfg: HintsConfig, gen: torch.Generator
             out[i, :2, y : y + k, x : x + k] = chroma[i, :, y : y + k, x : x + k].mean(dim=(1, 2), keepdim=True)
             out[i, 2, y : y + k, x : x + k] = 1.0
     return out
-
-
-def score_with_hints(model: torch.nn.Module, pairs: list, size_px: int, n_hints: int, num: Numerics, seed: int) -> dict[str, float]:
-    """Held-out metrics when each photo gets `n_hints` true-colour hints (the same places for any model)."""
-    rng = np.random.default_rng(seed)
-    hints = [sample_point_hints(real, n_hints, rng) if n_hints else None for _, real in pairs]
-    with eval_mode(model):
-        colorizer = Colorizer(model, num.device, render_factor=render_factor_for(size_px), batch_size=8, fp32=True,
-                              channels_last=num.channels_last)
-        preds = colorizer.colorize([g for g, _ in pairs], hints)
-    return evaluate(preds, [r for _, r in pairs])
 
 
 def _sha256(path: Path) -> str:
@@ -140,7 +128,10 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         _, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
         pairs = validation_pairs(load_pool(val_paths, 2 * hc.size_px) if val_paths else train.photos[:4], hc.size_px)
         for n in (0, hc.n_val_hints):
-            metrics[f"{n} hints"] = score_with_hints(unwrap(gen), pairs, hc.size_px, n, num, cfg.data.seed)
+            # The same hint places for any model scored with this seed.
+            rng = np.random.default_rng(cfg.data.seed)
+            hints = [sample_point_hints(real, n, rng) if n else None for _, real in pairs]
+            metrics[f"{n} hints"], _ = score_generator(unwrap(gen), pairs, hc.size_px, num, hints)
         log.info("%s: held-out ab error %s", NAME, ", ".join(f"{k} {m['ab_mae']:.3f}" for k, m in metrics.items()))
     finish_stage(out, digest, ctx, steps=hc.steps, base=str(base), val_metrics=metrics)
     return out / "gen.pt"
