@@ -10,7 +10,6 @@ stage 1's crappified inputs. Half the images get no hint, so automatic colour is
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from colorize.train.common import (
     stage_hash,
     wrap_ddp,
 )
-from colorize.weights import load_generator, resolve_weights, save_checkpoint, unwrap
+from colorize.weights import load_generator, resolve_weights, save_checkpoint, sha256_file, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +62,12 @@ def simulated_hints(target: torch.Tensor, cfg: HintsConfig, gen: torch.Generator
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     """Fine-tune (or resume, or skip) the hint-aware model; returns RUN/hints/gen.pt."""
     hc = cfg.hints
     out = ctx.run_dir / NAME
     base = resolve_weights(Path(hc.base) if hc.base else None)
-    digest = stage_hash(NAME, hc, cfg.data, cfg.loss, cfg.train, _sha256(base), ctx.data_dir.resolve())
+    digest = stage_hash(NAME, hc, cfg.data, cfg.loss, cfg.train, sha256_file(base), ctx.data_dir.resolve())
     if not begin_stage(out, digest, cfg, ctx):
         return out / "gen.pt"
     base_model, meta = load_generator(base)
