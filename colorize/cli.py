@@ -36,6 +36,14 @@ class Ext(str, enum.Enum):
     png = "png"
 
 
+class Engine(str, enum.Enum):
+    """What runs the model: onnxruntime on CPU where it can (auto), or always one of them."""
+
+    auto = "auto"
+    onnx = "onnx"
+    torch = "torch"
+
+
 # Options shared between commands, defined once.
 WeightsOpt = Annotated[
     Optional[Path],
@@ -62,6 +70,11 @@ VividnessOpt = Annotated[
     float, typer.Option("--vividness", min=0.1, max=5.0,
                         help="Colour strength: 1 = the model's own (tuned on held-out photos), higher = more saturated, "
                              "lower = paler. Scales the chroma gain (or divides an ab-bin model's temperature).")
+]
+EngineOpt = Annotated[
+    Engine, typer.Option("--engine", case_sensitive=False,
+                         help="auto: on CPU, the model exported once to ONNX and run by onnxruntime (starts ~10x faster, "
+                              "no PyTorch import), else PyTorch; onnx or torch to choose.")
 ]
 SheetOpt = Annotated[
     Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.")
@@ -117,10 +130,15 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _colorizer_factory(
-    weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool, vividness: float = 1.0
-) -> Callable[[], Any]:
+def _colorizer_factory(weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool,
+                       vividness: float = 1.0, engine: str = "torch") -> Callable[[], Any]:
     def make() -> Any:
+        from colorize.onnx_engine import onnx_colorizer
+
+        c = onnx_colorizer(weights, device, engine, render_factor, batch_size, vividness)
+        if c is not None:
+            log.info("model on %s, render size %d px", c.device, c.render_size_px)
+            return c
         from colorize.inference import Colorizer
 
         c = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32,
@@ -203,6 +221,7 @@ def photo(
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
+    engine: EngineOpt = Engine.auto,
     hint: Annotated[Optional[list[str]], typer.Option("--hint", help="A colour you know: X,Y=COLOR, X,Y in pixels of the photo or as percentages (50%,20%), COLOR #rrggbb or a CSS name (repeatable). Needs a hint-aware model.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Hints image: a PNG of the photo's shape whose opaque pixels are colour hints (scribbles drawn over the photo).")] = None,
 ) -> None:
@@ -215,7 +234,7 @@ def photo(
         if hints is not None and not hints.is_file():
             raise ColorizeError(f"{hints}: hints image not found")
         job = dataclasses.replace(job, hints=Hints(tuple(PointHint.parse(h) for h in hint or ()), hints))
-    make = _colorizer_factory(weights, device, render_factor, 1, fp32, vividness)
+    make = _colorizer_factory(weights, device, render_factor, 1, fp32, vividness, engine.value)
     _run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst)
 
 
@@ -236,6 +255,7 @@ def photos(
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
+    engine: EngineOpt = Engine.auto,
     hints_dir: Annotated[Optional[Path], typer.Option("--hints-dir", help="Folder of hints images, NAME.hints.png for photo NAME.* (default: beside each photo).")] = None,
 ) -> None:
     """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
@@ -246,7 +266,7 @@ def photos(
     jobs = attach_hints(plan_folder(src_dir, out_dir, recursive, suffix, ext.value), src_dir, hints_dir)
     if not jobs:
         raise ColorizeError(f"{src_dir}: no files to colorize")
-    make = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness)
+    make = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)
     _run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir)
 
 
@@ -354,6 +374,7 @@ def info() -> None:
 
     from colorize.losses import find_vgg
     from colorize.models.encoders import ENCODERS, lite_weights_path
+    from colorize.onnx_engine import describe_cache
     from colorize.weights import DEFAULT_MODEL_NAME, list_shipped, weights_dir
 
     typer.echo(f"colorize {__version__}, torch {torch.__version__}, python {sys.version.split()[0]}")
@@ -377,6 +398,7 @@ def info() -> None:
     typer.echo(f"ImageNet encoder weights installed: {', '.join(lite) or 'none'}")
     vgg = find_vgg(None)
     typer.echo(f"perceptual-loss VGG16 weights: {vgg.kind}" + (f" ({vgg.path})" if vgg.path else " (training falls back to pixel + chroma L1)"))
+    typer.echo(describe_cache())
 
 
 class ExportFormat(str, enum.Enum):
@@ -397,7 +419,7 @@ def export_(
 ) -> None:
     """Export the generator (spectral norm folded) for one render size; checks its output against PyTorch."""
     from colorize.export import export_model
-    from colorize.inference import RENDER_UNIT_PX, resolve_render_factor
+    from colorize.pixels import RENDER_UNIT_PX, resolve_render_factor
     from colorize.weights import load_generator, resolve_weights
 
     if out.exists() and not overwrite:

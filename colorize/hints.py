@@ -14,10 +14,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image, ImageColor, UnidentifiedImageError
 
 from colorize.errors import BadInputError, ColorizeError
+from colorize.pixels import chroma_of
 
 HINT_CHANNELS = 3
 # A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).
@@ -28,8 +28,6 @@ ASPECT_TOLERANCE = 0.02
 OPAQUE = 128
 # `colorize photos` finds a photo's hints image beside it (or in --hints-dir) by this name: NAME.hints.png.
 HINTS_SUFFIX = ".hints.png"
-_CB = (-0.168736, -0.331264, 0.5)
-_CR = (0.5, -0.418688, -0.081312)
 _HINT = re.compile(r"\s*(\d+(?:\.\d+)?%?)\s*,\s*(\d+(?:\.\d+)?%?)\s*=\s*(\S.*?)\s*")
 
 
@@ -43,7 +41,7 @@ def parse_color(text: str) -> tuple[int, int, int]:
 
 def rgb_to_hint_chroma(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) RGB in [0, 1] -> (..., 2) the hint map's chroma: BT.601 Cb, Cr doubled."""
-    return 2 * np.stack([rgb @ np.asarray(_CB), rgb @ np.asarray(_CR)], axis=-1)
+    return 2 * chroma_of(rgb)
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ class Hints:
         if abs((w / h) / (width / height) - 1) > ASPECT_TOLERANCE:
             raise BadInputError(f"{self.image}: hints image is {w}x{h}, not the shape of its {width}x{height} photo")
 
-    def render(self, height: int, width: int, size_px: int) -> torch.Tensor:
+    def render(self, height: int, width: int, size_px: int) -> np.ndarray:
         """The (3, S, S) hint map for a `width` x `height` photo seen at `size_px`; errors name the bad hint.
 
         Each hinted photo pixel (a point, or a painted pixel of the hints image) marks the render pixel it falls
@@ -125,7 +123,7 @@ class Hints:
         grown = weight > 0.5
         out[grown, :2] = spread[grown] / weight[grown, None]
         out[grown, 2] = 1.0
-        return torch.from_numpy(out).permute(2, 0, 1).contiguous()
+        return np.ascontiguousarray(out.transpose(2, 0, 1))
 
     def _painted(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, chroma) of the hints image's opaque pixels, in the photo's pixel coordinates."""

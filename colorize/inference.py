@@ -12,44 +12,24 @@ import logging
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from colorize.errors import ColorizeError
+from colorize.pixels import (
+    CHROMA_TO_RGB, DEFAULT_RENDER_FACTOR, MIN_RENDER_FACTOR, RENDER_UNIT_PX, RGB_TO_CB, RGB_TO_CR, RGB_TO_Y, model_input,
+    resolve_render_factor,
+)
+from colorize.pixels import merge as merge_cpu
 
 if TYPE_CHECKING:
     from colorize.hints import Hints
 
 log = logging.getLogger(__name__)
-
-# For checkpoints that do not record the scale they were trained at (DeOldify's photo default).
-DEFAULT_RENDER_FACTOR = 35
-MIN_RENDER_FACTOR = 7
-RENDER_UNIT_PX = 16
-
-
-def render_factor_for(size_px: int) -> int:
-    """The render factor at which a model sees a whole photo at the size it was trained and scored at."""
-    return max(MIN_RENDER_FACTOR, size_px // RENDER_UNIT_PX)
-
-
-def resolve_render_factor(explicit: int | None, checkpoint_meta: dict[str, Any]) -> int:
-    """The user's render factor, else the checkpoint's own (the scale it was trained at), else the default."""
-    return explicit or checkpoint_meta.get("render_factor") or DEFAULT_RENDER_FACTOR
-
-
-# ITU-R BT.601 full-range (JPEG) YCbCr, the luminance Pillow's "L" mode uses.
-_RGB_TO_Y = (0.299, 0.587, 0.114)
-_RGB_TO_CB = (-0.168736, -0.331264, 0.5)
-_RGB_TO_CR = (0.5, -0.418688, -0.081312)
-# RGB = Y + offsets; each column is (Cb, Cr) -> channel offset, and each has zero luminance.
-_CHROMA_TO_RGB = ((0.0, 1.402), (-0.344136, -0.714136), (1.772, 0.0))
-
 
 def resolve_device(name: str = "auto") -> torch.device:
     """`auto` picks CUDA when present; `cuda` without a GPU is a clear error rather than a crash later."""
@@ -78,13 +58,13 @@ def describe_device(device: torch.device) -> str:
 
 def rgb_to_chroma(rgb: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) RGB in [0, 1] -> (B, 2, H, W) Cb, Cr centred on 0."""
-    m = rgb.new_tensor([_RGB_TO_CB, _RGB_TO_CR])  # (2, 3)
+    m = rgb.new_tensor([RGB_TO_CB, RGB_TO_CR])  # (2, 3)
     return torch.einsum("kc,bchw->bkhw", m, rgb)
 
 
 def rgb_to_luma(rgb: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) RGB in [0, 1] -> (B, 1, H, W) BT.601 luminance."""
-    return torch.einsum("c,bchw->bhw", rgb.new_tensor(_RGB_TO_Y), rgb).unsqueeze(1)
+    return torch.einsum("c,bchw->bhw", rgb.new_tensor(RGB_TO_Y), rgb).unsqueeze(1)
 
 
 def merge_luma_chroma(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
@@ -93,7 +73,7 @@ def merge_luma_chroma(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     Where the colour would leave the RGB cube, the chroma is scaled down instead of clipping the channels,
     which would change the luminance.
     """
-    offsets = torch.einsum("ck,bkhw->bchw", y.new_tensor(_CHROMA_TO_RGB), chroma)  # (B, 3, H, W)
+    offsets = torch.einsum("ck,bkhw->bchw", y.new_tensor(CHROMA_TO_RGB), chroma)  # (B, 3, H, W)
     room = torch.where(offsets > 0, 1.0 - y, y)  # how far each channel may move in its direction
     limit = torch.where(offsets.abs() > 1e-6, room / offsets.abs().clamp_min(1e-6), torch.ones_like(offsets))
     scale = limit.amin(dim=1, keepdim=True).clamp(0.0, 1.0)
@@ -103,28 +83,6 @@ def merge_luma_chroma(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
 def recolor(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """`pred`'s chroma on `real`'s luminance: what inference would make of `pred`, comparable with `real` on colour only."""
     return merge_luma_chroma(rgb_to_luma(real), rgb_to_chroma(pred))
-
-
-_MERGE_STRIP_PX = 1 << 18  # pixels per strip in the CPU merge: its temporaries stay in cache
-
-
-def _merge_cpu(gray: np.ndarray, chroma: torch.Tensor) -> np.ndarray:
-    """`Colorizer.merge` on CPU: OpenCV upsamples the chroma, then the merge runs in strips of rows.
-
-    At 12 MP the whole-image version made ~15 full-size float temporaries (~0.7 GB) and ran at memory speed;
-    strips keep them in cache and the peak memory flat.
-    """
-    h, w = gray.shape
-    # cv2's bilinear uses half-pixel centres, like F.interpolate(align_corners=False).
-    c_full = cv2.resize(np.ascontiguousarray(chroma.permute(1, 2, 0).numpy()), (w, h), interpolation=cv2.INTER_LINEAR)
-    out = np.empty((h, w, 3), np.uint8)
-    rows = max(1, _MERGE_STRIP_PX // w)
-    for r0 in range(0, h, rows):
-        y = torch.from_numpy(np.require(gray[r0 : r0 + rows], np.uint8, ["C", "W"])).float().div_(255.0)[None, None]
-        c = torch.from_numpy(c_full[r0 : r0 + rows]).permute(2, 0, 1)[None]
-        rgb = merge_luma_chroma(y, c)[0].mul_(255.0).round_()
-        out[r0 : r0 + rows] = rgb.permute(1, 2, 0).to(torch.uint8).numpy()
-    return out
 
 
 class Colorizer:
@@ -194,7 +152,7 @@ class Colorizer:
         small = torch.stack([self._render_input(g, size_px) for g in grays]).contiguous(memory_format=self.memory_format)
         kwargs = {}
         if self.takes_hints:
-            maps = [torch.zeros(3, size_px, size_px) if h is None else h.render(*g.shape, size_px) for g, h in zip(grays, hints)]
+            maps = [torch.zeros(3, size_px, size_px) if h is None else torch.from_numpy(h.render(*g.shape, size_px)) for g, h in zip(grays, hints)]
             kwargs["hints"] = torch.stack(maps).to(self.device).contiguous(memory_format=self.memory_format)
         with self._autocast():
             rgb = self.model(small, **kwargs)  # (B, 3, S, S)
@@ -204,10 +162,7 @@ class Colorizer:
     def _render_input(self, gray: np.ndarray, size_px: int) -> torch.Tensor:
         """(H, W) uint8 -> (1, S, S) float luminance in [0, 1] at render size, on the device."""
         if self.device.type == "cpu":
-            # OpenCV resizes uint8 with SIMD in one pass: at 12 MP ~20x faster than torch's antialiased float resize.
-            shrink = gray.shape[0] * gray.shape[1] > size_px * size_px
-            small = cv2.resize(np.ascontiguousarray(gray), (size_px, size_px), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-            return torch.from_numpy(small).float().div_(255.0)[None]
+            return torch.from_numpy(model_input(gray, size_px))[None]
         return F.interpolate(self._luma(gray)[None], (size_px, size_px), mode="bilinear", antialias=True)[0]
 
     @torch.inference_mode()
@@ -230,7 +185,7 @@ class Colorizer:
     def merge(self, gray: np.ndarray, chroma: torch.Tensor) -> np.ndarray:
         """(H, W) uint8 luminance + (2, h, w) CbCr of any size -> (H, W, 3) uint8 RGB with exactly that luminance."""
         if self.device.type == "cpu":
-            return _merge_cpu(gray, chroma.float())
+            return merge_cpu(gray, chroma.float().permute(1, 2, 0).numpy())
         y = self._luma(gray)
         c_full = F.interpolate(chroma.to(self.device, torch.float32)[None], y.shape[-2:], mode="bilinear", align_corners=False)
         rgb = merge_luma_chroma(y[None], c_full)[0]  # (3, H, W)

@@ -7,6 +7,9 @@ Loading rebuilds the model from `model_config`, so a checkpoint alone is enough 
 
 A model file `NAME.pt` may have a manifest `NAME.json` beside it (name, sha256, model_config, training, quality);
 when it does, the file is verified against it before it is unpickled.
+
+torch is imported only where a checkpoint is read or written: resolving and verifying weights stays torch-free for
+the ONNX path (`colorize.onnx_engine`).
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from colorize.atomic import atomic_write
 from colorize.config import ModelConfig, from_dict, to_dict
 from colorize.errors import ConfigError, WeightsError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,8 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 def save_checkpoint(path: Path, model: nn.Module, kind: str, model_config: Any, **extra: Any) -> None:
     """Atomically save `model` with its config and any extra plain values (step, stage, optimizer, ...)."""
+    import torch
+
     ckpt = {
         "format_version": FORMAT_VERSION,
         "kind": kind,
@@ -67,6 +73,8 @@ def save_checkpoint(path: Path, model: nn.Module, kind: str, model_config: Any, 
 
 def save_half(src: Path, dst: Path) -> None:
     """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config, step and render factor."""
+    import torch
+
     ckpt = read_checkpoint(src, kind="generator")
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
     slim = {"format_version": FORMAT_VERSION, "kind": "generator", "model_config": ckpt["model_config"],
@@ -77,6 +85,8 @@ def save_half(src: Path, dst: Path) -> None:
 
 def read_checkpoint(path: Path, kind: str | None = None) -> dict[str, Any]:
     """Load a checkpoint dict safely (`weights_only=True`), checking its manifest and kind when known."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
 from colorize.data import list_photos, read_manifest, split_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
-from colorize.inference import Colorizer, render_factor_for  # noqa: E402
+from colorize.inference import Colorizer  # noqa: E402
+from colorize.pixels import render_factor_for  # noqa: E402
 
 DOC = ROOT / "docs" / "objectives.md"
 ARMS = {

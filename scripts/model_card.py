@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
 from colorize.data import list_photos, read_manifest, split_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
-from colorize.inference import DEFAULT_RENDER_FACTOR, Colorizer  # noqa: E402
+from colorize.inference import Colorizer  # noqa: E402
+from colorize.pixels import DEFAULT_RENDER_FACTOR  # noqa: E402
 from colorize.models import count_parameters  # noqa: E402
 from colorize.weights import DEFAULT_MODEL_NAME, load_generator, save_half, write_manifest  # noqa: E402
 

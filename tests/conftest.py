@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,18 @@ from PIL import Image
 
 from colorize.config import ModelConfig
 from colorize.models import create_generator
+from colorize.onnx_engine import CACHE_ENV
 from colorize.weights import save_checkpoint
 
 TINY = ModelConfig(arch="tiny")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ONNX engine's export cache in a temporary folder (subprocesses inherit it), never the user's home."""
+    path = tmp_path_factory.mktemp("onnx-cache")
+    os.environ[CACHE_ENV] = str(path)
+    return path
 
 
 @pytest.fixture(scope="session")

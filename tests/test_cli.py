@@ -155,4 +155,4 @@ def test_version_and_help_do_not_import_torch() -> None:
 
 def test_info_runs() -> None:
     r = invoke("info")
-    assert r.exit_code == 0 and "torch" in r.stdout and "weights folder" in r.stdout
+    assert r.exit_code == 0 and "torch" in r.stdout and "weights folder" in r.stdout and "ONNX engine: onnxruntime" in r.stdout

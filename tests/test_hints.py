@@ -51,13 +51,13 @@ def test_colours_parse_from_hex_and_css_names() -> None:
 def test_pixel_and_percent_positions_render_to_the_same_place() -> None:
     by_pixel = Hints((PointHint.parse("500,125=#2050c0"),)).render(500, 1000, 64)
     by_percent = Hints((PointHint.parse("50%,25%=#2050c0"),)).render(500, 1000, 64)
-    assert torch.equal(by_pixel, by_percent)
+    assert np.array_equal(by_pixel, by_percent)
     mask = by_pixel[2]
-    ys, xs = torch.nonzero(mask, as_tuple=True)
-    assert mask.sum() == 9 and ys.float().mean() == 16 and xs.float().mean() == 32  # a 3x3 patch around the place
+    ys, xs = np.nonzero(mask)
+    assert mask.sum() == 9 and ys.mean() == 16 and xs.mean() == 32  # a 3x3 patch around the place
     expected = rgb_to_hint_chroma(np.asarray([0x20, 0x50, 0xC0]) / 255)
-    assert torch.allclose(by_pixel[:2, 16, 32], torch.tensor(expected, dtype=torch.float32))
-    assert by_pixel[:2, mask == 0].abs().max() == 0
+    np.testing.assert_allclose(by_pixel[:2, 16, 32], expected, rtol=1e-6)
+    assert np.abs(by_pixel[:2, mask == 0]).max() == 0
 
 
 def test_a_hints_image_dot_is_the_same_hint_as_the_command_line(tmp_path: Path) -> None:
@@ -67,10 +67,10 @@ def test_a_hints_image_dot_is_the_same_hint_as_the_command_line(tmp_path: Path) 
     Image.fromarray(rgba).save(tmp_path / "h.png")
     from_image = Hints(image=tmp_path / "h.png").render(100, 200, 48)
     from_cli = Hints((PointHint.parse("120,40=#2050c0"),)).render(100, 200, 48)
-    assert torch.allclose(from_image, from_cli, atol=1e-6)
+    np.testing.assert_allclose(from_image, from_cli, atol=1e-6)
     # The same drawing at twice the photo's size scales to it.
     Image.fromarray(np.asarray(Image.fromarray(rgba).resize((400, 200), Image.Resampling.NEAREST))).save(tmp_path / "h2.png")
-    assert torch.allclose(Hints(image=tmp_path / "h2.png").render(100, 200, 48), from_cli, atol=1e-6)
+    np.testing.assert_allclose(Hints(image=tmp_path / "h2.png").render(100, 200, 48), from_cli, atol=1e-6)
 
 
 def test_bad_hints_are_clear_errors_naming_them(tmp_path: Path) -> None:

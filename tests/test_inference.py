@@ -61,10 +61,10 @@ def test_recolor_takes_luminance_from_the_real_and_colour_from_the_prediction() 
     assert torch.allclose(rgb_to_chroma(out).permute(0, 2, 3, 1)[inside], rgb_to_chroma(pred).permute(0, 2, 3, 1)[inside], atol=1e-5)
 
 
-def test_cpu_strip_merge_matches_the_whole_image_merge(colorizer: Colorizer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import colorize.inference as inference
+def test_cpu_strip_merge_matches_the_torch_merge(colorizer: Colorizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.pixels as pixels
 
-    monkeypatch.setattr(inference, "_MERGE_STRIP_PX", 5000)  # many strips, the last one short
+    monkeypatch.setattr(pixels, "_MERGE_STRIP_PX", 5000)  # many strips, the last one short
     rng = np.random.default_rng(0)
     gray = rng.integers(0, 256, (301, 200), dtype=np.uint8)
     chroma = torch.from_numpy(rng.normal(0, 0.15, (2, 37, 41)).astype(np.float32))

@@ -103,7 +103,8 @@ def test_chosen_checkpoint_is_the_inflection_point_and_its_chroma_gain_is_tuned(
 
 
 def test_final_model_renders_at_the_scale_it_was_scored_at(finished_run: Path) -> None:
-    from colorize.inference import Colorizer, render_factor_for
+    from colorize.inference import Colorizer
+    from colorize.pixels import render_factor_for
 
     factor = render_factor_for(load_recipe(SMOKE).gan.size_px)
     _, meta = load_generator(finished_run / "final.pt")

@@ -107,7 +107,8 @@ def test_half_copy_is_smaller_and_colorizes_like_the_original(tiny_weights: Path
 
 
 def test_half_copy_keeps_the_render_factor(tiny_weights: Path, tmp_path: Path) -> None:
-    from colorize.inference import DEFAULT_RENDER_FACTOR, Colorizer
+    from colorize.inference import Colorizer
+    from colorize.pixels import DEFAULT_RENDER_FACTOR
 
     model, _ = load_generator(tiny_weights)
     trained = tmp_path / "trained.pt"

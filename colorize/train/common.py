@@ -294,7 +294,8 @@ def score_generator(
 
     The model keeps the stage's memory layout: the Colorizer converts it in place, and training goes on after.
     """
-    from colorize.inference import Colorizer, render_factor_for
+    from colorize.inference import Colorizer
+    from colorize.pixels import render_factor_for
     from colorize.metrics import evaluate
 
     plain = getattr(gen, "module", gen)

@@ -20,7 +20,8 @@ from colorize.config import HintsConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
 from colorize.errors import WeightsError
 from colorize.hints import HINT_CHANNELS, sample_point_hints
-from colorize.inference import render_factor_for, rgb_to_chroma
+from colorize.inference import rgb_to_chroma
+from colorize.pixels import render_factor_for
 from colorize.losses import Objective
 from colorize.models import create_generator
 from colorize.train.common import (

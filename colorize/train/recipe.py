@@ -23,7 +23,8 @@ from colorize.atomic import atomic_write
 from colorize.config import ModelConfig, RecipeConfig, dump_toml, to_dict
 from colorize.data import list_photos, load_pool, split_photos, validation_pairs
 from colorize.errors import ColorizeError
-from colorize.inference import describe_device, render_factor_for
+from colorize.inference import describe_device
+from colorize.pixels import render_factor_for
 from colorize.train import cache, gan, hints, pretrain_critic, pretrain_gen
 from colorize.train.common import Numerics, StageContext, score_generator
 from colorize.weights import load_generator, save_checkpoint, write_manifest

@@ -1,0 +1,106 @@
+"""The ONNX engine: same colour as PyTorch, a cache that follows the weights, and a cached run that never imports torch."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from colorize.cli import app
+from colorize.config import ModelConfig
+from colorize.errors import ColorizeError
+from colorize.hints import Hints, PointHint
+from colorize.inference import Colorizer
+from colorize.models import create_generator
+from colorize.onnx_engine import OnnxColorizer, onnx_colorizer
+from colorize.weights import load_generator, save_checkpoint, sha256_file
+
+from conftest import photo_array, write_photo_file
+
+runner = CliRunner()
+
+
+def _weights(path: Path, seed: int, **cfg: object) -> Path:
+    torch.manual_seed(seed)
+    config = ModelConfig(arch="tiny", **cfg)
+    model = create_generator(config)
+    with torch.no_grad():
+        model.train()(torch.rand(4, 1, 64, 64))  # settle BatchNorm statistics
+        if config.hints:
+            model.hint_in.weight.copy_(torch.eye(3)[:, :, None, None] * 3)  # hints visibly matter
+    save_checkpoint(path, model, "generator", config, render_factor=7)
+    return path
+
+
+def _torch_colorizer(weights: Path, **kwargs: object) -> Colorizer:
+    model, _ = load_generator(weights)
+    return Colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True, **kwargs)
+
+
+@pytest.mark.parametrize("vividness", [1.0, 1.6])
+def test_onnx_colour_equals_pytorch_colour_with_and_without_hints(tmp_path: Path, vividness: float) -> None:
+    weights = _weights(tmp_path / "h.pt", seed=1, hints=True, chroma_gain=1.3)
+    grays = [photo_array(48, 64, seed=0).mean(2).astype(np.uint8), photo_array(90, 40, seed=1).mean(2).astype(np.uint8)]
+    hints = [Hints((PointHint.parse("20,20=#2050c0"),)), None]
+    fast = onnx_colorizer(weights, "cpu", "onnx", None, 2, vividness)
+    assert isinstance(fast, OnnxColorizer) and fast.takes_hints and fast.render_size_px == 7 * 16
+    reference = _torch_colorizer(weights, vividness=vividness)
+    for got, want in zip(fast.colorize(grays, hints), reference.colorize(grays, hints)):
+        assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    plain = fast.colorize(grays[:1])[0]
+    assert np.abs(plain.astype(int) - fast.colorize(grays[:1], hints[:1])[0].astype(int)).max() > 0
+
+
+def test_the_cache_follows_the_weights_not_their_path(tmp_path: Path) -> None:
+    weights = _weights(tmp_path / "m.pt", seed=2)
+    gray = photo_array(48, 64, seed=3).mean(2).astype(np.uint8)
+    first = onnx_colorizer(weights, "cpu", "onnx", None, 1, 1.0).colorize([gray])[0]
+    _weights(weights, seed=3)  # retrained in place
+    second = onnx_colorizer(weights, "cpu", "onnx", None, 1, 1.0).colorize([gray])[0]
+    want = _torch_colorizer(weights).colorize([gray])[0]
+    assert np.abs(second.astype(int) - want.astype(int)).max() <= 1
+    assert np.abs(second.astype(int) - first.astype(int)).max() > 1
+
+
+def test_a_damaged_cached_export_is_replaced(tmp_path: Path, onnx_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
+    weights = _weights(tmp_path / "d.pt", seed=4)
+    onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0)
+    exported = onnx_cache / sha256_file(weights) / "112.onnx"
+    exported.write_bytes(exported.read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING):
+        assert onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0) is None  # PyTorch runs this one
+    assert "unusable cached export, removed" in caplog.text and not exported.exists()
+    assert isinstance(onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0), OnnxColorizer) and exported.exists()
+
+
+def test_engine_choice_and_devices(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.onnx_engine as engine
+
+    assert onnx_colorizer(tiny_weights, "cpu", "torch", None, 1, 1.0) is None
+    assert onnx_colorizer(tiny_weights, "cuda", "auto", None, 1, 1.0) is None
+    with pytest.raises(ColorizeError, match="runs on CPU only"):
+        onnx_colorizer(tiny_weights, "cuda", "onnx", None, 1, 1.0)
+    monkeypatch.setattr(engine, "cuda_possible", lambda: True)  # a GPU may be here: auto leaves it to PyTorch
+    assert onnx_colorizer(tiny_weights, "auto", "auto", None, 1, 1.0) is None
+    assert isinstance(onnx_colorizer(tiny_weights, "cpu", "auto", None, 1, 1.0), OnnxColorizer)
+
+
+def test_a_cached_photo_run_never_imports_torch_and_matches_the_torch_engine(tmp_path: Path, tiny_weights: Path) -> None:
+    src = write_photo_file(tmp_path / "p.png", h=64, w=80)
+    args = ["photo", str(src), "--weights", str(tiny_weights), "--device", "cpu"]
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "torch.png"), "--engine", "torch"]).exit_code == 0
+    assert runner.invoke(app, [*args, "-o", str(tmp_path / "warm-up.png")]).exit_code == 0  # exports into the cache
+    code = ("import sys; from colorize.cli import app\n"
+            "try: app(sys.argv[1:])\n"
+            "except SystemExit as e: print('exit', e.code, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code, *args, "-o", str(tmp_path / "onnx.png")], capture_output=True, text=True)
+    assert r.stdout.split() == ["exit", "0", "False"], r.stderr
+    a, b = (np.asarray(Image.open(tmp_path / f"{n}.png"), np.int16) for n in ("torch", "onnx"))
+    assert np.abs(a - b).max() <= 1
