@@ -104,3 +104,15 @@ def test_a_cached_photo_run_never_imports_torch_and_matches_the_torch_engine(tmp
     assert r.stdout.split() == ["exit", "0", "False"], r.stderr
     a, b = (np.asarray(Image.open(tmp_path / f"{n}.png"), np.int16) for n in ("torch", "onnx"))
     assert np.abs(a - b).max() <= 1
+
+
+def test_an_unwritable_cache_falls_back_to_pytorch(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("COLORIZE_CACHE", str(blocker))
+    src = write_photo_file(tmp_path / "p.png")
+    r = runner.invoke(app, ["photo", str(src), "--weights", str(tiny_weights), "--device", "cpu"])
+    assert r.exit_code == 0 and "ONNX export failed" in r.stderr and "running the model with PyTorch" in r.stderr
+    assert (tmp_path / "p_color.png").is_file()
+    r = runner.invoke(app, ["photo", str(src), "-o", str(tmp_path / "x.png"), "--weights", str(tiny_weights), "--engine", "onnx"])
+    assert r.exit_code == 1 and "ONNX export failed" in r.stderr
