@@ -347,8 +347,6 @@ def eval_(
 
     paths = list_photos(data)
     colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
-    if hints and not colorizer.takes_hints:
-        log.warning("this model has no hint channels: --hints scores it without them")
     with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
         results = evaluate_photos(colorizer, paths, progress=bar.update)
         if results:

@@ -180,6 +180,10 @@ class HintsConfig:
     steps: int = 2000
     batch_size: int = 16
     lr: float = 1e-4
+    # The zero-initialised hint projection learns at lr x this. It must grow from 0 to weights of order 1, and an
+    # Adam step moves a weight by about lr: at the base's lr, 2000 steps left it at 0.005 and the model blind to
+    # hints (docs/model-card.md, "Colour hints").
+    hint_lr_multiple: float = 100.0
     size_px: int = 128
     # Many images get no hint, so automatic colour stays as good; the others a geometric number of hints (mean
     # 1/p, Zhang et al.'s p = 1/8), each revealing the mean true colour of a square patch of 1 to max_patch_px.

@@ -17,11 +17,15 @@ import numpy as np
 from PIL import Image, ImageColor, UnidentifiedImageError
 
 from colorize.errors import BadInputError, ColorizeError
-from colorize.pixels import chroma_of
+from colorize.pixels import chroma_of, model_input
 
 HINT_CHANNELS = 3
 # A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).
 POINT_PATCH_PX = 3
+# How far a hint's colour spreads (`spread_hints`): this fraction of the render size where the photo is flat, and a
+# luminance step (0..1) of about this much stops it. Chosen on training photos (docs/model-card.md).
+SPREAD_SIGMA = 0.3
+SPREAD_LUMA_SIGMA = 0.1
 # A hints image may differ from its photo's aspect ratio by this much (rounding when one was resized).
 ASPECT_TOLERANCE = 0.02
 # Pixels of a hints image at least this opaque are hints.
@@ -137,6 +141,68 @@ class Hints:
         chroma = rgb_to_hint_chroma(rgba[ys, xs, :3].astype(np.float64) / 255)
         # A hints image of another size (same shape) is scaled to the photo.
         return (xs + 0.5) * width / rgba.shape[1] - 0.5, (ys + 0.5) * height / rgba.shape[0] - 0.5, chroma
+
+
+def apply_hints(chroma: np.ndarray, gray: np.ndarray, hints: Hints | None) -> np.ndarray:
+    """The model's (S, S, 2) CbCr for (H, W) uint8 photo `gray`, corrected by the photo's hints (`spread_hints`)."""
+    if hints is None:
+        return chroma
+    size = chroma.shape[0]
+    return spread_hints(chroma, model_input(gray, size), hints.render(*gray.shape, size))
+
+
+def spread_hints(chroma: np.ndarray, luma: np.ndarray, hint_map: np.ndarray, sigma: float | None = None,
+                 luma_sigma: float | None = None) -> np.ndarray:
+    """The model's (S, S, 2) CbCr at render size, corrected towards the hints of (3, S, S) `hint_map` (`Hints.render`)
+    over the region each belongs to; `luma` is the photo's (S, S) luminance in [0, 1] at the same size.
+
+    Each hinted pixel's residual (hint minus the model's colour there) spreads along paths of steady luminance:
+    an edge-aware smoothing (Gastal and Oliveira's domain transform, recursive filter, 2011) of the residuals and
+    of the hint mask, whose reach is `sigma` x S px where the photo is flat and which an edge of `luma_sigma`
+    stops, so a hint on a scarf stays off the face beyond the collar. At a hint the colour is the hint's; far from
+    every hint the model's own; with several, a weighted mean. Written by hand because OpenCV's domain-transform
+    filter is only in its contrib build. Any model listens this way; a hint-aware one (`colorize train hints`)
+    also sees the hints as input.
+    """
+    sigma = SPREAD_SIGMA if sigma is None else sigma
+    luma_sigma = SPREAD_LUMA_SIGMA if luma_sigma is None else luma_sigma
+    mask = (hint_map[2] > 0).astype(np.float32)
+    if not mask.any():
+        return chroma
+    size = chroma.shape[0]
+    residual = (hint_map[:2].transpose(1, 2, 0) / 2 - chroma) * mask[..., None]  # the map holds doubled chroma
+    spread = _domain_transform(np.dstack([residual, mask]), luma, sigma * size, luma_sigma)
+    # What one point hint (a POINT_PATCH_PX square) keeps at its own place in a flat photo: there it counts in full.
+    point = np.zeros((size, size), np.float32)
+    c, half = size // 2, POINT_PATCH_PX // 2
+    point[c - half : c + half + 1, c - half : c + half + 1] = 1.0
+    full = _domain_transform(point[..., None], np.zeros_like(luma), sigma * size, luma_sigma)[c, c, 0]
+    alpha = np.minimum(1.0, spread[..., 2] / full)
+    return chroma + (alpha / np.maximum(spread[..., 2], 1e-12))[..., None] * spread[..., :2]
+
+
+def _domain_transform(image: np.ndarray, guide: np.ndarray, sigma_px: float, sigma_r: float, passes: int = 3) -> np.ndarray:
+    """(H, W, C) `image` smoothed by the recursive-filter domain transform guided by (H, W) `guide` (Gastal and
+    Oliveira 2011, eqs. 11, 14 and 21): horizontal then vertical passes, each causal and anti-causal."""
+    out = image.astype(np.float32).copy()
+    ratio = sigma_px / sigma_r
+    grad_x = 1.0 + ratio * np.abs(np.diff(guide, axis=1))  # (H, W-1): the domain distance between neighbours
+    grad_y = 1.0 + ratio * np.abs(np.diff(guide, axis=0))  # (H-1, W)
+    for i in range(passes):
+        sigma_i = sigma_px * np.sqrt(3.0) * 2 ** (passes - i - 1) / np.sqrt(4**passes - 1)
+        a = np.exp(-np.sqrt(2.0) / sigma_i)
+        _recursive_pass(out, (a**grad_x).astype(np.float32))
+        _recursive_pass(out.transpose(1, 0, 2), (a**grad_y).T.astype(np.float32))
+    return out
+
+
+def _recursive_pass(out: np.ndarray, weight: np.ndarray) -> None:
+    """One causal and one anti-causal pass of the recursive filter along axis 1 of (H, W, C) `out`, in place;
+    `weight[:, x]` couples columns x and x + 1."""
+    for x in range(1, out.shape[1]):
+        out[:, x] += weight[:, x - 1, None] * (out[:, x - 1] - out[:, x])
+    for x in range(out.shape[1] - 2, -1, -1):
+        out[:, x] += weight[:, x, None] * (out[:, x + 1] - out[:, x])
 
 
 def _render_index(coord: np.ndarray, extent: int, size_px: int) -> np.ndarray:

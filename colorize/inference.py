@@ -12,7 +12,7 @@ import logging
 import os
 import platform
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -20,14 +20,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.errors import ColorizeError
+from colorize.hints import Hints, apply_hints
 from colorize.pixels import (
     CHROMA_TO_RGB, DEFAULT_RENDER_FACTOR, MIN_RENDER_FACTOR, RENDER_UNIT_PX, RGB_TO_CB, RGB_TO_CR, RGB_TO_Y, model_input,
     resolve_render_factor,
 )
 from colorize.pixels import merge as merge_cpu
 
-if TYPE_CHECKING:
-    from colorize.hints import Hints
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +168,14 @@ class Colorizer:
     def colorize(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[np.ndarray]:
         """Colorize a list of (H, W) uint8 luminance arrays of any sizes (with each one's hints, if any); batched by
         `batch_size`."""
-        return [self.merge(g, c) for g, c in zip(grays, self.chroma(grays, hints))]
+        hints = list(hints) if hints is not None else [None] * len(grays)
+        out = []
+        for g, c, h in zip(grays, self.chroma(grays, hints), hints):
+            if h is not None:
+                corrected = apply_hints(c.float().permute(1, 2, 0).cpu().numpy(), g, h)
+                c = torch.from_numpy(corrected).permute(2, 0, 1).to(c.device)
+            out.append(self.merge(g, c))
+        return out
 
     @torch.inference_mode()
     def chroma(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[torch.Tensor]:

@@ -15,17 +15,16 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from colorize.atomic import atomic_write
 from colorize.errors import ColorizeError
+from colorize.hints import Hints, apply_hints
 from colorize.pixels import RENDER_UNIT_PX, chroma_of, merge, model_input, resolve_render_factor
 from colorize.weights import resolve_weights, sha256_file
 
-if TYPE_CHECKING:
-    from colorize.hints import Hints
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ class OnnxColorizer:
                                            for g, h in zip(batch, batch_hints)])
             rgb = self.session.run(None, feeds)[0]  # (B, 3, S, S)
             chroma = chroma_of(rgb.transpose(0, 2, 3, 1)) * np.float32(self.chroma_gain)
-            out.extend(merge(g, c) for g, c in zip(batch, chroma))
+            out.extend(merge(g, apply_hints(c, g, h)) for g, c, h in zip(batch, chroma, batch_hints))
         return out
 
 

@@ -235,8 +235,6 @@ def run_jobs(
         return summary
     check_writable({job.dst.parent for job in todo})
     colorizer = make_colorizer()
-    if any(job.hints is not None for job in todo) and not colorizer.takes_hints:
-        log.warning("this model has no hint channels: colour hints are ignored (a hint-aware model comes from `colorize train hints`)")
     batch: list[tuple[Job, Photo]] = []
     # Encoding a large JPEG/PNG takes as long as the model (Pillow releases the GIL): one batch's writes run in
     # threads while the next batch is colorized. At most one batch is in flight, so memory stays bounded.

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Measure a hint-aware model for docs/model-card.md: held-out ab error and PSNR with 0, 1, 2, 5, 10 and 20 hints
-sampled from the true colour, beside the model it was fine-tuned from, and a before/after sheet of one photo
-corrected by a few hints.
+sampled from the true colour, beside the model it was fine-tuned from (without and with hints, which it takes only
+through `colorize.hints.spread_hints`), its automatic colour per group beside `--compare` models, and a
+before/after sheet of one photo corrected by a few hints. With `--ship NAME` the model is first copied to
+weights/NAME.pt in fp16 with its manifest, and that shipped file is what is measured.
 
     .venv/bin/python scripts/hints_card.py --data data/photos --model runs/hints-v4/hints/gen.pt \\
         --base weights/colorize-lite0-v4.pt --photo data/photos/gcompris-qt-data__explore_world_music__music_mexico.jpg \\
@@ -27,10 +29,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
 from colorize.data import list_photos, load_rgb, split_photos, to_gray  # noqa: E402
-from colorize.evaluation import evaluate_photos  # noqa: E402
+from colorize.data import read_manifest as read_photo_manifest  # noqa: E402
+from colorize.evaluation import evaluate_groups, evaluate_photos  # noqa: E402
 from colorize.hints import Hints, PointHint  # noqa: E402
 from colorize.inference import Colorizer  # noqa: E402
 from colorize.sheets import contact_sheet  # noqa: E402
+from colorize.weights import read_checkpoint, save_half, write_manifest  # noqa: E402
 
 CARD = ROOT / "docs" / "model-card.md"
 IMAGES = ROOT / "docs" / "images"
@@ -69,14 +73,33 @@ def main() -> None:
     ap.add_argument("--base", type=Path, required=True, help="the model it was fine-tuned from")
     ap.add_argument("--photo", type=Path, required=True, help="a held-out colour photo for the before/after sheet")
     ap.add_argument("--hint", action="append", required=True, help="X,Y of a hint on --photo (pixels or %%; repeatable)")
+    ap.add_argument("--compare", action="append", default=[], metavar="LABEL=WEIGHTS", help="a model for the per-group table")
+    ap.add_argument("--ship", metavar="NAME", help="copy --model to weights/NAME.pt (fp16, with manifest) and measure that")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
+    trained = args.model
+    if args.ship:
+        args.model = ROOT / "weights" / f"{args.ship}.pt"
+        save_half(trained, args.model)
+        ckpt = read_checkpoint(trained, kind="generator")
+        record = {"model_config": ckpt["model_config"], "render_factor": ckpt.get("render_factor"),
+                  "training": {"stage": "hints", "from": args.base.name, "steps": ckpt.get("step"),
+                               "hints": ckpt.get("config", {}).get("hints")}}
+        write_manifest(args.model, **record)  # the file's new sha256, before anything loads it
     _, val = split_photos(list_photos(args.data), args.data, 0.1)
     model = Colorizer.from_weights(args.model, device=args.device, batch_size=1)
     base = Colorizer.from_weights(args.base, device=args.device, batch_size=1)
     rows = {n: evaluate_photos(model, val, n_hints=n) for n in COUNTS}
     base_scores = evaluate_photos(base, val)
+    base_hinted = evaluate_photos(base, val, n_hints=5)
     gray = base_scores["gray"]
+    photo_manifest = read_photo_manifest(args.data)
+    group_of = {p: photo_manifest.get(p.relative_to(args.data).as_posix(), {}).get("group", "other") for p in val}
+    compared = {args.model.stem: args.model, args.base.stem: args.base,
+                **{c.split("=", 1)[0]: Path(c.split("=", 1)[1]) for c in args.compare}}
+    per_group = {name: evaluate_groups(Colorizer.from_weights(w, device=args.device, batch_size=1), val, group_of)
+                 for name, w in compared.items()}
+    groups = list(per_group[args.model.stem])
 
     import matplotlib
 
@@ -115,14 +138,29 @@ def main() -> None:
         "| hints per photo | ab error | vs 0 hints | PSNR dB |",
         "|---|---|---|---|",
         *(f"| {n} | {rows[n]['model']['ab_mae']:.2f} | {100 * (rows[n]['model']['ab_mae'] / zero - 1):+.0f} % | {rows[n]['model']['psnr']:.2f} |" for n in COUNTS),
-        f"| {args.base.stem}, no hint channels | {base_scores['model']['ab_mae']:.2f} | | {base_scores['model']['psnr']:.2f} |",
+        f"| {args.base.stem} (no hint channels), 0 hints | {base_scores['model']['ab_mae']:.2f} | | {base_scores['model']['psnr']:.2f} |",
+        f"| {args.base.stem} (no hint channels), 5 hints | {base_hinted['model']['ab_mae']:.2f} | "
+        f"{100 * (base_hinted['model']['ab_mae'] / base_scores['model']['ab_mae'] - 1):+.0f} % | {base_hinted['model']['psnr']:.2f} |",
         f"| gray image | {gray['ab_mae']:.2f} | | {gray['psnr']:.2f} |",
         "",
         "![ab error against the number of hints](images/hints-curve.png)",
         "",
         f"![{args.photo.name}: gray, no hints, with hints, real](images/hints-before-after.jpg)",
+        "",
+        "Automatic colour (no hints) per group of the same held-out photos: ab error / colourfulness gap (both lower "
+        "is better).",
+        "",
+        "| model | " + " | ".join(f"{g} ({int(per_group[args.model.stem][g]['n_photos']['count'])})" for g in groups) + " |",
+        "|---|" + "---|" * len(groups),
+        *(f"| {name} | " + " | ".join(f"{r[g]['model']['ab_mae']:.2f} / {r[g]['model']['colorfulness_gap']:.1f}" for g in groups) + " |"
+          for name, r in per_group.items()),
+        "| gray image | " + " | ".join(f"{per_group[args.model.stem][g]['gray']['ab_mae']:.2f}" for g in groups) + " |",
     ]
     replace_section("hints_card", "\n".join(lines), CARD)
+    if args.ship:
+        write_manifest(args.model, **record,
+                       quality={"held_out": {f"{n} hints": rows[n]["model"] for n in COUNTS},
+                                "per_group": {g: per_group[args.model.stem][g]["model"] for g in groups}})
     print("\n".join(lines))
 
 

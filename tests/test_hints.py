@@ -106,10 +106,12 @@ def test_photo_hint_changes_the_colour_where_the_model_takes_hints(tmp_path: Pat
     assert plain.exit_code == 0 and hinted.exit_code == 0, hinted.stderr
     a, b = (np.asarray(Image.open(tmp_path / f"{n}.png"), np.int16) for n in ("plain", "hinted"))
     assert np.abs(a - b).max() > 0
-    # A model without hint channels still colorizes, and says the hints were ignored.
+    # A model without hint channels follows hints too: they are spread over its colour (`spread_hints`).
     r = runner.invoke(app, ["photo", str(src), "-o", str(tmp_path / "nohint.png"), "--weights", str(tiny_weights), "--device", "cpu",
                             "--hint", "32,32=red"])
-    assert r.exit_code == 0 and "no hint channels" in r.stderr
+    runner.invoke(app, ["photo", str(src), "-o", str(tmp_path / "tiny.png"), "--weights", str(tiny_weights), "--device", "cpu"])
+    red, own = (np.asarray(Image.open(tmp_path / f"{n}.png"), np.int16) for n in ("nohint", "tiny"))
+    assert r.exit_code == 0 and red[32, 32, 0] - red[32, 32, 1:].mean() > own[32, 32, 0] - own[32, 32, 1:].mean() + 10
 
 
 def test_photos_find_hints_images_and_fail_only_the_photo_with_a_bad_one(tmp_path: Path) -> None:
@@ -235,6 +237,22 @@ def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) 
         assert "8 hints" in r.stdout
         results[name] = json.loads(out.read_text())
         assert set(results[name]["hints"]) == {"2", "8"}
-    # A model without hint channels ignores them (and says so); one with them colours differently when given some.
-    assert results["plain"]["hints"]["8"]["ab_mae"] == pytest.approx(results["plain"]["model"]["ab_mae"])
-    assert results["hinted"]["hints"]["8"]["ab_mae"] != pytest.approx(results["hinted"]["model"]["ab_mae"])
+    # True-colour hints bring any model closer to the real colour, with or without hint channels.
+    for name in ("plain", "hinted"):
+        assert results[name]["hints"]["8"]["ab_mae"] < results[name]["hints"]["2"]["ab_mae"] < results[name]["model"]["ab_mae"]
+
+
+def test_spread_hints_colours_the_hinted_region_and_stops_at_an_edge() -> None:
+    from colorize.hints import spread_hints
+
+    size = 64
+    luma = np.full((size, size), 0.7, np.float32)
+    luma[:, 40:] = 0.2  # a dark region right of x = 40: another object
+    model = np.zeros((size, size, 2), np.float32)  # the model says gray everywhere
+    hint_map = Hints((PointHint.parse("20,32=#2050c0"),)).render(size, size, size)
+    out = spread_hints(model, luma, hint_map)
+    blue = hint_map[:2, 32, 20] / 2
+    np.testing.assert_allclose(out[32, 20], blue, atol=1e-3)  # at the hint: the hint's colour
+    assert np.abs(out[32, 30] - blue).max() < 0.5 * np.abs(blue).max()  # near it, on the same object: mostly blue
+    assert np.abs(out[32, 45]).max() < 0.01 * np.abs(blue).max()  # just across the edge: still the model's gray
+    assert np.array_equal(spread_hints(model, luma, np.zeros((3, size, size), np.float32)), model)  # no hints: unchanged

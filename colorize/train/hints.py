@@ -82,8 +82,12 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     gen = num.model(gen)
     prior = meta.get("ab_prior")
     loss_fn = num.model(Objective(cfg.loss, model_cfg, None if prior is None else prior.numpy()))
-    opt = torch.optim.AdamW(gen.parameters(), lr=hc.lr, weight_decay=cfg.pretrain_gen.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=hc.lr, total_steps=hc.steps)
+    hint_params = list(unwrap(gen).hint_in.parameters())
+    rest = [p for p in gen.parameters() if all(p is not h for h in hint_params)]
+    lrs = [hc.lr, hc.lr * hc.hint_lr_multiple]
+    opt = torch.optim.AdamW([{"params": rest, "lr": lrs[0]}, {"params": hint_params, "lr": lrs[1]}],
+                            weight_decay=cfg.pretrain_gen.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=hc.steps)
     scaler = num.scaler()
     start = 0
     resume = load_resume(out)
