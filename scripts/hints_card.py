@@ -159,7 +159,7 @@ def main() -> None:
     replace_section("hints_card", "\n".join(lines), CARD)
     if args.ship:
         write_manifest(args.model, **record,
-                       quality={"held_out": {f"{n} hints": rows[n]["model"] for n in COUNTS},
+                       quality={"held_out": {"render_factor": model.render_factor, **{f"{n} hints": rows[n]["model"] for n in COUNTS}},
                                 "per_group": {g: per_group[args.model.stem][g]["model"] for g in groups}})
     print("\n".join(lines))
 
