@@ -8,6 +8,7 @@ a dark coat means a dark blue coat.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageColor, UnidentifiedImageError
 
 from colorize.errors import BadInputError, ColorizeError
-from colorize.pixels import chroma_of, model_input
+from colorize.pixels import chroma_of
 
 HINT_CHANNELS = 3
 # A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).
@@ -143,14 +144,6 @@ class Hints:
         return (xs + 0.5) * width / rgba.shape[1] - 0.5, (ys + 0.5) * height / rgba.shape[0] - 0.5, chroma
 
 
-def apply_hints(chroma: np.ndarray, gray: np.ndarray, hints: Hints | None) -> np.ndarray:
-    """The model's (S, S, 2) CbCr for (H, W) uint8 photo `gray`, corrected by the photo's hints (`spread_hints`)."""
-    if hints is None:
-        return chroma
-    size = chroma.shape[0]
-    return spread_hints(chroma, model_input(gray, size), hints.render(*gray.shape, size))
-
-
 def spread_hints(chroma: np.ndarray, luma: np.ndarray, hint_map: np.ndarray, sigma: float | None = None,
                  luma_sigma: float | None = None) -> np.ndarray:
     """The model's (S, S, 2) CbCr at render size, corrected towards the hints of (3, S, S) `hint_map` (`Hints.render`)
@@ -172,13 +165,18 @@ def spread_hints(chroma: np.ndarray, luma: np.ndarray, hint_map: np.ndarray, sig
     size = chroma.shape[0]
     residual = (hint_map[:2].transpose(1, 2, 0) / 2 - chroma) * mask[..., None]  # the map holds doubled chroma
     spread = _domain_transform(np.dstack([residual, mask]), luma, sigma * size, luma_sigma)
-    # What one point hint (a POINT_PATCH_PX square) keeps at its own place in a flat photo: there it counts in full.
-    point = np.zeros((size, size), np.float32)
+    alpha = np.minimum(1.0, spread[..., 2] / _point_weight(size, sigma * size))
+    return chroma + (alpha / np.maximum(spread[..., 2], 1e-12))[..., None] * spread[..., :2]
+
+
+@functools.lru_cache(maxsize=8)
+def _point_weight(size: int, sigma_px: float) -> float:
+    """What one point hint (a POINT_PATCH_PX square) keeps of its mask at its own place in a flat photo, where it
+    should count in full; the same for every photo of a render size, so computed once."""
+    point = np.zeros((size, size, 1), np.float32)
     c, half = size // 2, POINT_PATCH_PX // 2
     point[c - half : c + half + 1, c - half : c + half + 1] = 1.0
-    full = _domain_transform(point[..., None], np.zeros_like(luma), sigma * size, luma_sigma)[c, c, 0]
-    alpha = np.minimum(1.0, spread[..., 2] / full)
-    return chroma + (alpha / np.maximum(spread[..., 2], 1e-12))[..., None] * spread[..., :2]
+    return float(_domain_transform(point, np.zeros((size, size), np.float32), sigma_px, 1.0)[c, c, 0])
 
 
 def _domain_transform(image: np.ndarray, guide: np.ndarray, sigma_px: float, sigma_r: float, passes: int = 3) -> np.ndarray:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.errors import ColorizeError
-from colorize.hints import Hints, apply_hints
+from colorize.hints import Hints, spread_hints
 from colorize.pixels import (
     CHROMA_TO_RGB, DEFAULT_RENDER_FACTOR, MIN_RENDER_FACTOR, RENDER_UNIT_PX, RGB_TO_CB, RGB_TO_CR, RGB_TO_Y, model_input,
     resolve_render_factor,
@@ -147,16 +147,24 @@ class Colorizer:
 
     @torch.inference_mode()
     def _predict_chroma(self, grays: Sequence[np.ndarray], size_px: int, hints: Sequence[Hints | None]) -> torch.Tensor:
-        """Full-resolution (H, W) uint8 luminances (and their hints) -> (B, 2, S, S) chroma at render size."""
+        """Full-resolution (H, W) uint8 luminances (and their hints) -> (B, 2, S, S) chroma at render size, each
+        corrected by its hints (`spread_hints`)."""
         small = torch.stack([self._render_input(g, size_px) for g in grays]).contiguous(memory_format=self.memory_format)
+        maps = [None if h is None else h.render(*g.shape, size_px) for g, h in zip(grays, hints)]
         kwargs = {}
         if self.takes_hints:
-            maps = [torch.zeros(3, size_px, size_px) if h is None else torch.from_numpy(h.render(*g.shape, size_px)) for g, h in zip(grays, hints)]
-            kwargs["hints"] = torch.stack(maps).to(self.device).contiguous(memory_format=self.memory_format)
+            stacked = [torch.zeros(3, size_px, size_px) if m is None else torch.from_numpy(m) for m in maps]
+            kwargs["hints"] = torch.stack(stacked).to(self.device).contiguous(memory_format=self.memory_format)
         with self._autocast():
             rgb = self.model(small, **kwargs)  # (B, 3, S, S)
         chroma = rgb_to_chroma(rgb.float())
-        return chroma if self.chroma_gain == 1.0 else chroma.mul_(self.chroma_gain)
+        if self.chroma_gain != 1.0:
+            chroma.mul_(self.chroma_gain)
+        for i, m in enumerate(maps):
+            if m is not None:
+                spread = spread_hints(chroma[i].permute(1, 2, 0).cpu().numpy(), small[i, 0].float().cpu().numpy(), m)
+                chroma[i] = torch.from_numpy(spread).permute(2, 0, 1).to(chroma.device)
+        return chroma
 
     def _render_input(self, gray: np.ndarray, size_px: int) -> torch.Tensor:
         """(H, W) uint8 -> (1, S, S) float luminance in [0, 1] at render size, on the device."""
@@ -168,18 +176,12 @@ class Colorizer:
     def colorize(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[np.ndarray]:
         """Colorize a list of (H, W) uint8 luminance arrays of any sizes (with each one's hints, if any); batched by
         `batch_size`."""
-        hints = list(hints) if hints is not None else [None] * len(grays)
-        out = []
-        for g, c, h in zip(grays, self.chroma(grays, hints), hints):
-            if h is not None:
-                corrected = apply_hints(c.float().permute(1, 2, 0).cpu().numpy(), g, h)
-                c = torch.from_numpy(corrected).permute(2, 0, 1).to(c.device)
-            out.append(self.merge(g, c))
-        return out
+        return [self.merge(g, c) for g, c in zip(grays, self.chroma(grays, hints))]
 
     @torch.inference_mode()
     def chroma(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[torch.Tensor]:
-        """The model's colour for each (H, W) uint8 luminance: (2, S, S) CbCr at render size, on the device."""
+        """The model's colour for each (H, W) uint8 luminance, corrected by its hints if any: (2, S, S) CbCr at render
+        size, on the device."""
         hints = list(hints) if hints is not None else [None] * len(grays)
         out: list[torch.Tensor] = []
         for start in range(0, len(grays), self.batch_size):

@@ -21,7 +21,7 @@ import numpy as np
 
 from colorize.atomic import atomic_write
 from colorize.errors import ColorizeError
-from colorize.hints import Hints, apply_hints
+from colorize.hints import Hints, spread_hints
 from colorize.pixels import RENDER_UNIT_PX, chroma_of, merge, model_input, resolve_render_factor
 from colorize.weights import resolve_weights, sha256_file
 
@@ -92,13 +92,14 @@ class OnnxColorizer:
         out: list[np.ndarray] = []
         for start in range(0, len(grays), self.batch_size):
             batch, batch_hints = grays[start : start + self.batch_size], hints[start : start + self.batch_size]
-            feeds = {"luminance": np.stack([model_input(g, size) for g in batch])[:, None]}
+            lumas = np.stack([model_input(g, size) for g in batch])
+            maps = [None if h is None else h.render(*g.shape, size) for g, h in zip(batch, batch_hints)]
+            feeds = {"luminance": lumas[:, None]}
             if self.takes_hints:
-                feeds["hints"] = np.stack([np.zeros((3, size, size), np.float32) if h is None else h.render(*g.shape, size)
-                                           for g, h in zip(batch, batch_hints)])
+                feeds["hints"] = np.stack([np.zeros((3, size, size), np.float32) if m is None else m for m in maps])
             rgb = self.session.run(None, feeds)[0]  # (B, 3, S, S)
             chroma = chroma_of(rgb.transpose(0, 2, 3, 1)) * np.float32(self.chroma_gain)
-            out.extend(merge(g, apply_hints(c, g, h)) for g, c, h in zip(batch, chroma, batch_hints))
+            out.extend(merge(g, c if m is None else spread_hints(c, y, m)) for g, c, y, m in zip(batch, chroma, lumas, maps))
         return out
 
 
@@ -133,7 +134,7 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
         factor = resolve_render_factor(render_factor, ckpt_meta)
         onnx_path = entry / f"{factor * RENDER_UNIT_PX}.onnx"
         try:
-            meta = _export(model, ckpt_meta, path, onnx_path)
+            meta = _export(model, ckpt_meta, path, onnx_path, factor * RENDER_UNIT_PX)
         except (ColorizeError, OSError, RuntimeError, ValueError) as e:
             return _fall_back(engine, f"{path}: ONNX export failed ({e})")
     if meta["head"] == "ab_bins" and vividness != 1.0:
@@ -161,11 +162,11 @@ def _read_meta(entry: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) and {"head", "hints", "chroma_gain"} <= meta.keys() else None
 
 
-def _export(model: Any, ckpt_meta: dict[str, Any], weights: Path, onnx_path: Path) -> dict[str, Any]:
-    """Export generator `model` (from `weights`) to `onnx_path` in its cache entry; returns the entry's model record."""
+def _export(model: Any, ckpt_meta: dict[str, Any], weights: Path, onnx_path: Path, size: int) -> dict[str, Any]:
+    """Export generator `model` (from `weights`) at `size` px to `onnx_path` in its cache entry; returns the entry's
+    model record."""
     from colorize.export import export_model
 
-    size = int(onnx_path.stem)
     log.info("exporting %s to ONNX at %d px (once: later runs start without PyTorch) into %s", weights.name, size,
              onnx_path.parent)
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
