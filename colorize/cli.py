@@ -222,7 +222,7 @@ def photo(
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
     engine: EngineOpt = Engine.auto,
-    hint: Annotated[Optional[list[str]], typer.Option("--hint", help="A colour you know: X,Y=COLOR, X,Y in pixels of the photo or as percentages (50%,20%), COLOR #rrggbb or a CSS name (repeatable). Needs a hint-aware model.")] = None,
+    hint: Annotated[Optional[list[str]], typer.Option("--hint", help="A colour you know: X,Y=COLOR, X,Y in pixels of the photo or as percentages (50%,20%), COLOR #rrggbb or a CSS name (repeatable). Spread over the object it falls on.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Hints image: a PNG of the photo's shape whose opaque pixels are colour hints (scribbles drawn over the photo).")] = None,
 ) -> None:
     """Colorize one photo."""
