@@ -36,6 +36,8 @@ class ModelConfig:
     chroma_gain: float = 1.0
     # Colour hints (colorize/hints.py): the generator also takes a (3, S, S) hint map; `colorize train hints` fine-tunes one.
     hints: bool = False
+    # ...and sees them spread over their regions (`colorize.hints.hint_field`) rather than as points.
+    hints_spread: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,8 @@ class HintsConfig:
     # Adam step moves a weight by about lr: at the base's lr, 2000 steps left it at 0.005 and the model blind to
     # hints (docs/model-card.md, "Colour hints").
     hint_lr_multiple: float = 100.0
+    # The model sees the hints spread over their regions, not as points (`colorize.hints.hint_field`).
+    spread_input: bool = False
     size_px: int = 128
     # Many images get no hint, so automatic colour stays as good; the others a geometric number of hints (mean
     # 1/p, Zhang et al.'s p = 1/8), each revealing the mean true colour of a square patch of 1 to max_patch_px.

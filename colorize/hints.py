@@ -157,16 +157,40 @@ def spread_hints(chroma: np.ndarray, luma: np.ndarray, hint_map: np.ndarray, sig
     filter is only in its contrib build. Any model listens this way; a hint-aware one (`colorize train hints`)
     also sees the hints as input.
     """
-    sigma = SPREAD_SIGMA if sigma is None else sigma
-    luma_sigma = SPREAD_LUMA_SIGMA if luma_sigma is None else luma_sigma
-    mask = (hint_map[2] > 0).astype(np.float32)
+    mask = hint_map[2] > 0
     if not mask.any():
         return chroma
-    size = chroma.shape[0]
-    residual = (hint_map[:2].transpose(1, 2, 0) / 2 - chroma) * mask[..., None]  # the map holds doubled chroma
-    spread = _domain_transform(np.dstack([residual, mask]), luma, sigma * size, luma_sigma)
-    alpha = np.minimum(1.0, spread[..., 2] / _point_weight(size, sigma * size))
-    return chroma + (alpha / np.maximum(spread[..., 2], 1e-12))[..., None] * spread[..., :2]
+    residual = hint_map[:2].transpose(1, 2, 0) / 2 - chroma  # the map holds doubled chroma
+    spread, alpha = _spread(residual, mask, luma, sigma, luma_sigma)
+    return chroma + alpha[..., None] * spread
+
+
+def hint_field(hint_map: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """(3, S, S) `hint_map` -> the same hints spread over their regions as `spread_hints` spreads them: the spread
+    chroma times its confidence, and the confidence (1 at a hint, falling to 0 far from every hint or past an edge).
+
+    What a model built with `hints_spread` sees instead of the points: from a handful of points a fine-tuned
+    network learns little in a few thousand steps (docs/model-card.md), while a field covering the hinted regions
+    reaches the decoder's last layers, which also see the U-Net's input, and only has to be trusted or not. No
+    hints give zeros, as for the points, so a zero-initialised projection still leaves the base model as it was.
+    """
+    mask = hint_map[2] > 0
+    if not mask.any():
+        return np.zeros_like(hint_map)
+    chroma, alpha = _spread(hint_map[:2].transpose(1, 2, 0), mask, luma)
+    return np.ascontiguousarray(np.dstack([chroma * alpha[..., None], alpha]).transpose(2, 0, 1))
+
+
+def _spread(values: np.ndarray, mask: np.ndarray, luma: np.ndarray, sigma: float | None = None,
+            luma_sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(S, S, C) `values` at the (S, S) bool `mask` spread along paths of steady `luma` -> their weighted mean at
+    every pixel (S, S, C) and its confidence (S, S) in [0, 1] (`spread_hints` tells the rule)."""
+    sigma_px = (SPREAD_SIGMA if sigma is None else sigma) * mask.shape[0]
+    luma_sigma = SPREAD_LUMA_SIGMA if luma_sigma is None else luma_sigma
+    weight = mask.astype(np.float32)
+    spread = _domain_transform(np.dstack([values * weight[..., None], weight]), luma, sigma_px, luma_sigma)
+    alpha = np.minimum(1.0, spread[..., -1] / _point_weight(mask.shape[0], sigma_px))
+    return spread[..., :-1] / np.maximum(spread[..., -1:], 1e-12), alpha
 
 
 @functools.lru_cache(maxsize=8)

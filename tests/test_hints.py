@@ -214,6 +214,31 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
     assert np.mean(errors["with"]) < 0.5 * np.mean(errors["without"]), errors
 
 
+def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny_weights: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorize import hints as hints_module
+    from colorize.config import load_recipe
+    from colorize.train import hints as hints_stage
+    from colorize.train.common import StageContext
+    from colorize.weights import load_generator
+
+    seen = []
+
+    def recording_field(hint_map: np.ndarray, luma: np.ndarray) -> np.ndarray:
+        seen.append((hint_map.shape, luma.shape, bool(hint_map[2].any())))
+        return hints_module.hint_field(hint_map, luma)
+
+    monkeypatch.setattr(hints_stage, "hint_field", recording_field)
+    sets = {"hints.base": str(tiny_weights), "hints.steps": 3, "hints.size_px": 32, "hints.batch_size": 4, "hints.no_hint_prob": 0.0,
+            "hints.spread_input": True, "loss.perceptual": False, "data.val_fraction": 0.0}
+    cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
+    gen_path = hints_stage.run(cfg, StageContext(tmp_path / "run", _two_colour_photos(tmp_path / "toy"), device=torch.device("cpu")))
+    model, _ = load_generator(gen_path)
+    assert model.cfg.hints and model.cfg.hints_spread
+    # Every training image's points went through the field, at the training size, with the input's luminance.
+    assert len(seen) == 3 * 4 and all(s == ((3, 32, 32), (32, 32), True) for s in seen)
+
+
 def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) -> None:
     import json
 
@@ -243,7 +268,7 @@ def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) 
 
 
 def test_spread_hints_colours_the_hinted_region_and_stops_at_an_edge() -> None:
-    from colorize.hints import spread_hints
+    from colorize.hints import hint_field, spread_hints
 
     size = 64
     luma = np.full((size, size), 0.7, np.float32)
@@ -256,3 +281,11 @@ def test_spread_hints_colours_the_hinted_region_and_stops_at_an_edge() -> None:
     assert np.abs(out[32, 30] - blue).max() < 0.5 * np.abs(blue).max()  # near it, on the same object: mostly blue
     assert np.abs(out[32, 45]).max() < 0.01 * np.abs(blue).max()  # just across the edge: still the model's gray
     assert np.array_equal(spread_hints(model, luma, np.zeros((3, size, size), np.float32)), model)  # no hints: unchanged
+
+    # What a `hints_spread` model sees: the same spread, as colour times confidence and the confidence.
+    field = hint_field(hint_map, luma)
+    assert field.shape == hint_map.shape and field.dtype == np.float32
+    np.testing.assert_allclose(field[:, 32, 20], [*hint_map[:2, 32, 20], 1.0], atol=1e-3)
+    assert 0.5 < field[2, 32, 30] < 1 and field[2, 32, 45] < 0.01
+    np.testing.assert_allclose(field[:2, 32, 30] / field[2, 32, 30], hint_map[:2, 32, 20], atol=1e-3)  # one hint: its colour
+    assert not hint_field(np.zeros((3, size, size), np.float32), luma).any()  # no hints: zeros, as for the points

@@ -44,9 +44,9 @@ def _torch_colorizer(weights: Path, **kwargs: object) -> Colorizer:
     return Colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True, **kwargs)
 
 
-@pytest.mark.parametrize("vividness", [1.0, 1.6])
-def test_onnx_colour_equals_pytorch_colour_with_and_without_hints(tmp_path: Path, vividness: float) -> None:
-    weights = _weights(tmp_path / "h.pt", seed=1, hints=True, chroma_gain=1.3)
+@pytest.mark.parametrize(("vividness", "hints_spread"), [(1.0, False), (1.6, False), (1.0, True)])
+def test_onnx_colour_equals_pytorch_colour_with_and_without_hints(tmp_path: Path, vividness: float, hints_spread: bool) -> None:
+    weights = _weights(tmp_path / "h.pt", seed=1, hints=True, hints_spread=hints_spread, chroma_gain=1.3)
     grays = [photo_array(48, 64, seed=0).mean(2).astype(np.uint8), photo_array(90, 40, seed=1).mean(2).astype(np.uint8)]
     hints = [Hints((PointHint.parse("20,20=#2050c0"),)), None]
     fast = onnx_colorizer(weights, "cpu", "onnx", None, 2, vividness)

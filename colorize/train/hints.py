@@ -19,7 +19,7 @@ import torch
 from colorize.config import HintsConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
 from colorize.errors import WeightsError
-from colorize.hints import HINT_CHANNELS, sample_point_hints
+from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
 from colorize.inference import rgb_to_chroma
 from colorize.pixels import render_factor_for
 from colorize.losses import Objective
@@ -72,7 +72,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     if not begin_stage(out, digest, cfg, ctx):
         return out / "gen.pt"
     base_model, meta = load_generator(base)
-    model_cfg = dataclasses.replace(base_model.cfg, hints=True)
+    model_cfg = dataclasses.replace(base_model.cfg, hints=True, hints_spread=hc.spread_input)
     torch.manual_seed(cfg.data.seed)
     gen = create_generator(model_cfg)
     missing, unexpected = gen.load_state_dict(base_model.state_dict(), strict=False)
@@ -107,6 +107,8 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     for step, (x, y) in enumerate(batches, start=start):
         # The hints of step s depend only on s (and the rank), so a resumed run draws the same ones.
         hints = simulated_hints(y, hc, torch.Generator().manual_seed(cfg.data.seed * 1_000_003 + step * ctx.world + ctx.rank))
+        if hc.spread_input:
+            hints = torch.from_numpy(np.stack([hint_field(m, luma) for m, luma in zip(hints.numpy(), x[:, 0].float().numpy())]))
         x, y, hints = num.batch(x), num.batch(y), num.batch(hints)
         with num.autocast():
             rgb, logits = model(x, with_logits=True, hints=hints)
