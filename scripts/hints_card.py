@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Measure a hint-aware model for docs/model-card.md: held-out ab error and PSNR with 0, 1, 2, 5, 10 and 20 hints
-sampled from the true colour, beside the model it was fine-tuned from (without and with hints, which it takes only
-through `colorize.hints.spread_hints`), its automatic colour per group beside `--compare` models, and a
+sampled from the true colour, beside the model it was fine-tuned from (without and with hints), its automatic colour per group beside `--compare` models, and a
 before/after sheet of one photo corrected by a few hints. With `--ship NAME` the model is first copied to
 weights/NAME.pt in fp16 with its manifest, and that shipped file is what is measured.
 
@@ -138,8 +137,8 @@ def main() -> None:
         "| hints per photo | ab error | vs 0 hints | PSNR dB |",
         "|---|---|---|---|",
         *(f"| {n} | {rows[n]['model']['ab_mae']:.2f} | {100 * (rows[n]['model']['ab_mae'] / zero - 1):+.0f} % | {rows[n]['model']['psnr']:.2f} |" for n in COUNTS),
-        f"| {args.base.stem} (no hint channels), 0 hints | {base_scores['model']['ab_mae']:.2f} | | {base_scores['model']['psnr']:.2f} |",
-        f"| {args.base.stem} (no hint channels), 5 hints | {base_hinted['model']['ab_mae']:.2f} | "
+        f"| {args.base.stem} (the base), 0 hints | {base_scores['model']['ab_mae']:.2f} | | {base_scores['model']['psnr']:.2f} |",
+        f"| {args.base.stem} (the base), 5 hints | {base_hinted['model']['ab_mae']:.2f} | "
         f"{100 * (base_hinted['model']['ab_mae'] / base_scores['model']['ab_mae'] - 1):+.0f} % | {base_hinted['model']['psnr']:.2f} |",
         f"| gray image | {gray['ab_mae']:.2f} | | {gray['psnr']:.2f} |",
         "",
