@@ -24,19 +24,26 @@ demo: $(STAMP)
 	$(VENV)/bin/colorize photos samples -o outputs/demo --sheet outputs/demo/contact_sheet.png
 
 # The shipped models and docs/model-card.md from nothing: corpus, the recipe (v4), the tables against v3 (kept in
-# weights/) and stage 1 alone, then the hints fine-tune (v5). ~5 min of training on a GPU, ~5 h on 2 CPU cores
-# (every stage resumes).
+# weights/) and stage 1 alone, then the hints fine-tunes (v5, then v6). ~5 min of training on a GPU, ~6.5 h on 2 CPU
+# cores (every stage resumes).
 model-card: $(STAMP)
 	$(PY) scripts/get_photos.py data/photos
 	$(VENV)/bin/colorize train all --data data/photos --run runs/v4 --recipe recipes/default.toml
 	$(PY) scripts/model_card.py --data data/photos --run runs/v4 --name colorize-lite0-v4 \
 		--compare "v3 (previous default)=weights/colorize-lite0-v3.pt" \
 		--compare "v4 stage 1 (before the GAN, gain 1)=runs/v4/1-pretrain-gen/gen.pt"
-	# v5, the default: v4 fine-tuned for hints as it was (~1.6 h on 2 CPU cores; before hint_lr_multiple existed).
+	# v5: v4 fine-tuned for hints as it was (~1.6 h on 2 CPU cores; before hint_lr_multiple existed).
 	$(VENV)/bin/colorize train hints --data data/photos --run runs/hints-v4 --recipe recipes/default.toml \
 		--set hints.base=weights/colorize-lite0-v4.pt --set hints.hint_lr_multiple=1
 	$(PY) scripts/hints_card.py --data data/photos --model runs/hints-v4/hints/gen.pt \
 		--base weights/colorize-lite0-v4.pt --ship colorize-lite0-v5 --compare "colorize-lite0-v3=weights/colorize-lite0-v3.pt" \
+		--photo data/photos/gcompris-qt-data__explore_world_music__music_mexico.jpg --hint 87%,76% --hint 35%,60% --hint 70%,40%
+	# v6, the default: v5 fine-tuned to see its hints spread over their regions (~1.5 h on 2 CPU cores).
+	$(VENV)/bin/colorize train hints --data data/photos --run runs/hints-spread-v5 --recipe recipes/default.toml \
+		--set hints.base=weights/colorize-lite0-v5.pt --set hints.spread_input=true --set hints.steps=1600
+	$(PY) scripts/hints_card.py --data data/photos --model runs/hints-spread-v5/hints/gen.pt \
+		--base weights/colorize-lite0-v5.pt --ship colorize-lite0-v6 --compare "colorize-lite0-v4=weights/colorize-lite0-v4.pt" \
+		--compare "colorize-lite0-v3=weights/colorize-lite0-v3.pt" \
 		--photo data/photos/gcompris-qt-data__explore_world_music__music_mexico.jpg --hint 87%,76% --hint 35%,60% --hint 70%,40%
 
 test: $(STAMP)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_MODEL_NAME = "colorize-lite0-v5"
+DEFAULT_MODEL_NAME = "colorize-lite0-v6"
 WEIGHTS_DIR_ENV = "COLORIZE_WEIGHTS_DIR"
 
 
