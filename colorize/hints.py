@@ -181,6 +181,14 @@ def hint_field(hint_map: np.ndarray, luma: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.dstack([chroma * alpha[..., None], alpha]).transpose(2, 0, 1))
 
 
+def model_hint_input(hint_map: np.ndarray | None, luma: np.ndarray | None, size_px: int, spread: bool) -> np.ndarray:
+    """What a hint-aware model sees of one photo's (3, S, S) hint map (None: no hints) over its (S, S) `luma`:
+    zeros for none, else the map, or with `spread` (the model's `hints_spread`) its `hint_field`."""
+    if hint_map is None:
+        return np.zeros((HINT_CHANNELS, size_px, size_px), np.float32)
+    return hint_field(hint_map, luma) if spread else hint_map
+
+
 def _spread(values: np.ndarray, mask: np.ndarray, luma: np.ndarray, sigma: float | None = None,
             luma_sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(S, S, C) `values` at the (S, S) bool `mask` spread along paths of steady `luma` -> their weighted mean at

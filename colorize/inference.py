@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.errors import ColorizeError
-from colorize.hints import HINT_CHANNELS, Hints, hint_field, spread_hints
+from colorize.hints import Hints, model_hint_input, spread_hints
 from colorize.pixels import (
     CHROMA_TO_RGB, DEFAULT_RENDER_FACTOR, MIN_RENDER_FACTOR, RENDER_UNIT_PX, RGB_TO_CB, RGB_TO_CR, RGB_TO_Y, model_input,
     resolve_render_factor,
@@ -154,7 +154,8 @@ class Colorizer:
         lumas = small[:, 0].float().cpu().numpy() if any(m is not None for m in maps) else [None] * len(maps)
         kwargs = {}
         if self.takes_hints:
-            stacked = [torch.from_numpy(self._hint_input(m, y, size_px)) for m, y in zip(maps, lumas)]
+            spread = self.model.cfg.hints_spread
+            stacked = [torch.from_numpy(model_hint_input(m, y, size_px, spread)) for m, y in zip(maps, lumas)]
             kwargs["hints"] = torch.stack(stacked).to(self.device).contiguous(memory_format=self.memory_format)
         with self._autocast():
             rgb = self.model(small, **kwargs)  # (B, 3, S, S)
@@ -166,13 +167,6 @@ class Colorizer:
                 corrected = spread_hints(chroma[i].permute(1, 2, 0).cpu().numpy(), lumas[i], m)
                 chroma[i] = torch.from_numpy(corrected).permute(2, 0, 1).to(chroma.device)
         return chroma
-
-    def _hint_input(self, hint_map: np.ndarray | None, luma: np.ndarray | None, size_px: int) -> np.ndarray:
-        """What the model sees of one photo's hint map: zeros for none, else the map, or with `hints_spread` its
-        field (`colorize.hints.hint_field`)."""
-        if hint_map is None:
-            return np.zeros((HINT_CHANNELS, size_px, size_px), np.float32)
-        return hint_field(hint_map, luma) if self.model.cfg.hints_spread else hint_map
 
     def _render_input(self, gray: np.ndarray, size_px: int) -> torch.Tensor:
         """(H, W) uint8 -> (1, S, S) float luminance in [0, 1] at render size, on the device."""

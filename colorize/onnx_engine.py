@@ -21,7 +21,7 @@ import numpy as np
 
 from colorize.atomic import atomic_write
 from colorize.errors import ColorizeError
-from colorize.hints import Hints, hint_field, spread_hints
+from colorize.hints import Hints, model_hint_input, spread_hints
 from colorize.pixels import RENDER_UNIT_PX, chroma_of, merge, model_input, resolve_render_factor
 from colorize.weights import resolve_weights, sha256_file
 
@@ -97,8 +97,7 @@ class OnnxColorizer:
             maps = [None if h is None else h.render(*g.shape, size) for g, h in zip(batch, batch_hints)]
             feeds = {"luminance": lumas[:, None]}
             if self.takes_hints:
-                feeds["hints"] = np.stack([np.zeros((3, size, size), np.float32) if m is None else hint_field(m, y) if self.hints_spread else m
-                                           for m, y in zip(maps, lumas)])
+                feeds["hints"] = np.stack([model_hint_input(m, y, size, self.hints_spread) for m, y in zip(maps, lumas)])
             rgb = self.session.run(None, feeds)[0]  # (B, 3, S, S)
             chroma = chroma_of(rgb.transpose(0, 2, 3, 1)) * np.float32(self.chroma_gain)
             out.extend(merge(g, c if m is None else spread_hints(c, y, m)) for g, c, y, m in zip(batch, chroma, lumas, maps))

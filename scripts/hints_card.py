@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Measure a hint-aware model for docs/model-card.md: held-out ab error and PSNR with 0, 1, 2, 5, 10 and 20 hints
-sampled from the true colour, beside the model it was fine-tuned from (without and with hints), its automatic colour per group beside `--compare` models, and a
-before/after sheet of one photo corrected by a few hints. With `--ship NAME` the model is first copied to
-weights/NAME.pt in fp16 with its manifest, and that shipped file is what is measured.
+sampled from the true colour, beside the model it was fine-tuned from (without and with hints), its automatic
+colour per group beside `--compare` models, and a before/after sheet of one photo corrected by a few hints. With
+`--ship NAME` the model is first copied to weights/NAME.pt in fp16 with its manifest, and that shipped file is what
+is measured.
 
     .venv/bin/python scripts/hints_card.py --data data/photos --model runs/hints-v4/hints/gen.pt \\
         --base weights/colorize-lite0-v4.pt --photo data/photos/gcompris-qt-data__explore_world_music__music_mexico.jpg \\
