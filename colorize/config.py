@@ -38,6 +38,8 @@ class ModelConfig:
     hints: bool = False
     # ...and sees them spread over their regions (`colorize.hints.hint_field`) rather than as points.
     hints_spread: bool = False
+    # ...and, spread, also sees them spread wide over the photo (`hint_field(wide=True)`), for the scene's colour.
+    hints_wide: bool = False
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,9 @@ class HintsConfig:
     hint_lr_multiple: float = 100.0
     # The model sees the hints spread over their regions, not as points (`colorize.hints.hint_field`).
     spread_input: bool = False
+    # ...and also spread wide over the photo (`colorize.hints.WIDE_SIGMA`); the base's hint input is kept, the new
+    # channels start at zero.
+    wide_input: bool = False
     size_px: int = 128
     # Many images get no hint, so automatic colour stays as good; the others a geometric number of hints (mean
     # 1/p, Zhang et al.'s p = 1/8), each revealing the mean true colour of a square patch of 1 to max_patch_px.

@@ -3,8 +3,8 @@
 Spectral norm is a training-time reparametrisation (a forward pre-hook recomputing `weight` from `weight_orig`
 and power-iteration vectors). DeOldify's models could not be exported with it attached; at inference the hook only
 divides by a fixed sigma, so `torch.nn.utils.remove_spectral_norm` bakes that into `weight` and drops the hook.
-The exported graph maps (B, 1, S, S) luminance in [0, 1] (and, for a hint-aware model, a (B, 3, S, S) hint map:
-`colorize.hints`) to (B, 3, S, S) RGB in [0, 1] for one render size S (render factor x 16) and any batch: the U-Net resizes a decoder map where an odd encoder size rounded, a branch
+The exported graph maps (B, 1, S, S) luminance in [0, 1] (and, for a hint-aware model, its (B, C, S, S) hint input:
+`colorize.hints.model_hint_input`) to (B, 3, S, S) RGB in [0, 1] for one render size S (render factor x 16) and any batch: the U-Net resizes a decoder map where an odd encoder size rounded, a branch
 tracing fixes for the size it sees. The luminance merge stays in the caller, as in `colorize.inference`.
 """
 
@@ -59,8 +59,8 @@ def export_model(model: nn.Module, path: Path, fmt: str, size_px: int, batch: in
     gen = torch.Generator().manual_seed(0)
     examples = (torch.rand(batch, 1, size_px, size_px, generator=gen),)
     if getattr(getattr(model, "cfg", None), "hints", False):
+        examples += (torch.rand(batch, model.hint_in.in_channels, size_px, size_px, generator=gen) * 2 - 1,)
         model = _WithHints(model)
-        examples += (torch.rand(batch, 3, size_px, size_px, generator=gen) * 2 - 1,)
     # Tracing warns about every shape-dependent Python branch (fastai's U-Net resizes where sizes round); the
     # exported graph is checked against PyTorch's output below instead, so the warnings are only noise to a user.
     with torch.no_grad(), warnings.catch_warnings():

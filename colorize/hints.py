@@ -27,6 +27,11 @@ POINT_PATCH_PX = 3
 # luminance step (0..1) of about this much stops it. Chosen on training photos (docs/model-card.md).
 SPREAD_SIGMA = 0.3
 SPREAD_LUMA_SIGMA = 0.1
+# The wide field (`hint_field(wide=True)`): the same hints spread over most of the photo, which only a strong edge
+# slows. Too leaky to paint with (a red scarf would tint the face), it tells a model what the hints say of the
+# whole scene's colour, and the model learns where to trust it.
+WIDE_SIGMA = 1.0
+WIDE_LUMA_SIGMA = 0.5
 # A hints image may differ from its photo's aspect ratio by this much (rounding when one was resized).
 ASPECT_TOLERANCE = 0.02
 # Pixels of a hints image at least this opaque are hints.
@@ -165,9 +170,10 @@ def spread_hints(chroma: np.ndarray, luma: np.ndarray, hint_map: np.ndarray, sig
     return chroma + alpha[..., None] * spread
 
 
-def hint_field(hint_map: np.ndarray, luma: np.ndarray) -> np.ndarray:
+def hint_field(hint_map: np.ndarray, luma: np.ndarray, wide: bool = False) -> np.ndarray:
     """(3, S, S) `hint_map` -> the same hints spread over their regions as `spread_hints` spreads them: the spread
-    chroma times its confidence, and the confidence (1 at a hint, falling to 0 far from every hint or past an edge).
+    chroma times its confidence, and the confidence (1 at a hint, falling to 0 far from every hint or past an edge);
+    with `wide`, three more channels holding the same spread at WIDE_SIGMA and WIDE_LUMA_SIGMA.
 
     What a model built with `hints_spread` sees instead of the points: from a handful of points a fine-tuned
     network learns little in a few thousand steps (docs/model-card.md), while a field covering the hinted regions
@@ -176,17 +182,27 @@ def hint_field(hint_map: np.ndarray, luma: np.ndarray) -> np.ndarray:
     """
     mask = hint_map[2] > 0
     if not mask.any():
-        return np.zeros_like(hint_map)
-    chroma, alpha = _spread(hint_map[:2].transpose(1, 2, 0), mask, luma)
-    return np.ascontiguousarray(np.dstack([chroma * alpha[..., None], alpha]).transpose(2, 0, 1))
+        return np.zeros((hint_input_channels(True, wide), *mask.shape), np.float32)
+    reaches = [(None, None)] + ([(WIDE_SIGMA, WIDE_LUMA_SIGMA)] if wide else [])
+    planes = []
+    for sigma, luma_sigma in reaches:
+        chroma, alpha = _spread(hint_map[:2].transpose(1, 2, 0), mask, luma, sigma, luma_sigma)
+        planes += [chroma * alpha[..., None], alpha[..., None]]
+    return np.ascontiguousarray(np.dstack(planes).transpose(2, 0, 1).astype(np.float32))
 
 
-def model_hint_input(hint_map: np.ndarray | None, luma: np.ndarray | None, size_px: int, spread: bool) -> np.ndarray:
+def hint_input_channels(spread: bool, wide: bool) -> int:
+    """How many channels a hint-aware model's hint input has: the map's, or its field's (`hint_field`)."""
+    return HINT_CHANNELS * (2 if spread and wide else 1)
+
+
+def model_hint_input(hint_map: np.ndarray | None, luma: np.ndarray | None, size_px: int, spread: bool,
+                     wide: bool = False) -> np.ndarray:
     """What a hint-aware model sees of one photo's (3, S, S) hint map (None: no hints) over its (S, S) `luma`:
-    zeros for none, else the map, or with `spread` (the model's `hints_spread`) its `hint_field`."""
+    zeros for none, else the map, or with `spread` (the model's `hints_spread`, `hints_wide`) its `hint_field`."""
     if hint_map is None:
-        return np.zeros((HINT_CHANNELS, size_px, size_px), np.float32)
-    return hint_field(hint_map, luma) if spread else hint_map
+        return np.zeros((hint_input_channels(spread, wide), size_px, size_px), np.float32)
+    return hint_field(hint_map, luma, wide) if spread else hint_map
 
 
 def _spread(values: np.ndarray, mask: np.ndarray, luma: np.ndarray, sigma: float | None = None,

@@ -154,8 +154,9 @@ class Colorizer:
         lumas = small[:, 0].float().cpu().numpy() if any(m is not None for m in maps) else [None] * len(maps)
         kwargs = {}
         if self.takes_hints:
-            spread = self.model.cfg.hints_spread
-            stacked = [torch.from_numpy(model_hint_input(m, y, size_px, spread)) for m, y in zip(maps, lumas)]
+            cfg = self.model.cfg
+            stacked = [torch.from_numpy(model_hint_input(m, y, size_px, cfg.hints_spread, cfg.hints_wide))
+                       for m, y in zip(maps, lumas)]
             kwargs["hints"] = torch.stack(stacked).to(self.device).contiguous(memory_format=self.memory_format)
         with self._autocast():
             rgb = self.model(small, **kwargs)  # (B, 3, S, S)

@@ -78,6 +78,7 @@ class OnnxColorizer:
         self.batch_size = batch_size
         self.takes_hints = bool(meta["hints"])
         self.hints_spread = bool(meta["hints_spread"])
+        self.hints_wide = bool(meta["hints_wide"])
         self.chroma_gain = float(meta["chroma_gain"]) * vividness
         self.device = "cpu (onnxruntime)"
 
@@ -97,7 +98,7 @@ class OnnxColorizer:
             maps = [None if h is None else h.render(*g.shape, size) for g, h in zip(batch, batch_hints)]
             feeds = {"luminance": lumas[:, None]}
             if self.takes_hints:
-                feeds["hints"] = np.stack([model_hint_input(m, y, size, self.hints_spread) for m, y in zip(maps, lumas)])
+                feeds["hints"] = np.stack([model_hint_input(m, y, size, self.hints_spread, self.hints_wide) for m, y in zip(maps, lumas)])
             rgb = self.session.run(None, feeds)[0]  # (B, 3, S, S)
             chroma = chroma_of(rgb.transpose(0, 2, 3, 1)) * np.float32(self.chroma_gain)
             out.extend(merge(g, c if m is None else spread_hints(c, y, m)) for g, c, y, m in zip(batch, chroma, lumas, maps))
@@ -160,7 +161,7 @@ def _read_meta(entry: Path) -> dict[str, Any] | None:
         meta = json.loads((entry / "model.json").read_text())
     except (OSError, ValueError):
         return None
-    return meta if isinstance(meta, dict) and {"head", "hints", "hints_spread", "chroma_gain"} <= meta.keys() else None
+    return meta if isinstance(meta, dict) and {"head", "hints", "hints_spread", "hints_wide", "chroma_gain"} <= meta.keys() else None
 
 
 def _export(model: Any, ckpt_meta: dict[str, Any], weights: Path, onnx_path: Path, size: int) -> dict[str, Any]:
@@ -173,7 +174,7 @@ def _export(model: Any, ckpt_meta: dict[str, Any], weights: Path, onnx_path: Pat
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     cfg = model.cfg
     meta = {"weights": str(weights), "render_factor": ckpt_meta.get("render_factor"), "head": cfg.head,
-            "hints": bool(cfg.hints), "hints_spread": bool(cfg.hints_spread), "chroma_gain": 1.0 if cfg.head == "ab_bins" else cfg.chroma_gain}
+            "hints": bool(cfg.hints), "hints_spread": bool(cfg.hints_spread), "hints_wide": bool(cfg.hints_wide), "chroma_gain": 1.0 if cfg.head == "ab_bins" else cfg.chroma_gain}
     report = export_model(model, onnx_path, "onnx", size)
     if report.max_abs_diff is None or report.max_abs_diff > MAX_EXPORT_DIFF:
         onnx_path.unlink(missing_ok=True)

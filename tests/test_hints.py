@@ -214,7 +214,8 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
     assert np.mean(errors["with"]) < 0.5 * np.mean(errors["without"]), errors
 
 
-def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny_weights: Path,
+@pytest.mark.parametrize("wide", [False, True])
+def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny_weights: Path, wide: bool,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from colorize import hints as hints_module
     from colorize.config import load_recipe
@@ -224,19 +225,34 @@ def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny
 
     seen = []
 
-    def recording_field(hint_map: np.ndarray, luma: np.ndarray) -> np.ndarray:
-        seen.append((hint_map.shape, luma.shape, bool(hint_map[2].any())))
-        return hints_module.hint_field(hint_map, luma)
+    def recording_field(hint_map: np.ndarray, luma: np.ndarray, wide: bool) -> np.ndarray:
+        seen.append((hint_map.shape, luma.shape, bool(hint_map[2].any()), wide))
+        return hints_module.hint_field(hint_map, luma, wide)
 
     monkeypatch.setattr(hints_stage, "hint_field", recording_field)
     sets = {"hints.base": str(tiny_weights), "hints.steps": 3, "hints.size_px": 32, "hints.batch_size": 4, "hints.no_hint_prob": 0.0,
-            "hints.spread_input": True, "loss.perceptual": False, "data.val_fraction": 0.0}
+            "hints.spread_input": True, "hints.wide_input": wide, "loss.perceptual": False, "data.val_fraction": 0.0}
     cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
     gen_path = hints_stage.run(cfg, StageContext(tmp_path / "run", _two_colour_photos(tmp_path / "toy"), device=torch.device("cpu")))
     model, _ = load_generator(gen_path)
-    assert model.cfg.hints and model.cfg.hints_spread
+    assert model.cfg.hints and model.cfg.hints_spread and model.cfg.hints_wide == wide
+    assert model.hint_in.in_channels == (6 if wide else 3)
     # Every training image's points went through the field, at the training size, with the input's luminance.
-    assert len(seen) == 3 * 4 and all(s == ((3, 32, 32), (32, 32), True) for s in seen)
+    assert len(seen) == 3 * 4 and all(s == ((3, 32, 32), (32, 32), True, wide) for s in seen)
+
+
+def test_a_wide_input_model_grown_from_a_spread_one_reproduces_it_exactly(tmp_path: Path) -> None:
+    from colorize.train.hints import hint_aware
+
+    torch.manual_seed(0)
+    base = create_generator(ModelConfig(arch="tiny", hints=True, hints_spread=True)).eval()
+    with torch.no_grad():
+        base.hint_in.weight.normal_()  # what a fine-tune learned: it must be kept, not zeroed
+    grown = hint_aware(base, ModelConfig(arch="tiny", hints=True, hints_spread=True, hints_wide=True), tmp_path / "base.pt").eval()
+    gray, field = torch.rand(2, 1, 64, 64), torch.rand(2, 6, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(base(gray, hints=field[:, :3]), grown(gray, hints=field))
+        assert not torch.equal(base(gray), base(gray, hints=field[:, :3]))
 
 
 def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) -> None:
@@ -289,3 +305,10 @@ def test_spread_hints_colours_the_hinted_region_and_stops_at_an_edge() -> None:
     assert 0.5 < field[2, 32, 30] < 1 and field[2, 32, 45] < 0.01
     np.testing.assert_allclose(field[:2, 32, 30] / field[2, 32, 30], hint_map[:2, 32, 20], atol=1e-3)  # one hint: its colour
     assert not hint_field(np.zeros((3, size, size), np.float32), luma).any()  # no hints: zeros, as for the points
+
+    # A `hints_wide` model also sees the same colour spread over the photo, slowed but not stopped by the edge.
+    wide = hint_field(hint_map, luma, wide=True)
+    assert wide.shape == (6, size, size) and np.array_equal(wide[:3], field)
+    assert wide[5, 0, 0] > 0.5 and wide[5, 32, 45] > 10 * field[2, 32, 45] and wide[5, 32, 45] < wide[5, 32, 30]
+    np.testing.assert_allclose(wide[3:5, 0, 0] / wide[5, 0, 0], hint_map[:2, 32, 20], atol=1e-3)
+    assert hint_field(np.zeros((3, size, size), np.float32), luma, wide=True).shape == (6, size, size)

@@ -27,7 +27,7 @@ def test_checkpoint_round_trip_rebuilds_same_model(tiny_weights: Path) -> None:
         assert torch.equal(model(x), again(x))
     assert meta["model_config"] == meta2["model_config"] == {
         "arch": "tiny", "self_attention": True, "blur": True, "spectral_norm": True, "head": "rgb", "temperature": 0.38,
-        "chroma_gain": 1.0, "hints": False, "hints_spread": False,
+        "chroma_gain": 1.0, "hints": False, "hints_spread": False, "hints_wide": False,
     }
     assert meta["kind"] == "generator" and meta["stage"] == "test"
 

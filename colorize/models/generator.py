@@ -12,7 +12,7 @@ from torch import nn
 from colorize.colour import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
 from colorize.config import ModelConfig
 from colorize.errors import ConfigError
-from colorize.hints import HINT_CHANNELS
+from colorize.hints import hint_input_channels
 from colorize.models.encoders import create_encoder, encoder_spec
 
 with warnings.catch_warnings():
@@ -36,8 +36,8 @@ class Generator(nn.Module):
     With `head = "ab_bins"` the U-Net predicts logits over quantised ab bins (`logits`), and the forward pass
     decodes them by the annealed mean onto the input's lightness, so everything downstream still sees RGB.
 
-    With `hints`, a (B, 3, H, W) hint map (chroma + mask, `colorize.hints`) is projected by a zero-initialised 1x1
-    convolution and added to the encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder
+    With `hints`, a (B, C, H, W) hint input (chroma + mask, or with `hints_spread` those spread over their regions:
+    `colorize.hints.model_hint_input`) is projected by a zero-initialised 1x1 convolution and added to the encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder
     reads a hint as colour painted on the photo. Projecting into the input, rather than widening the encoder's first
     convolution, keeps the U-Net's shape, so the base model's weights load unchanged; and fastai's last cross,
     which concatenates the U-Net's input, sees the hints too. Zero-initialised, the model is exactly its base.
@@ -66,9 +66,11 @@ class Generator(nn.Module):
         # autocast simple and avoid fastai's per-op dispatch overhead.
         if type(self.unet.layers[-1]).__name__ == "ToTensorBase":
             self.unet.layers = self.unet.layers[:-1]
+        if cfg.hints_wide and not (cfg.hints and cfg.hints_spread):
+            raise ConfigError("model.hints_wide needs model.hints and model.hints_spread")
         self.hint_in = None
         if cfg.hints:
-            self.hint_in = nn.Conv2d(HINT_CHANNELS, 3, kernel_size=1)
+            self.hint_in = nn.Conv2d(hint_input_channels(cfg.hints_spread, cfg.hints_wide), 3, kernel_size=1)
             nn.init.zeros_(self.hint_in.weight)
             nn.init.zeros_(self.hint_in.bias)
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
@@ -84,7 +86,7 @@ class Generator(nn.Module):
         x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std
         if self.hint_in is not None:
             if hints is None:
-                hints = gray.new_zeros(gray.shape[0], HINT_CHANNELS, *gray.shape[-2:])
+                hints = gray.new_zeros(gray.shape[0], self.hint_in.in_channels, *gray.shape[-2:])
             x = x + self.hint_in(hints.to(x.dtype))
         return x
 
@@ -102,7 +104,7 @@ class Generator(nn.Module):
         self, gray: torch.Tensor, with_logits: bool = False, hints: torch.Tensor | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """RGB, or (RGB, bin logits or None) with `with_logits` (through forward, so DDP sees the pass). `hints`:
-        (B, 3, H, W) hint maps, for a model built with `hints` (none given: no hints)."""
+        (B, C, H, W) hint inputs (`colorize.hints.model_hint_input`), for a model built with `hints` (none: no hints)."""
         if self.cfg.head == "ab_bins":
             logits = self.logits(gray, hints)
             rgb = self.decode(logits, gray)

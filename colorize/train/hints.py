@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-from colorize.config import HintsConfig, RecipeConfig, to_dict
+from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
-from colorize.errors import WeightsError
+from colorize.errors import ConfigError, WeightsError
 from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
 from colorize.inference import rgb_to_chroma
 from colorize.pixels import render_factor_for
@@ -63,6 +64,21 @@ def simulated_hints(target: torch.Tensor, cfg: HintsConfig, gen: torch.Generator
     return out
 
 
+def hint_aware(base_model: nn.Module, model_cfg: ModelConfig, base: Path) -> nn.Module:
+    """A generator built from `model_cfg` holding `base_model`'s weights (from file `base`), which it reproduces
+    exactly: hint input channels the base lacks start at zero, and a hint-aware base's come first."""
+    gen = create_generator(model_cfg)
+    state = base_model.state_dict()
+    if "hint_in.weight" in state:
+        grown = torch.zeros_like(gen.hint_in.weight)
+        grown[:, : state["hint_in.weight"].shape[1]] = state["hint_in.weight"]
+        state["hint_in.weight"] = grown
+    missing, unexpected = gen.load_state_dict(state, strict=False)
+    if unexpected or set(missing) - {"hint_in.weight", "hint_in.bias"}:
+        raise WeightsError(f"{base}: weights do not fit a hint-aware {model_cfg.arch} (missing {missing}, unexpected {unexpected})")
+    return gen
+
+
 def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     """Fine-tune (or resume, or skip) the hint-aware model; returns RUN/hints/gen.pt."""
     hc = cfg.hints
@@ -72,12 +88,11 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     if not begin_stage(out, digest, cfg, ctx):
         return out / "gen.pt"
     base_model, meta = load_generator(base)
-    model_cfg = dataclasses.replace(base_model.cfg, hints=True, hints_spread=hc.spread_input)
+    if hc.wide_input and not hc.spread_input:
+        raise ConfigError("hints.wide_input needs hints.spread_input")
+    model_cfg = dataclasses.replace(base_model.cfg, hints=True, hints_spread=hc.spread_input, hints_wide=hc.wide_input)
     torch.manual_seed(cfg.data.seed)
-    gen = create_generator(model_cfg)
-    missing, unexpected = gen.load_state_dict(base_model.state_dict(), strict=False)
-    if unexpected or set(missing) - {"hint_in.weight", "hint_in.bias"}:
-        raise WeightsError(f"{base}: weights do not fit a hint-aware {model_cfg.arch} (missing {missing}, unexpected {unexpected})")
+    gen = hint_aware(base_model, model_cfg, base)
     num = Numerics.for_stage(cfg.train, ctx.device)
     gen = num.model(gen)
     prior = meta.get("ab_prior")
@@ -108,7 +123,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         # The hints of step s depend only on s (and the rank), so a resumed run draws the same ones.
         hints = simulated_hints(y, hc, torch.Generator().manual_seed(cfg.data.seed * 1_000_003 + step * ctx.world + ctx.rank))
         if hc.spread_input:
-            hints = torch.from_numpy(np.stack([hint_field(m, luma) for m, luma in zip(hints.numpy(), x[:, 0].float().numpy())]))
+            hints = torch.from_numpy(np.stack([hint_field(m, luma, hc.wide_input) for m, luma in zip(hints.numpy(), x[:, 0].float().numpy())]))
         x, y, hints = num.batch(x), num.batch(y), num.batch(hints)
         with num.autocast():
             rgb, logits = model(x, with_logits=True, hints=hints)
