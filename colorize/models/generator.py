@@ -37,8 +37,9 @@ class Generator(nn.Module):
     decodes them by the annealed mean onto the input's lightness, so everything downstream still sees RGB.
 
     With `hints`, a (B, C, H, W) hint input (chroma + mask, or with `hints_spread` those spread over their regions:
-    `colorize.hints.model_hint_input`) is projected by a zero-initialised 1x1 convolution and added to the encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder
-    reads a hint as colour painted on the photo. Projecting into the input, rather than widening the encoder's first
+    `colorize.hints.model_hint_input`) is projected by a zero-initialised 1x1 convolution and added to the
+    encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder reads a hint as colour painted on
+    the photo. Projecting into the input, rather than widening the encoder's first
     convolution, keeps the U-Net's shape, so the base model's weights load unchanged; and fastai's last cross,
     which concatenates the U-Net's input, sees the hints too. Zero-initialised, the model is exactly its base.
     """
