@@ -149,16 +149,29 @@ def test_simulated_hints_hold_the_true_colour_as_the_renderer_encodes_it() -> No
     from colorize.train.hints import simulated_hints
 
     colour = np.asarray([0x20, 0x50, 0xC0]) / 255
-    target = torch.tensor(colour, dtype=torch.float32).view(1, 3, 1, 1).expand(64, 3, 32, 32)
-    maps = simulated_hints(target, HintsConfig(no_hint_prob=0.5), torch.Generator().manual_seed(0))
-    hinted = maps[:, 2].amax(dim=(1, 2)) > 0
+    target = torch.tensor(colour, dtype=torch.float32).view(3, 1, 1).expand(3, 32, 32)
+    cfg = HintsConfig(no_hint_prob=0.5)
+    maps = np.stack([simulated_hints(target, cfg, np.random.default_rng([0, k])) for k in range(64)])
+    hinted = maps[:, 2].max(axis=(1, 2)) > 0
     assert 16 < int(hinted.sum()) < 48  # about half the images get hints
     mask = maps[:, 2] > 0
-    expected = torch.tensor(rgb_to_hint_chroma(colour), dtype=torch.float32)
-    assert torch.allclose(maps[:, :2].permute(0, 2, 3, 1)[mask], expected.expand(int(mask.sum()), 2), atol=1e-5)
-    assert maps[:, :2].permute(0, 2, 3, 1)[~mask].abs().max() == 0
-    again = simulated_hints(target, HintsConfig(no_hint_prob=0.5), torch.Generator().manual_seed(0))
-    assert torch.equal(maps, again)
+    expected = rgb_to_hint_chroma(colour).astype(np.float32)
+    np.testing.assert_allclose(maps[:, :2].transpose(0, 2, 3, 1)[mask], np.broadcast_to(expected, (int(mask.sum()), 2)), atol=1e-5)
+    assert np.abs(maps[:, :2].transpose(0, 2, 3, 1)[~mask]).max() == 0
+    assert np.array_equal(maps[7], simulated_hints(target, cfg, np.random.default_rng([0, 7])))
+
+
+def test_hinted_photos_draw_the_same_hints_for_the_same_sample_id(tmp_path: Path) -> None:
+    from colorize.config import DataConfig, HintsConfig
+    from colorize.data import CrappifiedPhotos, training_photos
+    from colorize.train.hints import HintedPhotos
+
+    data = HintedPhotos(CrappifiedPhotos(training_photos(_two_colour_photos(tmp_path / "p"), DataConfig(val_fraction=0.0), 64), 32,
+                                         DataConfig(), seed=3), HintsConfig(no_hint_prob=0.0, spread_input=True, wide_input=True), seed=3)
+    x, y, hints = data[5]
+    assert x.shape == (1, 32, 32) and y.shape == (3, 32, 32) and hints.shape == (6, 32, 32)
+    assert hints[2].max() > 0 and hints[5].max() > 0  # every sample hinted here: confidence near and wide
+    assert torch.equal(hints, data[5][2]) and not torch.equal(hints, data[6][2])
 
 
 def _two_colour_photos(folder: Path) -> Path:

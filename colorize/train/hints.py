@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
@@ -44,24 +45,42 @@ log = logging.getLogger(__name__)
 NAME = "hints"
 
 
-def simulated_hints(target: torch.Tensor, cfg: HintsConfig, gen: torch.Generator) -> torch.Tensor:
-    """(B, 3, S, S) RGB targets -> (B, 3, S, S) hint maps as `colorize.hints` renders them: per image none with
-    probability `no_hint_prob`, else a geometric number of square patches, each holding its mean true chroma."""
-    b, _, s, _ = target.shape
-    chroma = 2 * rgb_to_chroma(target.float())
-    out = torch.zeros(b, HINT_CHANNELS, s, s)
-    for i in range(b):
-        if float(torch.rand((), generator=gen)) < cfg.no_hint_prob:
-            continue
-        # Geometric(p) on 1, 2, ... by inversion.
-        u = float(torch.rand((), generator=gen))
-        n = min(cfg.max_hints, 1 + int(np.log(max(u, 1e-12)) / np.log(1 - cfg.geometric_p)))
-        for _ in range(n):
-            k = int(torch.randint(1, min(cfg.max_patch_px, s) + 1, (), generator=gen))
-            y, x = (int(torch.randint(0, s - k + 1, (), generator=gen)) for _ in range(2))
-            out[i, :2, y : y + k, x : x + k] = chroma[i, :, y : y + k, x : x + k].mean(dim=(1, 2), keepdim=True)
-            out[i, 2, y : y + k, x : x + k] = 1.0
+def simulated_hints(target: torch.Tensor, cfg: HintsConfig, rng: np.random.Generator) -> np.ndarray:
+    """(3, S, S) RGB target -> (3, S, S) hint map as `colorize.hints` renders it: none with probability
+    `no_hint_prob`, else a geometric number of square patches, each holding its mean true chroma."""
+    s = target.shape[-1]
+    out = np.zeros((HINT_CHANNELS, s, s), np.float32)
+    if rng.random() < cfg.no_hint_prob:
+        return out
+    chroma = 2 * rgb_to_chroma(target[None].float())[0].numpy()
+    for _ in range(min(cfg.max_hints, int(rng.geometric(cfg.geometric_p)))):
+        k = int(rng.integers(1, min(cfg.max_patch_px, s) + 1))
+        y, x = (int(v) for v in rng.integers(0, s - k + 1, size=2))
+        out[:2, y : y + k, x : x + k] = chroma[:, y : y + k, x : x + k].mean(axis=(1, 2), keepdims=True)
+        out[2, y : y + k, x : x + k] = 1.0
     return out
+
+
+class HintedPhotos(Dataset):
+    """Sample id k -> (damaged gray, colour target, the model's hint input), the hints simulated from the target.
+
+    Drawn here rather than per batch in the training loop so the data workers do it: spreading the hints costs
+    ~20 ms an image on a CPU core, which would starve a GPU. A sample's hints depend only on k, so a resumed run
+    draws the same ones."""
+
+    def __init__(self, photos: CrappifiedPhotos, cfg: HintsConfig, seed: int) -> None:
+        self.photos, self.cfg, self.seed = photos, cfg, seed
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y = self.photos[k]
+        # A stream of its own: [seed, k] already draws the sample's crop and damage.
+        hints = simulated_hints(y, self.cfg, np.random.default_rng([self.seed, k, 1]))
+        if self.cfg.spread_input:
+            hints = hint_field(hints, x[0].float().numpy(), self.cfg.wide_input)
+        return x, y, torch.from_numpy(hints)
 
 
 def hint_aware(base_model: nn.Module, model_cfg: ModelConfig, base: Path) -> nn.Module:
@@ -114,16 +133,12 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         start = resume["step"]
     log.info("%s: fine-tuning %s for colour hints, steps %d-%d at %d px; loss: %s", NAME, base, start, hc.steps, hc.size_px, loss_fn.description)
     train = training_photos(ctx.data_dir, cfg.data, 2 * hc.size_px)
-    data = CrappifiedPhotos(train, hc.size_px, cfg.data, seed=cfg.data.seed)
+    data = HintedPhotos(CrappifiedPhotos(train, hc.size_px, cfg.data, seed=cfg.data.seed), hc, cfg.data.seed)
     model = wrap_ddp(gen, ctx)
     model.train()
     step_log = StepLog(out / "train_log.csv", hc.log_every_steps, ctx)
     batches = step_loader(data, StepBatches(start, hc.steps, hc.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
-    for step, (x, y) in enumerate(batches, start=start):
-        # The hints of step s depend only on s (and the rank), so a resumed run draws the same ones.
-        hints = simulated_hints(y, hc, torch.Generator().manual_seed(cfg.data.seed * 1_000_003 + step * ctx.world + ctx.rank))
-        if hc.spread_input:
-            hints = torch.from_numpy(np.stack([hint_field(m, luma, hc.wide_input) for m, luma in zip(hints.numpy(), x[:, 0].float().numpy())]))
+    for step, (x, y, hints) in enumerate(batches, start=start):
         x, y, hints = num.batch(x), num.batch(y), num.batch(hints)
         with num.autocast():
             rgb, logits = model(x, with_logits=True, hints=hints)
