@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-DEFAULT_MODEL_NAME = "colorize-lite0-v6"
+DEFAULT_MODEL_NAME = "colorize-lite0-v7"
 WEIGHTS_DIR_ENV = "COLORIZE_WEIGHTS_DIR"
 
 
@@ -71,13 +71,14 @@ def save_checkpoint(path: Path, model: nn.Module, kind: str, model_config: Any, 
     atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 
-def save_half(src: Path, dst: Path) -> None:
-    """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config, step and render factor."""
+def save_half(src: Path, dst: Path, model_config: dict[str, Any] | None = None) -> None:
+    """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config (`model_config` if given,
+    e.g. with a re-tuned decoding knob), step and render factor."""
     import torch
 
     ckpt = read_checkpoint(src, kind="generator")
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
-    slim = {"format_version": FORMAT_VERSION, "kind": "generator", "model_config": ckpt["model_config"],
+    slim = {"format_version": FORMAT_VERSION, "kind": "generator", "model_config": model_config or ckpt["model_config"],
             "state_dict": half, "step": ckpt.get("step"), "stage": "shipped",
             "render_factor": ckpt.get("render_factor")}
     atomic_write(dst, lambda tmp: torch.save(slim, tmp))

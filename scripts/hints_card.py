@@ -66,6 +66,23 @@ def mark(img: np.ndarray, hints: Hints) -> np.ndarray:
     return out
 
 
+def retuned(trained: Path, ckpt: dict, data: Path, device: str) -> tuple[dict, list[dict[str, float]]]:
+    """The trained model's config with its decoding knob chosen by `tune_decoding` (the export's rule, on its run's
+    config and held-out crops), and every setting's scores. A fine-tune otherwise keeps its base's knob, which was
+    chosen for another model."""
+    import torch
+
+    from colorize.config import RecipeConfig, from_dict, to_dict
+    from colorize.train.common import StageContext
+    from colorize.train.recipe import tune_decoding
+    from colorize.weights import load_generator
+
+    model, _ = load_generator(trained)
+    cfg = from_dict(RecipeConfig, ckpt["config"])
+    tuned, scores = tune_decoding(model, cfg, StageContext(run_dir=trained.parent, data_dir=data, device=torch.device(device)))
+    return to_dict(tuned), scores
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
@@ -75,14 +92,22 @@ def main() -> None:
     ap.add_argument("--hint", action="append", required=True, help="X,Y of a hint on --photo (pixels or %%; repeatable)")
     ap.add_argument("--compare", action="append", default=[], metavar="LABEL=WEIGHTS", help="a model for the per-group table")
     ap.add_argument("--ship", metavar="NAME", help="copy --model to weights/NAME.pt (fp16, with manifest) and measure that")
+    ap.add_argument("--tune-decoding", action="store_true",
+                    help="with --ship: choose the chroma gain by the export's rule (as `colorize train all` does) "
+                         "instead of keeping the base's")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     trained = args.model
+    if args.tune_decoding and not args.ship:
+        ap.error("--tune-decoding needs --ship")
     if args.ship:
         args.model = ROOT / "weights" / f"{args.ship}.pt"
-        save_half(trained, args.model)
         ckpt = read_checkpoint(trained, kind="generator")
-        record = {"model_config": ckpt["model_config"], "render_factor": ckpt.get("render_factor"),
+        model_config, extra = ckpt["model_config"], {}
+        if args.tune_decoding:
+            model_config, extra["decoding_scores"] = retuned(trained, ckpt, args.data, args.device)
+        save_half(trained, args.model, model_config)
+        record = {"model_config": model_config, "render_factor": ckpt.get("render_factor"), **extra,
                   "training": {"stage": "hints", "from": args.base.name, "steps": ckpt.get("step"),
                                "hints": ckpt.get("config", {}).get("hints")}}
         write_manifest(args.model, **record)  # the file's new sha256, before anything loads it

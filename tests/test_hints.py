@@ -325,3 +325,15 @@ def test_spread_hints_colours_the_hinted_region_and_stops_at_an_edge() -> None:
     assert wide[5, 0, 0] > 0.5 and wide[5, 32, 45] > 10 * field[2, 32, 45] and wide[5, 32, 45] < wide[5, 32, 30]
     np.testing.assert_allclose(wide[3:5, 0, 0] / wide[5, 0, 0], hint_map[:2, 32, 20], atol=1e-3)
     assert hint_field(np.zeros((3, size, size), np.float32), luma, wide=True).shape == (6, size, size)
+
+
+def test_retuning_the_decoding_of_a_hint_aware_model_keeps_its_hint_inputs(tmp_path: Path) -> None:
+    from colorize.config import GanConfig, RecipeConfig
+    from colorize.train.common import StageContext
+    from colorize.train.recipe import CHROMA_GAINS, tune_decoding
+
+    model = create_generator(ModelConfig(arch="tiny", hints=True, hints_spread=True)).eval()
+    ctx = StageContext(run_dir=tmp_path, data_dir=_two_colour_photos(tmp_path / "p"), device=torch.device("cpu"))
+    tuned, scores = tune_decoding(model, RecipeConfig(gan=GanConfig(size_px=32, n_val_images=4)), ctx)
+    assert tuned.hints and tuned.hints_spread and tuned.chroma_gain in CHROMA_GAINS
+    assert [s["chroma_gain"] for s in scores] == list(CHROMA_GAINS) and model.cfg == tuned

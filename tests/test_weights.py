@@ -118,6 +118,18 @@ def test_half_copy_keeps_the_render_factor(tiny_weights: Path, tmp_path: Path) -
     assert Colorizer.from_weights(tiny_weights, device="cpu").render_factor == DEFAULT_RENDER_FACTOR  # records none
 
 
+def test_half_copy_can_carry_a_retuned_decoding_knob(tiny_weights: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    from colorize.config import to_dict
+
+    model, _ = load_generator(tiny_weights)
+    retuned = to_dict(dataclasses.replace(model.cfg, chroma_gain=1.4))
+    save_half(tiny_weights, tmp_path / "half.pt", retuned)
+    assert load_generator(tmp_path / "half.pt")[0].cfg.chroma_gain == 1.4
+    assert load_generator(tiny_weights)[0].cfg.chroma_gain != 1.4
+
+
 def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)
     path = resolve_weights(None)  # the repository's weights/ folder

@@ -102,22 +102,25 @@ CHROMA_GAINS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 def tune_decoding(model: nn.Module, cfg: RecipeConfig, ctx: StageContext) -> tuple[ModelConfig, list[dict[str, float]]]:
     """The decoding knob that scores best on the held-out photos by the GAN stage's own rule (`gan.choose`: accuracy
     first, then the colourfulness closest to the real photos'): the ab-bin head's temperature, or the RGB head's
-    chroma gain. Returns the model config carrying it and every setting's scores."""
-    knob, values = ("temperature", TEMPERATURES) if cfg.model.head == "ab_bins" else ("chroma_gain", CHROMA_GAINS)
+    chroma gain. Returns the model's own config (a hint-aware one keeps its hint inputs) carrying it and every
+    setting's scores."""
+    own = model.cfg
+    knob, values = ("temperature", TEMPERATURES) if own.head == "ab_bins" else ("chroma_gain", CHROMA_GAINS)
     train_paths, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
     pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * cfg.gan.size_px)[: cfg.gan.n_val_images], cfg.gan.size_px)
     num = Numerics(ctx.device, torch.float32, cfg.train.channels_last)
     rows = []
     for v in values:
         # The Colorizer decodes at the model config's setting (the user's vividness being 1 here).
-        model.cfg = dataclasses.replace(model.cfg, **{knob: v})
+        model.cfg = dataclasses.replace(own, **{knob: v})
         metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num)
         rows.append({"step": v, **{k: round(m, 4) for k, m in metrics.items()}})
     best = gan.choose(rows)
     log.info("decoding %s %.2f (%s)", knob, best["step"],
              ", ".join(f"{r['step']}: ab {r['ab_mae']:.2f} gap {r['colorfulness_gap']:.1f}" for r in rows))
     scores = [{knob: r["step"], **{k: v for k, v in r.items() if k != "step"}} for r in rows]
-    return dataclasses.replace(cfg.model, **{knob: float(best["step"])}), scores
+    model.cfg = dataclasses.replace(own, **{knob: float(best["step"])})
+    return model.cfg, scores
 
 
 def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
