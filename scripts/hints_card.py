@@ -145,7 +145,8 @@ def main() -> None:
     real = load_rgb(args.photo, 1024)
     hints = true_colour_hints(real, args.hint)
     g = to_gray(real)
-    sheet = contact_sheet([[np.repeat(g[..., None], 3, -1), base.colorize([g])[0], mark(model.colorize([g], [hints])[0], hints), real]],
+    # The same model without and with the hints: what a user sees when adding them.
+    sheet = contact_sheet([[np.repeat(g[..., None], 3, -1), model.colorize([g])[0], mark(model.colorize([g], [hints])[0], hints), real]],
                           col_labels=["gray", "no hints", f"{len(hints.points)} hints (dots)", "real colour"], cell_px=320)
     from PIL import Image
 
