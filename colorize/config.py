@@ -88,6 +88,10 @@ class LossConfig:
     # Cross-entropy on ab bins with rebalancing (Zhang et al. 2016); needs model.head = "ab_bins".
     classification_weight: float = 0.0
     rebalance_lambda: float = 0.5
+    # Weight the chroma L1 per pixel by the rebalancing weight of its true colour's ab bin (Zhang et al.'s w, at
+    # rebalance_lambda): rare, saturated colours count more, so where the colour is uncertain the prediction moves
+    # from the median towards them instead of towards gray.
+    rebalance_chroma: bool = False
     # DDColor's colourfulness term, w * (1 - C(pred)) with C the Hasler-Süsstrunk colourfulness in [0, 1] units.
     colorfulness_weight: float = 0.0
     # Resize prediction and target by this factor before VGG: at 0.5 the feature term costs a quarter.

@@ -12,7 +12,7 @@ from colorize.colour import _lab_to_rgb_unclamped, ab_bins, annealed_mean, gray_
 from colorize.config import LossConfig, ModelConfig
 from colorize.errors import ConfigError
 from colorize.losses import Objective
-from colorize.losses.colour import ab_prior, colorfulness_loss, rebalance_weights, soft_encode
+from colorize.losses.colour import BinWeights, ab_prior, colorfulness_loss, rebalance_weights, soft_encode
 from colorize.models import create_generator
 
 
@@ -54,6 +54,35 @@ def test_rebalancing_weights_have_mean_one_under_the_prior_and_favour_rare_bins(
     w = rebalance_weights(prior, 0.5)
     assert np.isclose((prior * w).sum(), 1.0, atol=1e-5)
     assert w[prior.argmin()] > w[prior.argmax()]
+
+
+def test_bin_weights_are_each_pixels_nearest_bin_weight() -> None:
+    weights = np.random.default_rng(0).uniform(0.1, 5, len(ab_bins())).astype(np.float32)
+    rgb = torch.rand(2, 3, 16, 16)
+    ab = rgb_to_lab(rgb)[:, 1:].permute(0, 2, 3, 1).reshape(-1, 2)
+    expected = torch.from_numpy(weights)[torch.cdist(ab, torch.from_numpy(ab_bins())).argmin(dim=1)]
+    got = BinWeights(weights)(rgb).permute(0, 2, 3, 1).reshape(-1)
+    assert got.shape == expected.shape
+    assert (got == expected).float().mean() > 0.98  # the rest are ties on a cell's edge
+
+
+def test_rebalanced_chroma_prefers_the_rare_saturated_colour_to_the_common_gray() -> None:
+    # A patch whose true colour is gray in 3 pixels of 4 and saturated red in the last: plain L1 is least for gray
+    # (the median), the rebalanced L1 for red, which the corpus (mostly gray) makes rare.
+    target = torch.full((1, 3, 8, 8), 0.5)
+    target[:, :, :, 6:] = torch.tensor([0.8, 0.2, 0.2]).view(1, 3, 1, 1)
+    corpus = [np.full((32, 32, 3), 128, np.uint8)] * 9 + [(target[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)]
+    prior = ab_prior(corpus)
+    gray, red = torch.full_like(target, 0.5), target[:, :, :, 7:].expand_as(target).clone()
+    for rebalance, best in ((False, "gray"), (True, "red")):
+        loss = Objective(LossConfig(perceptual=False, pixel_weight=0.0, rebalance_chroma=rebalance), ModelConfig(arch="tiny"), prior)
+        scores = {"gray": float(loss(gray, target)), "red": float(loss(red, target))}
+        assert min(scores, key=scores.get) == best, scores
+
+
+def test_rebalanced_chroma_needs_the_prior() -> None:
+    with pytest.raises(ConfigError, match="prior"):
+        Objective(LossConfig(perceptual=False, rebalance_chroma=True), ModelConfig(arch="tiny"))
 
 
 def test_colorfulness_loss_prefers_colour() -> None:

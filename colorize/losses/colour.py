@@ -1,5 +1,6 @@
 """Objectives that aim at vivid colour rather than the average: ab-bin classification with class rebalancing
-(Zhang et al. 2016, *Colorful Image Colorization*) and DDColor's colourfulness term (Kang et al. 2023).
+(Zhang et al. 2016, *Colorful Image Colorization*), the same rebalancing applied to the chroma L1 (`BinWeights`),
+and DDColor's colourfulness term (Kang et al. 2023).
 
 L1 regression predicts, where an object could be red or green, the median of its colours: brown. Classifying the
 colour into bins keeps the modes apart, and rebalancing the rare, saturated bins up stops the common desaturated
@@ -15,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorize.colour import ab_bins, rgb_to_lab
+from colorize.colour import AB_GRID, ab_bins, rgb_to_lab
 
 SOFT_NEIGHBOURS = 5  # bins each true colour is spread over (Zhang et al.)
 SOFT_SIGMA = 5.0  # ab units, for the soft encoding and for smoothing the prior
+_AB_CELLS = 11  # every sRGB colour's a*, b* lie within ±110: grid cells -11..11 per axis
 
 
 def soft_encode(ab: torch.Tensor, centres: torch.Tensor, k: int = SOFT_NEIGHBOURS, sigma: float = SOFT_SIGMA) -> torch.Tensor:
@@ -59,6 +61,25 @@ def rebalance_weights(prior: np.ndarray, lam: float = 0.5) -> np.ndarray:
     q = len(prior)
     w = 1.0 / ((1 - lam) * prior + lam / q)
     return (w / float((prior * w).sum())).astype(np.float32)
+
+
+class BinWeights(nn.Module):
+    """Target RGB in [0, 1] -> the rebalancing weight of each pixel's nearest ab bin, (B, 1, H, W)."""
+
+    def __init__(self, weights: np.ndarray) -> None:
+        super().__init__()
+        # Bins are cells of the AB_GRID lattice, so a lookup table over every cell finds a pixel's bin by rounding,
+        # at full resolution for the cost of a colour conversion (no distance to all Q bins per pixel).
+        cells = torch.arange(-_AB_CELLS, _AB_CELLS + 1, dtype=torch.float32) * AB_GRID
+        grid = torch.stack(torch.meshgrid(cells, cells, indexing="ij"), dim=-1).reshape(-1, 2)
+        nearest = torch.cdist(grid, torch.from_numpy(ab_bins())).argmin(dim=1)
+        self.register_buffer("table", torch.from_numpy(weights)[nearest].reshape(len(cells), len(cells)), persistent=False)
+
+    def forward(self, target_rgb: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(target_rgb.device.type, enabled=False):
+            ab = rgb_to_lab(target_rgb.float())[:, 1:]
+            cell = (torch.round(ab / AB_GRID).long() + _AB_CELLS).clamp(0, 2 * _AB_CELLS)
+            return self.table[cell[:, 0], cell[:, 1]].unsqueeze(1)
 
 
 class BinClassificationLoss(nn.Module):

@@ -1,5 +1,6 @@
 """The generator's reconstruction objective, as the recipe composes it: the perceptual loss (pixel, chroma, VGG
-features) on the decoded colour, plus, when asked, ab-bin classification and the colourfulness term."""
+features) on the decoded colour, its chroma term rebalanced when asked, plus, when asked, ab-bin classification and
+the colourfulness term."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ from torch import nn
 from colorize.config import LossConfig, ModelConfig
 from colorize.errors import ConfigError
 from colorize.inference import recolor
-from colorize.losses.colour import BinClassificationLoss, colorfulness_loss, rebalance_weights
+from colorize.losses.colour import BinClassificationLoss, BinWeights, colorfulness_loss, rebalance_weights
 from colorize.losses.perceptual import PerceptualLoss
+
+
+def needs_prior(cfg: LossConfig) -> bool:
+    """Whether the objective rebalances by the corpus's ab prior (`colorize.losses.colour.ab_prior`)."""
+    return bool(cfg.classification_weight) or cfg.rebalance_chroma
 
 
 class Objective(nn.Module):
@@ -23,11 +29,15 @@ class Objective(nn.Module):
         if cfg.classification_weight and model_cfg.head != "ab_bins":
             raise ConfigError('loss.classification_weight needs model.head = "ab_bins" (a head that predicts bins)')
         self.perceptual = PerceptualLoss(cfg)
-        self.classify = None
-        if cfg.classification_weight:
+        self.classify = self.chroma_weights = None
+        if needs_prior(cfg):
             if prior is None:
-                raise ConfigError("the ab-bin classification loss needs the corpus's ab prior")
-            self.classify = BinClassificationLoss(rebalance_weights(prior, cfg.rebalance_lambda))
+                raise ConfigError("rebalancing (loss.classification_weight, loss.rebalance_chroma) needs the corpus's ab prior")
+            weights = rebalance_weights(prior, cfg.rebalance_lambda)
+            if cfg.classification_weight:
+                self.classify = BinClassificationLoss(weights)
+            if cfg.rebalance_chroma:
+                self.chroma_weights = BinWeights(weights)
 
     @property
     def wants_logits(self) -> bool:
@@ -38,6 +48,8 @@ class Objective(nn.Module):
     def description(self) -> str:
         """What the run manifest records as the loss actually used."""
         parts = [self.perceptual.description]
+        if self.chroma_weights is not None:
+            parts[0] += f" (chroma rebalanced, λ {self.cfg.rebalance_lambda:g})"
         if self.classify is not None:
             parts.append(f"ab-bin cross-entropy x{self.cfg.classification_weight:g} (rebalanced, λ {self.cfg.rebalance_lambda:g})")
         if self.cfg.colorfulness_weight:
@@ -45,7 +57,7 @@ class Objective(nn.Module):
         return " + ".join(parts)
 
     def forward(self, rgb: torch.Tensor, target: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
-        loss = self.perceptual(rgb, target)
+        loss = self.perceptual(rgb, target, None if self.chroma_weights is None else self.chroma_weights(target))
         if self.classify is not None:
             loss = loss + self.cfg.classification_weight * self.classify(logits, target)
         if self.cfg.colorfulness_weight:

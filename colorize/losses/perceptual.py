@@ -167,14 +167,18 @@ class PerceptualLoss(nn.Module):
                 acts.append(x)
         return acts
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The loss in fp32. Under autocast only the VGG convolutions run in low precision: the colour
-        conversions, every reduction and the Gram matrices are computed in fp32."""
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, chroma_weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The loss in fp32, the chroma L1 weighted per pixel by `chroma_weights` (B, 1, H, W) if given. Under
+        autocast only the VGG convolutions run in low precision: the colour conversions, every reduction and the
+        Gram matrices are computed in fp32."""
         with _full_precision(pred):
             pred = recolor(pred.float(), target.float())
             target = target.float()
             pixel = F.l1_loss(pred, target) * self.cfg.pixel_weight
-            chroma = F.l1_loss(rgb_to_chroma(pred), rgb_to_chroma(target)) * self.cfg.chroma_weight
+            chroma_err = (rgb_to_chroma(pred) - rgb_to_chroma(target)).abs()
+            if chroma_weights is not None:
+                chroma_err = chroma_err * chroma_weights
+            chroma = chroma_err.mean() * self.cfg.chroma_weight
         if self.features is None:
             return pixel + chroma
         with torch.no_grad():

@@ -25,6 +25,8 @@ from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
 from colorize.inference import rgb_to_chroma
 from colorize.pixels import render_factor_for
 from colorize.losses import Objective
+from colorize.losses.colour import ab_prior
+from colorize.losses.objective import needs_prior
 from colorize.models import create_generator
 from colorize.train.common import (
     Numerics,
@@ -114,8 +116,13 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     gen = hint_aware(base_model, model_cfg, base)
     num = Numerics.for_stage(cfg.train, ctx.device)
     gen = num.model(gen)
-    prior = meta.get("ab_prior")
-    loss_fn = num.model(Objective(cfg.loss, model_cfg, None if prior is None else prior.numpy()))
+    train = training_photos(ctx.data_dir, cfg.data, 2 * hc.size_px)
+    # The corpus's ab distribution, when the objective rebalances: the base's own if it carries one (same seed, so
+    # a resumed run computes the same).
+    prior = meta["ab_prior"].numpy() if meta.get("ab_prior") is not None else None
+    if prior is None and needs_prior(cfg.loss):
+        prior = ab_prior(train.photos, seed=cfg.data.seed)
+    loss_fn = num.model(Objective(cfg.loss, model_cfg, prior))
     hint_params = list(unwrap(gen).hint_in.parameters())
     rest = [p for p in gen.parameters() if all(p is not h for h in hint_params)]
     lrs = [hc.lr, hc.lr * hc.hint_lr_multiple]
@@ -132,7 +139,6 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         scaler.load_state_dict(resume["scaler"])
         start = resume["step"]
     log.info("%s: fine-tuning %s for colour hints, steps %d-%d at %d px; loss: %s", NAME, base, start, hc.steps, hc.size_px, loss_fn.description)
-    train = training_photos(ctx.data_dir, cfg.data, 2 * hc.size_px)
     data = HintedPhotos(CrappifiedPhotos(train, hc.size_px, cfg.data, seed=cfg.data.seed), hc, cfg.data.seed)
     model = wrap_ddp(gen, ctx)
     model.train()
@@ -152,7 +158,8 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     metrics: dict[str, dict[str, float]] = {}
     if ctx.is_main:
         save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),
-                        render_factor=meta.get("render_factor") or render_factor_for(hc.size_px), ab_prior=prior)
+                        render_factor=meta.get("render_factor") or render_factor_for(hc.size_px),
+                        ab_prior=None if prior is None else torch.from_numpy(prior))
         _, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
         pairs = validation_pairs(load_pool(val_paths, 2 * hc.size_px) if val_paths else train.photos[:4], hc.size_px)
         for n in (0, hc.n_val_hints):

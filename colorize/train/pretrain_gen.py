@@ -19,6 +19,7 @@ from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool,
 from colorize.errors import ConfigError
 from colorize.losses import Objective
 from colorize.losses.colour import ab_prior
+from colorize.losses.objective import needs_prior
 from colorize.models import count_parameters, create_generator
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
@@ -83,10 +84,10 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     encoder_weights = Path(pg.encoder_weights) if pg.encoder_weights else None
     gen = num.model(create_generator(cfg.model, pretrained=pg.pretrained_encoder, encoder_weights=encoder_weights))
     resume = load_resume(out)
-    # The corpus's own ab distribution, for the classification loss's rebalancing: computed once, then carried in
+    # The corpus's own ab distribution, for the objective's rebalancing: computed once, then carried in
     # every checkpoint (the GAN stage reads it from gen.pt).
     prior = None
-    if cfg.model.head == "ab_bins":
+    if needs_prior(cfg.loss):
         prior = resume["ab_prior"].numpy() if resume is not None else ab_prior(train.photos, seed=cfg.data.seed)
     prior_t = None if prior is None else torch.from_numpy(prior)
     loss_fn = num.model(Objective(cfg.loss, cfg.model, prior))
