@@ -254,6 +254,24 @@ def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny
     assert len(seen) == 3 * 4 and all(s == ((3, 32, 32), (32, 32), True, wide) for s in seen)
 
 
+def test_a_rebalanced_fine_tune_of_a_base_without_a_prior_takes_the_corpus_prior(tmp_path: Path, tiny_weights: Path) -> None:
+    from colorize.config import load_recipe
+    from colorize.data import training_photos
+    from colorize.losses.colour import ab_prior
+    from colorize.train import hints as hints_stage
+    from colorize.train.common import StageContext
+    from colorize.weights import load_generator
+
+    data = _two_colour_photos(tmp_path / "toy")
+    sets = {"hints.base": str(tiny_weights), "hints.steps": 2, "hints.size_px": 32, "hints.batch_size": 2,
+            "loss.perceptual": False, "loss.rebalance_chroma": True, "data.val_fraction": 0.0}
+    cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
+    assert load_generator(tiny_weights)[1].get("ab_prior") is None
+    _, meta = load_generator(hints_stage.run(cfg, StageContext(tmp_path / "run", data, device=torch.device("cpu"))))
+    expected = ab_prior(training_photos(data, cfg.data, 64).photos, seed=cfg.data.seed)
+    assert np.allclose(meta["ab_prior"].numpy(), expected)
+
+
 def test_a_wide_input_model_grown_from_a_spread_one_reproduces_it_exactly(tmp_path: Path) -> None:
     from colorize.train.hints import hint_aware
 
