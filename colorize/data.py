@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import logging
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -264,9 +265,17 @@ class StepBatches:
         return self.stop - self.start
 
 
+def _ignore_stop_signals(worker_id: int) -> None:
+    # Ctrl-C reaches the whole process group: workers leave stopping to the main process, which finishes its step,
+    # writes the resume point (`colorize.train.common.StopRequest`) and then shuts them down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def step_loader(dataset: Dataset, sampler: StepBatches, num_workers: int) -> DataLoader:
     """DataLoader over `sampler`'s batches; workers only when asked (on 2 cores they compete with the model)."""
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, persistent_workers=False)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, persistent_workers=False,
+                      worker_init_fn=_ignore_stop_signals if num_workers else None)
 
 
 def validation_pairs(pool: Sequence[np.ndarray], size_px: int) -> list[tuple[np.ndarray, np.ndarray]]:

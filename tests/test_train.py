@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from colorize.config import DataConfig, RecipeConfig, load_recipe, merge
 from colorize.data import crappify, split_photos, list_photos
 from colorize.errors import ConfigError
 from colorize.train import pretrain_critic, pretrain_gen
-from colorize.train.common import StageContext, StepLog
+from colorize.train.common import StageContext, StepLog, StopRequest
 from colorize.weights import load_generator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -158,6 +159,42 @@ def test_interrupted_stage_resumes_to_the_same_weights(photo_dir: Path, tmp_path
     b, _ = load_generator(tmp_path / "b" / "1-pretrain-gen" / "gen.pt")
     for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.allclose(x, y, atol=1e-6), k
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_a_stage_after_its_step_with_that_steps_resume_point(photo_dir: Path, tmp_path: Path, signum: int,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C (or a polite kill) at step 10 of 16, checkpoints every 4: the stage finishes step 10, writes its resume
+    # point there (not 8) and stops; the rerun ends with the weights of an uninterrupted run.
+    cfg = load_recipe(SMOKE, {**TINY, "loss.perceptual": False, "data.num_workers": 1})
+    pretrain_gen.run(cfg, StageContext(tmp_path / "a", photo_dir, device=torch.device("cpu")))
+    real_call = StepLog.__call__
+
+    def signal_at_step_10(self: StepLog, step: int, **values: float) -> None:
+        real_call(self, step, **values)
+        if step == 10:
+            os.kill(os.getpid(), signum)
+
+    ctx = StageContext(tmp_path / "b", photo_dir, device=torch.device("cpu"))
+    monkeypatch.setattr(StepLog, "__call__", signal_at_step_10)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_gen.run(cfg, ctx)
+    monkeypatch.setattr(StepLog, "__call__", real_call)
+    assert torch.load(tmp_path / "b" / "1-pretrain-gen" / "last.pt", weights_only=True)["step"] == 10
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the stage's handlers are gone again
+    pretrain_gen.run(cfg, ctx)
+    a, _ = load_generator(tmp_path / "a" / "1-pretrain-gen" / "gen.pt")
+    b, _ = load_generator(tmp_path / "b" / "1-pretrain-gen" / "gen.pt")
+    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(x, y, atol=1e-6), k
+
+
+def test_a_second_signal_stops_at_once(tmp_path: Path) -> None:
+    with StopRequest(StageContext(tmp_path, tmp_path)) as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.requested and stop.checkpoint_due(3, every=100, total=50)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 def test_critic_separates_a_trivially_separable_pair(photo_dir: Path, tmp_path: Path) -> None:

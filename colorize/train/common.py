@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -245,6 +247,45 @@ def load_resume(stage_dir: Path) -> dict[str, Any] | None:
         return None
     log.info("%s: resuming from %s", stage_dir.name, path)
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class StopRequest:
+    """Within `with StopRequest(ctx) as stop:`, Ctrl-C or SIGTERM asks the step loop to stop rather than killing it
+    mid-step: the loop writes its resume point for the step it just finished (`checkpoint_due`) and then stops
+    (`honour`), so an interrupted run loses no finished step instead of everything since its last checkpoint. A
+    second signal stops at once. Outside the main thread (where Python cannot take signals) it never triggers."""
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, ctx: StageContext) -> None:
+        self.ctx, self.requested, self._previous = ctx, False, {}
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self._SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("stopping after this step, with its resume point written (signal again to stop at once)")
+
+    def checkpoint_due(self, step_done: int, every: int, total: int) -> bool:
+        """Whether this process writes the resume point after `step_done` of `total` steps: every `every` steps
+        before the last, and whenever asked to stop (after the last step too: the rerun then only finishes the
+        stage). Every rank follows rank 0's request, so all stop after the same step."""
+        self.requested = broadcast_flag(self.requested, self.ctx)
+        return self.ctx.is_main and (self.requested or (step_done % every == 0 and step_done < total))
+
+    def honour(self) -> None:
+        """Stop (KeyboardInterrupt, which the CLI reports) if asked to; call after the step's resume point."""
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 class StepLog:

@@ -32,6 +32,7 @@ from colorize.train.common import (
     Numerics,
     StageContext,
     StepLog,
+    StopRequest,
     begin_stage,
     finish_stage,
     load_resume,
@@ -144,17 +145,19 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     model.train()
     step_log = StepLog(out / "train_log.csv", hc.log_every_steps, ctx)
     batches = step_loader(data, StepBatches(start, hc.steps, hc.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
-    for step, (x, y, hints) in enumerate(batches, start=start):
-        x, y, hints = num.batch(x), num.batch(y), num.batch(hints)
-        with num.autocast():
-            rgb, logits = model(x, with_logits=True, hints=hints)
-            loss = loss_fn(rgb, y, logits)
-        optimizer_step(loss, opt, scaler)
-        sched.step()
-        step_log(step + 1, loss=loss.item(), lr=opt.param_groups[0]["lr"], hinted=float((hints[:, 2].amax(dim=(1, 2)) > 0).float().mean()))
-        if ctx.is_main and (step + 1) % hc.checkpoint_every_steps == 0 and step + 1 < hc.steps:
-            save_checkpoint(out / "last.pt", gen, "generator", model_cfg, step=step + 1, stage=NAME, optimizer=opt.state_dict(),
-                            scheduler=sched.state_dict(), scaler=scaler.state_dict())
+    with StopRequest(ctx) as stop_request:
+        for step, (x, y, hints) in enumerate(batches, start=start):
+            x, y, hints = num.batch(x), num.batch(y), num.batch(hints)
+            with num.autocast():
+                rgb, logits = model(x, with_logits=True, hints=hints)
+                loss = loss_fn(rgb, y, logits)
+            optimizer_step(loss, opt, scaler)
+            sched.step()
+            step_log(step + 1, loss=loss.item(), lr=opt.param_groups[0]["lr"], hinted=float((hints[:, 2].amax(dim=(1, 2)) > 0).float().mean()))
+            if stop_request.checkpoint_due(step + 1, hc.checkpoint_every_steps, hc.steps):
+                save_checkpoint(out / "last.pt", gen, "generator", model_cfg, step=step + 1, stage=NAME, optimizer=opt.state_dict(),
+                                scheduler=sched.state_dict(), scaler=scaler.state_dict())
+            stop_request.honour()
     metrics: dict[str, dict[str, float]] = {}
     if ctx.is_main:
         save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),

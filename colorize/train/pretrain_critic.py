@@ -20,6 +20,7 @@ from colorize.train.common import (
     optimizer_step,
     StageContext,
     StepLog,
+    StopRequest,
     all_mean,
     begin_stage,
     done_hash,
@@ -88,17 +89,19 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
     step_log = StepLog(out / "train_log.csv", pc.log_every_steps, ctx)
     acc = float("nan")
     loader = step_loader(data, StepBatches(start, pc.steps, pc.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
-    for step, (real_b, fake_b) in enumerate(loader, start=start):
-        with num.autocast():
-            logits = model(num.batch(torch.cat([real_b, fake_b]))).float()
-        real_l, fake_l = logits[: len(real_b)], logits[len(real_b) :]
-        loss = bce_critic(real_l, fake_l)
-        optimizer_step(loss, opt, scaler)
-        acc = all_mean(sum(classifier_accuracy(real_l.detach(), fake_l.detach())) / 2, ctx)
-        step_log(step + 1, crit=loss.item(), accuracy=acc)
-        if ctx.is_main and (step + 1) % pc.checkpoint_every_steps == 0 and step + 1 < pc.steps:
-            save_checkpoint(out / "last.pt", crit, "critic", cfg.critic, step=step + 1, optimizer=opt.state_dict(),
-                            scaler=scaler.state_dict(), rng=torch.get_rng_state())
+    with StopRequest(ctx) as stop_request:
+        for step, (real_b, fake_b) in enumerate(loader, start=start):
+            with num.autocast():
+                logits = model(num.batch(torch.cat([real_b, fake_b]))).float()
+            real_l, fake_l = logits[: len(real_b)], logits[len(real_b) :]
+            loss = bce_critic(real_l, fake_l)
+            optimizer_step(loss, opt, scaler)
+            acc = all_mean(sum(classifier_accuracy(real_l.detach(), fake_l.detach())) / 2, ctx)
+            step_log(step + 1, crit=loss.item(), accuracy=acc)
+            if stop_request.checkpoint_due(step + 1, pc.checkpoint_every_steps, pc.steps):
+                save_checkpoint(out / "last.pt", crit, "critic", cfg.critic, step=step + 1, optimizer=opt.state_dict(),
+                                scaler=scaler.state_dict(), rng=torch.get_rng_state())
+            stop_request.honour()
     if ctx.is_main:
         save_checkpoint(out / "crit.pt", crit, "critic", cfg.critic, step=pc.steps, stage=name)
     log.info("%s: final training accuracy %.3f", name, acc)

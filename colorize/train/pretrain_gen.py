@@ -27,6 +27,7 @@ from colorize.train.common import (
     optimizer_step,
     StageContext,
     StepLog,
+    StopRequest,
     begin_stage,
     finish_stage,
     gather_digests,
@@ -115,33 +116,38 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     model.train()
     step_log = StepLog(out / "train_log.csv", pg.log_every_steps, ctx)
 
-    for size, first, stop in phases:
-        if start >= stop:
-            continue
-        lrs = [pg.lr * g["lr_factor"] for g in opt.param_groups]
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=stop - first)
-        if sched_state is not None and start > first:
-            sched.load_state_dict(sched_state)
-        sched_state = None
-        data = CrappifiedPhotos(train, size, cfg.data, seed=cfg.data.seed)
-        batches = step_loader(data, StepBatches(max(start, first), stop, pg.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
-        for step, (x, y) in enumerate(batches, start=max(start, first)):
-            if step < frozen_until:
-                opt.param_groups[0]["lr"] = 0.0  # encoder frozen: OneCycleLR recomputes it each step
-            x, y = num.batch(x), num.batch(y)
-            with num.autocast():
-                rgb, logits = model(x, with_logits=True)
-                loss = loss_fn(rgb, y, logits)
-            optimizer_step(loss, opt, scaler)
-            sched.step()
-            step_log(step + 1, loss=loss.item(), lr=opt.param_groups[1]["lr"], size=size)
-            if ctx.is_main and (step + 1) % pg.checkpoint_every_steps == 0 and step + 1 < total:
-                save_checkpoint(
-                    out / "last.pt", gen, "generator", cfg.model, step=step + 1, stage=NAME,
-                    optimizer=opt.state_dict(), scheduler=sched.state_dict(), scaler=scaler.state_dict(),
-                    rng=torch.get_rng_state(), ab_prior=prior_t,
-                )
-        start = stop
+    with StopRequest(ctx) as stop_request:
+        for size, first, stop in phases:
+            if start >= stop:
+                continue
+            lrs = [pg.lr * g["lr_factor"] for g in opt.param_groups]
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=stop - first)
+            if sched_state is not None and start > first:
+                sched.load_state_dict(sched_state)
+                # Building the scheduler reset the optimiser's rates and momenta to its first step's; a run resumed
+                # mid-phase needs those it stopped at.
+                opt.load_state_dict(resume["optimizer"])
+            sched_state = None
+            data = CrappifiedPhotos(train, size, cfg.data, seed=cfg.data.seed)
+            batches = step_loader(data, StepBatches(max(start, first), stop, pg.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
+            for step, (x, y) in enumerate(batches, start=max(start, first)):
+                if step < frozen_until:
+                    opt.param_groups[0]["lr"] = 0.0  # encoder frozen: OneCycleLR recomputes it each step
+                x, y = num.batch(x), num.batch(y)
+                with num.autocast():
+                    rgb, logits = model(x, with_logits=True)
+                    loss = loss_fn(rgb, y, logits)
+                optimizer_step(loss, opt, scaler)
+                sched.step()
+                step_log(step + 1, loss=loss.item(), lr=opt.param_groups[1]["lr"], size=size)
+                if stop_request.checkpoint_due(step + 1, pg.checkpoint_every_steps, total):
+                    save_checkpoint(
+                        out / "last.pt", gen, "generator", cfg.model, step=step + 1, stage=NAME,
+                        optimizer=opt.state_dict(), scheduler=sched.state_dict(), scaler=scaler.state_dict(),
+                        rng=torch.get_rng_state(), ab_prior=prior_t,
+                    )
+                stop_request.honour()
+            start = stop
 
     digests = gather_digests(gen, ctx)
     metrics: dict[str, float] = {}
