@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -13,9 +15,33 @@ from PIL import Image
 from colorize.config import ModelConfig
 from colorize.models import create_generator
 from colorize.onnx_engine import CACHE_ENV
+from colorize.train.common import StepLog
 from colorize.weights import save_checkpoint
 
 TINY = ModelConfig(arch="tiny")
+
+
+def interrupt() -> None:
+    """Ctrl-C, as a training loop sees it."""
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def at_step(step: int, action: Callable[[], None]) -> Iterator[None]:
+    """Within the block, every training stage calls `action` just after logging step `step`: an interruption at a
+    known step."""
+    real_call = StepLog.__call__
+
+    def hooked(self: StepLog, n: int, **values: float) -> None:
+        real_call(self, n, **values)
+        if n == step:
+            action()
+
+    StepLog.__call__ = hooked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        StepLog.__call__ = real_call  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session", autouse=True)

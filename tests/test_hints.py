@@ -16,7 +16,7 @@ from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import Hints, PointHint, parse_color, rgb_to_hint_chroma
 from colorize.models import create_generator
 
-from conftest import write_photo_file
+from conftest import at_step, interrupt, write_photo_file
 
 runner = CliRunner()
 
@@ -183,31 +183,21 @@ def _two_colour_photos(folder: Path) -> Path:
     return folder
 
 
-def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_path: Path, tiny_weights: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_path: Path, tiny_weights: Path) -> None:
     from colorize.config import load_recipe
     from colorize.inference import Colorizer
     from colorize.metrics import evaluate
     from colorize.train import hints as hints_stage
-    from colorize.train.common import StageContext, StepLog
+    from colorize.train.common import StageContext
     from colorize.weights import load_generator
 
     data = _two_colour_photos(tmp_path / "toy")
     sets = {"hints.base": str(tiny_weights), "hints.steps": 150, "hints.size_px": 32, "hints.batch_size": 8, "hints.lr": 1e-2,
             "hints.checkpoint_every_steps": 50, "hints.no_hint_prob": 0.3, "loss.perceptual": False, "data.val_fraction": 0.0}
     cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
-    real_call = StepLog.__call__
-
-    def crash_at_step_60(self: StepLog, step: int, **values: float) -> None:
-        real_call(self, step, **values)
-        if step == 60:
-            raise KeyboardInterrupt
-
     ctx = StageContext(tmp_path / "run", data, device=torch.device("cpu"))
-    monkeypatch.setattr(StepLog, "__call__", crash_at_step_60)
-    with pytest.raises(KeyboardInterrupt):
+    with at_step(60, interrupt), pytest.raises(KeyboardInterrupt):
         hints_stage.run(cfg, ctx)
-    monkeypatch.setattr(StepLog, "__call__", real_call)
     assert torch.load(tmp_path / "run" / "hints" / "last.pt", weights_only=True)["step"] == 50
     gen_path = hints_stage.run(cfg, ctx)  # resumes from step 50
     model, _ = load_generator(gen_path)

@@ -19,8 +19,10 @@ from colorize.config import DataConfig, RecipeConfig, load_recipe, merge
 from colorize.data import crappify, split_photos, list_photos
 from colorize.errors import ConfigError
 from colorize.train import pretrain_critic, pretrain_gen
-from colorize.train.common import StageContext, StepLog, StopRequest
+from colorize.train.common import StageContext, StopRequest
 from colorize.weights import load_generator
+
+from conftest import at_step, interrupt
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "recipes" / "smoke.toml"
@@ -135,23 +137,14 @@ def test_changed_config_is_refused_without_force(finished_run: Path, photo_dir: 
     assert r.exit_code == 1 and "--force" in r.stderr and "4-gan" in r.stderr
 
 
-def test_interrupted_stage_resumes_to_the_same_weights(photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_stage_resumes_to_the_same_weights(photo_dir: Path, tmp_path: Path) -> None:
     cfg = load_recipe(SMOKE, {**TINY, "loss.perceptual": False})
     straight = StageContext(tmp_path / "a", photo_dir, device=torch.device("cpu"))
     pretrain_gen.run(cfg, straight)
 
-    real_call = StepLog.__call__
-
-    def crash_at_step_10(self: StepLog, step: int, **values: float) -> None:
-        real_call(self, step, **values)
-        if step == 10:
-            raise KeyboardInterrupt
-
     ctx = StageContext(tmp_path / "b", photo_dir, device=torch.device("cpu"))
-    monkeypatch.setattr(StepLog, "__call__", crash_at_step_10)
-    with pytest.raises(KeyboardInterrupt):
+    with at_step(10, interrupt), pytest.raises(KeyboardInterrupt):
         pretrain_gen.run(cfg, ctx)
-    monkeypatch.setattr(StepLog, "__call__", real_call)
     assert (tmp_path / "b" / "1-pretrain-gen" / "last.pt").is_file()
     assert not (tmp_path / "b" / "1-pretrain-gen" / "DONE").exists()
     pretrain_gen.run(cfg, ctx)  # resumes from step 8
@@ -162,24 +155,14 @@ def test_interrupted_stage_resumes_to_the_same_weights(photo_dir: Path, tmp_path
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_a_stage_after_its_step_with_that_steps_resume_point(photo_dir: Path, tmp_path: Path, signum: int,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_signal_stops_a_stage_after_its_step_with_that_steps_resume_point(photo_dir: Path, tmp_path: Path, signum: int) -> None:
     # Ctrl-C (or a polite kill) at step 10 of 16, checkpoints every 4: the stage finishes step 10, writes its resume
     # point there (not 8) and stops; the rerun ends with the weights of an uninterrupted run.
     cfg = load_recipe(SMOKE, {**TINY, "loss.perceptual": False, "data.num_workers": 1})
     pretrain_gen.run(cfg, StageContext(tmp_path / "a", photo_dir, device=torch.device("cpu")))
-    real_call = StepLog.__call__
-
-    def signal_at_step_10(self: StepLog, step: int, **values: float) -> None:
-        real_call(self, step, **values)
-        if step == 10:
-            os.kill(os.getpid(), signum)
-
     ctx = StageContext(tmp_path / "b", photo_dir, device=torch.device("cpu"))
-    monkeypatch.setattr(StepLog, "__call__", signal_at_step_10)
-    with pytest.raises(KeyboardInterrupt):
+    with at_step(10, lambda: os.kill(os.getpid(), signum)), pytest.raises(KeyboardInterrupt):
         pretrain_gen.run(cfg, ctx)
-    monkeypatch.setattr(StepLog, "__call__", real_call)
     assert torch.load(tmp_path / "b" / "1-pretrain-gen" / "last.pt", weights_only=True)["step"] == 10
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the stage's handlers are gone again
     pretrain_gen.run(cfg, ctx)
@@ -266,7 +249,7 @@ def test_two_process_gloo_run_keeps_ranks_identical(photo_dir: Path, tmp_path: P
     assert len(digests) == 2 and digests[0] == digests[1]
 
 
-def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run: Path, photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run: Path, photo_dir: Path, tmp_path: Path) -> None:
     import shutil
 
     from colorize.train import gan
@@ -276,17 +259,8 @@ def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run
         shutil.copytree(finished_run / stage, run / stage)
     cfg = load_recipe(SMOKE, {**TINY, "gan.patience_evals": 10, "gan.loss": "hinge", "gan.r1_gamma": 1.0, "gan.diffaugment": True})
     ctx = StageContext(run, photo_dir, device=torch.device("cpu"))
-    real_call = StepLog.__call__
-
-    def crash_at_step_7(self: StepLog, step: int, **values: float) -> None:
-        real_call(self, step, **values)
-        if step == 7 and "4-gan" in str(self.path):
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(StepLog, "__call__", crash_at_step_7)
-    with pytest.raises(KeyboardInterrupt):
+    with at_step(7, interrupt), pytest.raises(KeyboardInterrupt):
         gan.run(cfg, ctx, run / "1-pretrain-gen" / "gen.pt", run / "3-pretrain-critic" / "crit.pt", "4-gan")
-    monkeypatch.setattr(StepLog, "__call__", real_call)
     steps_before = [int(r["step"]) for r in csv.DictReader(open(run / "4-gan" / "metrics.csv"))]
     assert steps_before == [0, 3, 6]
     other = merge(cfg, {"gan.loss": "bce"})
