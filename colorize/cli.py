@@ -334,6 +334,7 @@ def eval_(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON. Default: eval.json in the current folder.")] = None,
     hints: Annotated[Optional[list[int]], typer.Option("--hints", help="Also score with N colour hints per photo, sampled from its true colour (repeatable: --hints 1 --hints 5).")] = None,
     vividness: VividnessOpt = 1.0,
+    held_out: Annotated[bool, typer.Option("--held-out", help="Score only the photos training holds out of --data (its manifest's split, as scripts/get_photos.py writes it), per group too: the model card's protocol.")] = False,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
     import json
@@ -341,16 +342,19 @@ def eval_(
     from tqdm import tqdm
 
     from colorize.atomic import atomic_write
-    from colorize.data import list_photos
-    from colorize.evaluation import evaluate_photos
+    from colorize.data import held_out_photos, list_photos
+    from colorize.evaluation import evaluate_groups, evaluate_photos
     from colorize.inference import Colorizer
 
-    paths = list_photos(data)
+    paths, group_of = held_out_photos(data) if held_out else (list_photos(data), {})
     colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
     with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
-        results = evaluate_photos(colorizer, paths, progress=bar.update)
+        by_group = evaluate_groups(colorizer, paths, group_of, progress=bar.update)
+        results: dict = by_group.pop("all")
         if results:
             results["hints"] = {str(n): evaluate_photos(colorizer, paths, progress=bar.update, n_hints=n)["model"] for n in hints or []}
+            if group_of:
+                results["groups"] = by_group
     if not results:
         raise ColorizeError(f"{data}: no readable photos")
     keys = ["psnr", "ab_mae", "colorfulness", "colorfulness_real", "colorfulness_gap", "score"]
@@ -359,6 +363,9 @@ def eval_(
     for name, m in rows.items():
         typer.echo(f"{name:10}" + "".join(f"{m[k]:>18.3f}" for k in keys))
     typer.echo(f"{int(results['n_photos']['count'])} photos; psnr higher is better, the rest lower (colorfulness: closer to real)")
+    for group, r in results.get("groups", {}).items():
+        typer.echo(f"{group}: {int(r['n_photos']['count'])} photos, ab_mae {r['model']['ab_mae']:.2f} (gray {r['gray']['ab_mae']:.2f}), "
+                   f"colorfulness_gap {r['model']['colorfulness_gap']:.1f}")
     out = json_out or Path("eval.json")
     atomic_write(out, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
     typer.echo(f"metrics saved to {out}", err=True)

@@ -82,6 +82,15 @@ def split_photos(paths: Sequence[Path], root: Path, val_fraction: float) -> tupl
     return train, sorted(val)
 
 
+def held_out_photos(root: Path, val_fraction: float = DataConfig.val_fraction) -> tuple[list[Path], dict[Path, str]]:
+    """The photos of `root` that training holds out (`split_photos`), and each one's group from the manifest
+    ("other" where it records none): what the model card scores."""
+    root = Path(root)
+    _, val = split_photos(list_photos(root), root, val_fraction)
+    manifest = read_manifest(root)
+    return val, {p: manifest.get(p.relative_to(root).as_posix(), {}).get("group") or "other" for p in val}
+
+
 def load_rgb(path: Path, max_short_side_px: int) -> np.ndarray | None:
     """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; None if unreadable."""
     try:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
-from colorize.data import list_photos, read_manifest, split_photos  # noqa: E402
+from colorize.data import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
 from colorize.inference import Colorizer  # noqa: E402
 from colorize.pixels import render_factor_for  # noqa: E402
@@ -98,9 +98,7 @@ def main() -> None:
     if failed:
         sys.exit(f"arms failed: {', '.join(failed)}")
 
-    _, val = split_photos(list_photos(args.data), args.data, 0.1)
-    manifest = read_manifest(args.data)
-    groups = {p: manifest.get(p.relative_to(args.data).as_posix(), {}).get("group", "other") for p in val}
+    val, groups = held_out_photos(args.data)
     results = {}
     for name in args.arms:
         d = arm_dir(args.runs, name)

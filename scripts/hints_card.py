@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
-from colorize.data import list_photos, load_rgb, split_photos, to_gray  # noqa: E402
-from colorize.data import read_manifest as read_photo_manifest  # noqa: E402
+from colorize.data import held_out_photos, load_rgb, to_gray  # noqa: E402
 from colorize.evaluation import evaluate_groups, evaluate_photos  # noqa: E402
 from colorize.hints import Hints, PointHint  # noqa: E402
 from colorize.inference import Colorizer  # noqa: E402
@@ -111,15 +110,13 @@ def main() -> None:
                   "training": {"stage": "hints", "from": args.base.name, "steps": ckpt.get("step"),
                                "hints": ckpt.get("config", {}).get("hints")}}
         write_manifest(args.model, **record)  # the file's new sha256, before anything loads it
-    _, val = split_photos(list_photos(args.data), args.data, 0.1)
+    val, group_of = held_out_photos(args.data)
     model = Colorizer.from_weights(args.model, device=args.device, batch_size=1)
     base = Colorizer.from_weights(args.base, device=args.device, batch_size=1)
     rows = {n: evaluate_photos(model, val, n_hints=n) for n in COUNTS}
     base_scores = evaluate_photos(base, val)
     base_hinted = evaluate_photos(base, val, n_hints=5)
     gray = base_scores["gray"]
-    photo_manifest = read_photo_manifest(args.data)
-    group_of = {p: photo_manifest.get(p.relative_to(args.data).as_posix(), {}).get("group", "other") for p in val}
     compared = {args.model.stem: args.model, args.base.stem: args.base,
                 **{c.split("=", 1)[0]: Path(c.split("=", 1)[1]) for c in args.compare}}
     per_group = {name: evaluate_groups(Colorizer.from_weights(w, device=args.device, batch_size=1), val, group_of)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
-from colorize.data import list_photos, read_manifest, split_photos  # noqa: E402
+from colorize.data import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
 from colorize.inference import Colorizer  # noqa: E402
 from colorize.pixels import DEFAULT_RENDER_FACTOR  # noqa: E402
@@ -84,9 +84,7 @@ def main() -> None:
     shipped = ROOT / "weights" / f"{args.name}.pt"
     save_half(args.run / "final.pt", shipped)
     write_manifest(shipped, model_config=final["model_config"], render_factor=final["render_factor"], training=final["training"])
-    _, val = split_photos(list_photos(args.data), args.data, 0.1)
-    manifest = read_manifest(args.data)
-    group_of = {p: manifest.get(p.relative_to(args.data).as_posix(), {}).get("group", "other") for p in val}
+    val, group_of = held_out_photos(args.data)
     models = {f"{args.name} (shipped)": shipped, **{c.split("=", 1)[0]: Path(c.split("=", 1)[1]) for c in args.compare}}
     if args.baselines:
         models.update({name: train_baseline(name, args.data, args.baselines) for name in BASELINES})

@@ -1,13 +1,16 @@
 """Training data: cut-outs pasted onto photos, people weighted up, and the manifest's fixed split."""
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from typer.testing import CliRunner
 
+from colorize.cli import app
 from colorize.config import DataConfig
-from colorize.data import CrappifiedPhotos, paste_cutouts, split_photos, list_photos, training_photos
+from colorize.data import CrappifiedPhotos, held_out_photos, paste_cutouts, split_photos, list_photos, training_photos
 
 
 def disc(size: int, colour: tuple[int, int, int]) -> np.ndarray:
@@ -48,7 +51,7 @@ def corpus(tmp_path: Path, people_val: bool = False) -> Path:
     for i in range(6):
         name = f"p{i}.png"
         Image.fromarray(np.full((64, 64, 3), (30 * i, 100, 200 - 30 * i), np.uint8)).save(root / name)
-        rows.append({"file": name, "group": "people" if i == 0 else "landscapes", "split": "val" if i == 5 else "train"})
+        rows.append({"file": name, "group": "people" if i == 0 else "landscapes", "split": "val" if i == 5 or (people_val and i == 0) else "train"})
     Image.fromarray(disc(24, (250, 250, 0))).save(root / "cutouts" / "star.png")
     rows.append({"file": "cutouts/star.png", "group": "cutout", "split": "train"})
     with open(root / "manifest.csv", "w", newline="") as f:
@@ -64,6 +67,31 @@ def test_manifest_split_wins_and_cutouts_are_never_photos(tmp_path: Path) -> Non
     assert all("cutouts" not in p.parts for p in paths) and len(paths) == 6
     train, val = split_photos(paths, root, val_fraction=0.5)
     assert [p.name for p in val] == ["p5.png"] and len(train) == 5
+
+
+def test_held_out_photos_carry_their_manifest_group(tmp_path: Path) -> None:
+    root = corpus(tmp_path, people_val=True)
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(root / "unlisted.png")  # no manifest row: hash split
+    val, group_of = held_out_photos(root, val_fraction=1.0)
+    assert [p.name for p in val] == ["p0.png", "p5.png", "unlisted.png"]
+    assert [group_of[p] for p in val] == ["people", "landscapes", "other"]
+
+
+def test_eval_held_out_scores_the_held_out_photos_per_group(tmp_path: Path, tiny_weights: Path) -> None:
+    root = corpus(tmp_path, people_val=True)
+    common = ["-w", str(tiny_weights), "--device", "cpu", "-r", "7"]
+    r = CliRunner().invoke(app, ["eval", "--data", str(root), "--held-out", *common, "--json", str(tmp_path / "held.json")])
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "held.json").read_text())
+    assert res["n_photos"]["count"] == 2 and "people: 1 photos" in r.stdout
+    assert {g: m["n_photos"]["count"] for g, m in res["groups"].items()} == {"landscapes": 1, "people": 1}
+    # A group's row is its own photo's score: the same as scoring a folder holding that photo alone.
+    (tmp_path / "alone").mkdir()
+    (root / "p0.png").rename(tmp_path / "alone" / "p0.png")
+    r = CliRunner().invoke(app, ["eval", "--data", str(tmp_path / "alone"), *common, "--json", str(tmp_path / "alone.json")])
+    assert r.exit_code == 0, r.output
+    alone = json.loads((tmp_path / "alone.json").read_text())
+    assert "groups" not in alone and alone["model"]["ab_mae"] == res["groups"]["people"]["model"]["ab_mae"]
 
 
 def test_composites_and_people_weighting_in_training_samples(tmp_path: Path) -> None:
