@@ -92,6 +92,9 @@ def test_eval_held_out_scores_the_held_out_photos_per_group(tmp_path: Path, tiny
     assert r.exit_code == 0, r.output
     alone = json.loads((tmp_path / "alone.json").read_text())
     assert "groups" not in alone and alone["model"]["ab_mae"] == res["groups"]["people"]["model"]["ab_mae"]
+    (tmp_path / "alone" / "manifest.csv").write_text("file,group,split\np0.png,people,train\n")
+    r = CliRunner().invoke(app, ["eval", "--data", str(tmp_path / "alone"), "--held-out", *common])
+    assert r.exit_code != 0 and "holds none of its photos out" in r.output
 
 
 def test_composites_and_people_weighting_in_training_samples(tmp_path: Path) -> None:
