@@ -20,7 +20,7 @@ from colorize.data import crappify, split_photos, list_photos
 from colorize.errors import ConfigError
 from colorize.train import pretrain_critic, pretrain_gen
 from colorize.train.common import StageContext, StopRequest
-from colorize.weights import load_generator
+from colorize.weights import load_generator, read_checkpoint
 
 from conftest import at_step, interrupt
 
@@ -275,6 +275,42 @@ def test_interrupted_gan_stage_resumes_and_keeps_its_metric_history(finished_run
     for r in rows[1:]:
         assert 0 <= float(r["acc_real"]) <= 1 and 0 <= float(r["acc_fake"]) <= 1 and float(r["adv_grad_norm"]) > 0
         assert float(r["ab_diversity"]) >= 0
+
+
+# Scores every 3 steps. Patience 10: a signal at step 7 finishes that step, writes its resume point there (not at
+# the score at 6) and stops. Patience 1: the run stops for good at the score at step 3, so a signal there leaves
+# a rerun nothing to train.
+@pytest.mark.parametrize("patience, stop_at, scored", [(10, 7, [0, 3, 6, 9, 12]), (1, 3, [0, 3])])
+def test_a_signal_stops_the_gan_stage_after_its_step_and_the_rerun_matches_a_straight_run(
+        finished_run: Path, photo_dir: Path, tmp_path: Path, patience: int, stop_at: int, scored: list[int]) -> None:
+    import shutil
+
+    from colorize.train import gan
+
+    cfg = load_recipe(SMOKE, {**TINY, "gan.patience_evals": patience, "gan.diffaugment": True})
+    runs = {}
+    for name in ("straight", "stopped"):
+        runs[name] = tmp_path / name
+        for stage in ("1-pretrain-gen", "2-cache", "3-pretrain-critic"):
+            shutil.copytree(finished_run / stage, runs[name] / stage)
+
+    def run_gan(name: str) -> None:
+        run = runs[name]
+        gan.run(cfg, StageContext(run, photo_dir, device=torch.device("cpu")), run / "1-pretrain-gen" / "gen.pt",
+                run / "3-pretrain-critic" / "crit.pt", "4-gan")
+
+    run_gan("straight")
+    with at_step(stop_at, lambda: os.kill(os.getpid(), signal.SIGINT)), pytest.raises(KeyboardInterrupt):
+        run_gan("stopped")
+    assert torch.load(runs["stopped"] / "4-gan" / "last.pt", weights_only=True)["gan_state"]["step"] == stop_at
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    run_gan("stopped")
+    rows = {name: list(csv.DictReader(open(run / "4-gan" / "metrics.csv"))) for name, run in runs.items()}
+    assert [int(r["step"]) for r in rows["stopped"]] == scored and rows["stopped"] == rows["straight"]
+    assert json.loads((runs["stopped"] / "4-gan" / "DONE").read_text())["steps_run"] == scored[-1]
+    crits = {name: read_checkpoint(run / "4-gan" / "crit.pt", kind="critic")["state_dict"] for name, run in runs.items()}
+    for k, x in crits["straight"].items():
+        assert torch.allclose(x, crits["stopped"][k], atol=1e-6), k
 
 
 @pytest.mark.parametrize("loss", ["bce", "minimax", "hinge", "wgan-gp", "rals"])

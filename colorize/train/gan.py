@@ -7,7 +7,8 @@ phase that only hurts chooses it. The inflection point (`choose`) puts accuracy 
 error is within `ACCURACY_TOLERANCE` (5%) of the lowest, the one whose colourfulness is closest to the real photos'.
 A checkpoint whose ab error is worse than the gray image's (no colour at all) is disqualified: the GAN's extra
 colour must not come from colours that are, on average, wrong. After `patience_evals` scores that do not become the
-choice the phase stops.
+choice the phase stops. Ctrl-C or SIGTERM stops it after the current generator step with that step's resume point
+(`StopRequest`); scoring stays on its own schedule.
 
 The loop alternates like fastai's AdaptiveGANSwitcher: critic steps, then one generator step. How many critic
 steps depends on `gan.loss` (see `colorize.losses.adversarial`): for the classifier losses until the critic gets
@@ -45,6 +46,7 @@ from colorize.train.common import (
     optimizer_step,
     StageContext,
     StepLog,
+    StopRequest,
     all_mean,
     begin_stage,
     broadcast_flag,
@@ -182,6 +184,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
     opt_c = torch.optim.Adam(crit.parameters(), lr=g.lr_gen * g.crit_lr_multiple, betas=(0.0, 0.9))
     scaler_g, scaler_c = num.scaler(), num.scaler()
 
+    torch.manual_seed(cfg.data.seed)  # DiffAugment and wgan-gp draw from it: a rerun is the same run
     state: dict[str, Any] = {"step": 0, "batch_id": 0, "rows": [], "bad_evals": 0, "dynamics": [], "loss": g.loss}
     resume = load_resume(out)
     if resume is not None:
@@ -213,8 +216,14 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
             logits = critic(both).float()
         return logits[: len(real)], logits[len(real) :], both
 
+    def save_resume() -> None:
+        save_checkpoint(out / "last.pt", gen, "generator", model_cfg, critic=unwrap(crit).state_dict(),
+                        optimizer=opt_g.state_dict(), critic_optimizer=opt_c.state_dict(),
+                        scaler=scaler_g.state_dict(), critic_scaler=scaler_c.state_dict(), gan_state=state,
+                        rng=torch.get_rng_state())
+
     def evaluate_now() -> bool:
-        """Checkpoint and score the generator; True when patience has run out."""
+        """Checkpoint and score the generator, and write the resume point; True when patience has run out."""
         stop = False
         if ctx.is_main:
             step = state["step"]
@@ -231,52 +240,58 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
                      row["colorfulness_real"], row["ab_diversity"], row["acc_real"], row["acc_fake"])
             write_metrics_csv(out / "metrics.csv", state["rows"])
             stop = state["bad_evals"] >= g.patience_evals
-            save_checkpoint(out / "last.pt", gen, "generator", model_cfg, critic=unwrap(crit).state_dict(),
-                            optimizer=opt_g.state_dict(), critic_optimizer=opt_c.state_dict(),
-                            scaler=scaler_g.state_dict(), critic_scaler=scaler_c.state_dict(), gan_state=state,
-                            rng=torch.get_rng_state())
+            save_resume()
         return broadcast_flag(stop, ctx)
 
     step_log = StepLog(out / "train_log.csv", g.log_every_steps, ctx)
-    stopped = False
-    if not state["rows"]:
-        stopped = evaluate_now()  # step 0: the pretrained generator is a candidate too
-    while not stopped and state["step"] < g.max_steps:
-        for crit_iters in range(1, g.max_crit_iters + 1):
+    with StopRequest(ctx) as stop_request:
+        # A run interrupted just after its patience ran out is finished, not resumed.
+        stopped = bool(state["rows"]) and state["bad_evals"] >= g.patience_evals
+        if not state["rows"]:
+            stopped = evaluate_now()  # step 0: the pretrained generator is a candidate too
+        while not stopped and state["step"] < g.max_steps:
+            for crit_iters in range(1, g.max_crit_iters + 1):
+                x, real = next_batch()
+                with torch.no_grad(), num.autocast():
+                    out_rgb = gen_m(x)
+                fake = recolor(out_rgb.float(), real)  # the critic judges colour only, as inference keeps the luminance
+                r, f, seen = judge(crit_m, real, fake)
+                lc = adv.critic(r, f)
+                if adv.gradient_penalty:
+                    lc = lc + gradient_penalty(crit, seen[: len(real)], seen[len(real) :], g.gp_weight)
+                lc = lc + r1_penalty(crit, seen[: len(real)], g.r1_gamma)
+                optimizer_step(lc, opt_c, scaler_c)
+                acc_real, acc_fake = adv.accuracy(r.detach(), f.detach())
+                if not adv.fixed_crit_iters and all_mean((acc_real + acc_fake) / 2, ctx) >= g.crit_accuracy_threshold:
+                    break
             x, real = next_batch()
-            with torch.no_grad(), num.autocast():
-                out_rgb = gen_m(x)
-            fake = recolor(out_rgb.float(), real)  # the critic judges colour only, as inference keeps the luminance
-            r, f, seen = judge(crit_m, real, fake)
-            lc = adv.critic(r, f)
-            if adv.gradient_penalty:
-                lc = lc + gradient_penalty(crit, seen[: len(real)], seen[len(real) :], g.gp_weight)
-            lc = lc + r1_penalty(crit, seen[: len(real)], g.r1_gamma)
-            optimizer_step(lc, opt_c, scaler_c)
-            acc_real, acc_fake = adv.accuracy(r.detach(), f.detach())
-            if not adv.fixed_crit_iters and all_mean((acc_real + acc_fake) / 2, ctx) >= g.crit_accuracy_threshold:
-                break
-        x, real = next_batch()
-        # The idle network gets no weight gradients; its plain module is used, so DDP's reducer never sees this pass.
-        crit.requires_grad_(False)
-        with num.autocast():
-            out_rgb, logits = gen_m(x, with_logits=True)
-        fake = recolor(out_rgb.float(), real)
-        with num.autocast():
-            perceptual = loss_fn(fake, real, logits)
-        r, f, _ = judge(crit, real, fake)
-        adversarial = adv.generator(f, r.detach())
-        (adv_grad,) = torch.autograd.grad(adversarial, fake, retain_graph=True)
-        lg = g.perceptual_weight * perceptual + g.adv_weight * adversarial
-        optimizer_step(lg, opt_g, scaler_g)
-        crit.requires_grad_(True)
-        state["step"] += 1
-        dynamics = {"acc_real": acc_real, "acc_fake": acc_fake, "adv_grad_norm": float(adv_grad.flatten(1).norm(dim=1).mean())}
-        state["dynamics"].append(dynamics)
-        step_log(state["step"], gen=lg.item(), perceptual=perceptual.item(), adv=adversarial.item(), crit=lc.item(),
-                 crit_iters=crit_iters, **dynamics)
-        if state["step"] % g.eval_every_steps == 0 or state["step"] == g.max_steps:
-            stopped = evaluate_now()
+            # The idle network gets no weight gradients; its plain module is used, so DDP's reducer never sees this
+            # pass.
+            crit.requires_grad_(False)
+            with num.autocast():
+                out_rgb, logits = gen_m(x, with_logits=True)
+            fake = recolor(out_rgb.float(), real)
+            with num.autocast():
+                perceptual = loss_fn(fake, real, logits)
+            r, f, _ = judge(crit, real, fake)
+            adversarial = adv.generator(f, r.detach())
+            (adv_grad,) = torch.autograd.grad(adversarial, fake, retain_graph=True)
+            lg = g.perceptual_weight * perceptual + g.adv_weight * adversarial
+            optimizer_step(lg, opt_g, scaler_g)
+            crit.requires_grad_(True)
+            state["step"] += 1
+            dynamics = {"acc_real": acc_real, "acc_fake": acc_fake,
+                        "adv_grad_norm": float(adv_grad.flatten(1).norm(dim=1).mean())}
+            state["dynamics"].append(dynamics)
+            step_log(state["step"], gen=lg.item(), perceptual=perceptual.item(), adv=adversarial.item(), crit=lc.item(),
+                     crit_iters=crit_iters, **dynamics)
+            evaluated = state["step"] % g.eval_every_steps == 0 or state["step"] == g.max_steps
+            if evaluated:
+                stopped = evaluate_now()
+            # Between scores only a stop request writes a resume point (an eval step has just written one).
+            if stop_request.checkpoint_due(state["step"], g.eval_every_steps, g.max_steps) and not evaluated:
+                save_resume()
+            stop_request.honour()
 
     best = choose(state["rows"])
     if ctx.is_main:
