@@ -195,13 +195,14 @@ def _progress(total: int, unit: str) -> Iterator[Callable[[int], None]]:
     yield update
 
 
-def _write_sheet(path: Path, pairs: list) -> None:
+def _write_sheet(path: Path, rows: list, col_labels: tuple[str, ...] = ("before", "after")) -> None:
+    """`rows` of (name, image, image, ...) as a contact sheet PNG at `path`."""
     from PIL import Image
 
     from colorize.atomic import atomic_write
     from colorize.sheets import contact_sheet
 
-    grid = contact_sheet([[g, c] for _, g, c in pairs], col_labels=["before", "after"], row_labels=[n for n, _, _ in pairs])
+    grid = contact_sheet([images for _, *images in rows], col_labels=col_labels, row_labels=[name for name, *_ in rows])
     atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
     typer.echo(f"contact sheet: {path}", err=True)
 
@@ -335,6 +336,7 @@ def eval_(
     hints: Annotated[Optional[list[int]], typer.Option("--hints", help="Also score with N colour hints per photo, sampled from its true colour (repeatable: --hints 1 --hints 5).")] = None,
     vividness: VividnessOpt = 1.0,
     held_out: Annotated[bool, typer.Option("--held-out", help="Score only the photos training holds out of --data (its manifest's split, as scripts/get_photos.py writes it), per group too: the model card's protocol.")] = False,
+    sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a contact sheet PNG: each photo in gray, colorized (no hints) and in its real colour.")] = None,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
     import json
@@ -345,13 +347,16 @@ def eval_(
     from colorize.data import held_out_photos, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
     from colorize.inference import Colorizer
+    from colorize.sheets import thumbnail
 
     paths, group_of = held_out_photos(data) if held_out else (list_photos(data), {})
     if not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
     colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
     with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
-        by_group = evaluate_groups(colorizer, paths, group_of, progress=bar.update)
+        sheet_rows: list = []
+        keep = None if sheet is None else lambda path, *images: sheet_rows.append((path.name, *map(thumbnail, images)))
+        by_group = evaluate_groups(colorizer, paths, group_of, progress=bar.update, seen=keep)
         results: dict = by_group.pop("all")
         if results:
             results["hints"] = {str(n): evaluate_photos(colorizer, paths, progress=bar.update, n_hints=n)["model"] for n in hints or []}
@@ -371,6 +376,8 @@ def eval_(
     out = json_out or Path("eval.json")
     atomic_write(out, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
     typer.echo(f"metrics saved to {out}", err=True)
+    if sheet is not None:
+        _write_sheet(sheet, sheet_rows, ("gray", "colorized", "real"))
 
 
 @app.command()

@@ -30,10 +30,11 @@ def evaluate_photos(
 def evaluate_groups(
     colorizer: Colorizer, paths: Sequence[Path], group_of: dict[Path, str], max_side_px: int = 1024,
     progress: Callable[[int], None] = lambda n: None, n_hints: int = 0,
+    seen: Callable[[Path, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """`evaluate_photos` over all photos ("all") and over each group of `group_of` (photos it lacks count in
     "all" only); each photo is colorized once, given `n_hints` hints of its true colour (the same places for
-    every model: `HINT_SEED`)."""
+    every model: `HINT_SEED`), and shown to `seen` as (path, gray, colorized, real)."""
     rng = np.random.default_rng(HINT_SEED)
     done: list[tuple[str | None, np.ndarray, np.ndarray, np.ndarray]] = []  # (group, prediction, gray as RGB, real)
     for path in paths:
@@ -44,6 +45,8 @@ def evaluate_groups(
         gray = to_gray(real)
         hints = [sample_point_hints(real, n_hints, rng)] if n_hints else None
         done.append((group_of.get(path), colorizer.colorize([gray], hints)[0], np.repeat(gray[..., None], 3, axis=-1), real))
+        if seen is not None:
+            seen(path, gray, done[-1][1], real)
     out: dict[str, dict[str, dict[str, float]]] = {}
     for group in ["all", *sorted({g for g, *_ in done if g})]:
         rows = [d for d in done if group == "all" or d[0] == group]

@@ -18,6 +18,7 @@ from colorize.atomic import check_writable
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
+from colorize.sheets import thumbnail
 
 if TYPE_CHECKING:
     from colorize.inference import Colorizer
@@ -167,14 +168,6 @@ def remove_stale_temps(jobs: Sequence[Job]) -> int:
     return removed
 
 
-def _thumb(img: np.ndarray, px: int = 384) -> np.ndarray:
-    from PIL import Image
-
-    im = Image.fromarray(img)
-    im.thumbnail((px, px))
-    return np.asarray(im)
-
-
 def _decoded(
     jobs: Sequence[Job], max_megapixels: float, ahead: int
 ) -> Iterator[tuple[Job, Photo | BadInputError]]:
@@ -250,7 +243,7 @@ def run_jobs(
             else:
                 summary.written.append(written)
                 if keep_pairs:
-                    summary.pairs.append((job.src.name, _thumb(photo.gray), _thumb(rgb)))
+                    summary.pairs.append((job.src.name, thumbnail(photo.gray), thumbnail(rgb)))
             progress(1)
         writing.clear()
 

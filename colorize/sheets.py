@@ -17,6 +17,13 @@ def _fit(img: np.ndarray, cell_px: int) -> Image.Image:
     return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.LANCZOS)
 
 
+def thumbnail(img: np.ndarray, px: int = 384) -> np.ndarray:
+    """A copy of `img` no larger than `px` on its longer side, kept for a contact sheet made later."""
+    im = Image.fromarray(img)
+    im.thumbnail((px, px))
+    return np.asarray(im)
+
+
 def contact_sheet(
     rows: Sequence[Sequence[np.ndarray]],
     col_labels: Sequence[str] = (),

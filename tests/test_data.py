@@ -80,10 +80,15 @@ def test_held_out_photos_carry_their_manifest_group(tmp_path: Path) -> None:
 def test_eval_held_out_scores_the_held_out_photos_per_group(tmp_path: Path, tiny_weights: Path) -> None:
     root = corpus(tmp_path, people_val=True)
     common = ["-w", str(tiny_weights), "--device", "cpu", "-r", "7"]
-    r = CliRunner().invoke(app, ["eval", "--data", str(root), "--held-out", *common, "--json", str(tmp_path / "held.json")])
+    r = CliRunner().invoke(app, ["eval", "--data", str(root), "--held-out", *common, "--json", str(tmp_path / "held.json"),
+                                 "--sheet", str(tmp_path / "sheet.png")])
     assert r.exit_code == 0, r.output
     res = json.loads((tmp_path / "held.json").read_text())
     assert res["n_photos"]["count"] == 2 and "people: 1 photos" in r.stdout
+    # The sheet shows the held-out photos' real colour (each corpus photo is one flat colour), not the others'.
+    sheet = np.asarray(Image.open(tmp_path / "sheet.png").convert("RGB")).reshape(-1, 3)
+    shown = {i: int((sheet == (30 * i, 100, 200 - 30 * i)).all(axis=1).sum()) for i in range(6)}
+    assert shown[0] > 1000 and shown[5] > 1000 and shown[1] == shown[2] == shown[3] == shown[4] == 0, shown
     assert {g: m["n_photos"]["count"] for g, m in res["groups"].items()} == {"landscapes": 1, "people": 1}
     # A group's row is its own photo's score: the same as scoring a folder holding that photo alone.
     (tmp_path / "alone").mkdir()
