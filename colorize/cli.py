@@ -350,7 +350,7 @@ def eval_(
     from colorize.sheets import thumbnail
 
     paths, group_of = held_out_photos(data) if held_out else (list_photos(data), {})
-    if not paths:
+    if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
     colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
     with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
