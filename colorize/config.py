@@ -120,6 +120,9 @@ class PretrainGenConfig:
     batch_size: int = 16
     lr: float = 1e-3
     frozen_fraction: float = 0.3
+    # While frozen, the encoder also keeps its ImageNet BatchNorm statistics (eval mode) instead of adapting them to
+    # gray, damaged inputs, so it computes exactly the features ImageNet taught it.
+    freeze_encoder_bn: bool = False
     weight_decay: float = 1e-3
     pretrained_encoder: bool = True
     encoder_weights: str | None = None

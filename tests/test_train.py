@@ -154,6 +154,23 @@ def test_interrupted_stage_resumes_to_the_same_weights(photo_dir: Path, tmp_path
         assert torch.allclose(x, y, atol=1e-6), k
 
 
+def test_a_frozen_encoder_keeps_its_weights_and_with_freeze_encoder_bn_its_batchnorm_statistics(photo_dir: Path, tmp_path: Path) -> None:
+    encoders = {}
+    for keep_bn in (False, True):
+        cfg = load_recipe(SMOKE, {**TINY, "loss.perceptual": False, "pretrain_gen.frozen_fraction": 1.0,
+                                  "pretrain_gen.freeze_encoder_bn": keep_bn})
+        gen = pretrain_gen.run(cfg, StageContext(tmp_path / str(keep_bn), photo_dir, device=torch.device("cpu")))
+        encoders[keep_bn] = load_generator(gen)[0].encoder.state_dict()
+    bn = [k for k in encoders[True] if k.endswith("running_mean")]
+    assert bn
+    for k, kept in encoders[True].items():
+        if k.endswith(("running_mean", "running_var", "num_batches_tracked")):  # a fresh BatchNorm's, untouched
+            assert torch.equal(kept, torch.full_like(kept, float(k.endswith("running_var")))), k
+        else:  # the same weights with or without: the learning rate held the encoder at its initial weights
+            assert torch.equal(kept, encoders[False][k]), k
+    assert all(not torch.equal(encoders[False][k], encoders[True][k]) for k in bn)  # without, the statistics adapt
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_a_stage_after_its_step_with_that_steps_resume_point(photo_dir: Path, tmp_path: Path, signum: int) -> None:
     # Ctrl-C (or a polite kill) at step 10 of 16, checkpoints every 4: the stage finishes step 10, writes its resume

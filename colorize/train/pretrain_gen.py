@@ -1,8 +1,8 @@
 """Stage 1: the generator alone, perceptual + pixel loss on crappified inputs.
 
 Progressive sizes (one one-cycle schedule per size, as DeOldify trained), the encoder frozen for the first part
-(its learning rate held at 0, which unlike `requires_grad` toggling stays valid under DDP), then unfrozen at a
-tenth of the decoder's rate.
+(its learning rate held at 0, which unlike `requires_grad` toggling stays valid under DDP; with `freeze_encoder_bn`
+its BatchNorm statistics too), then unfrozen at a tenth of the decoder's rate.
 """
 
 from __future__ import annotations
@@ -131,8 +131,10 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
             data = CrappifiedPhotos(train, size, cfg.data, seed=cfg.data.seed)
             batches = step_loader(data, StepBatches(max(start, first), stop, pg.batch_size, ctx.rank, ctx.world), cfg.data.num_workers)
             for step, (x, y) in enumerate(batches, start=max(start, first)):
-                if step < frozen_until:
+                frozen = step < frozen_until
+                if frozen:
                     opt.param_groups[0]["lr"] = 0.0  # encoder frozen: OneCycleLR recomputes it each step
+                unwrap(gen).encoder.train(not (frozen and pg.freeze_encoder_bn))
                 x, y = num.batch(x), num.batch(y)
                 with num.autocast():
                     rgb, logits = model(x, with_logits=True)
