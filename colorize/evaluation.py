@@ -44,9 +44,10 @@ def evaluate_groups(
             continue
         gray = to_gray(real)
         hints = [sample_point_hints(real, n_hints, rng)] if n_hints else None
-        done.append((group_of.get(path), colorizer.colorize([gray], hints)[0], np.repeat(gray[..., None], 3, axis=-1), real))
+        pred = colorizer.colorize([gray], hints)[0]
+        done.append((group_of.get(path), pred, np.repeat(gray[..., None], 3, axis=-1), real))
         if seen is not None:
-            seen(path, gray, done[-1][1], real)
+            seen(path, gray, pred, real)
     out: dict[str, dict[str, dict[str, float]]] = {}
     for group in ["all", *sorted({g for g, *_ in done if g})]:
         rows = [d for d in done if group == "all" or d[0] == group]
