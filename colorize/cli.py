@@ -136,13 +136,11 @@ def _colorizer_factory(weights: Optional[Path], device: str, render_factor: Opti
         from colorize.onnx_engine import onnx_colorizer
 
         c = onnx_colorizer(weights, device, engine, render_factor, batch_size, vividness)
-        if c is not None:
-            log.info("model on %s, render size %d px", c.device, c.render_size_px)
-            return c
-        from colorize.inference import Colorizer
+        if c is None:
+            from colorize.inference import load_colorizer
 
-        c = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32,
-                                   vividness=vividness)
+            c = load_colorizer(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32,
+                               vividness=vividness)
         log.info("model on %s, render size %d px", c.device, c.render_size_px)
         return c
 
@@ -346,13 +344,13 @@ def eval_(
     from colorize.atomic import atomic_write
     from colorize.data import held_out_photos, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
-    from colorize.inference import Colorizer
+    from colorize.inference import load_colorizer
     from colorize.sheets import thumbnail
 
     paths, group_of = held_out_photos(data) if held_out else (list_photos(data), {})
     if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
-    colorizer = Colorizer.from_weights(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
+    colorizer = load_colorizer(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
     with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
         sheet_rows: list = []
         keep = None if sheet is None else lambda path, *images: sheet_rows.append((path.name, *map(thumbnail, images)))
@@ -433,13 +431,13 @@ def export_(
 ) -> None:
     """Export the generator (spectral norm folded) for one render size; checks its output against PyTorch."""
     from colorize.export import export_model
-    from colorize.pixels import RENDER_UNIT_PX, resolve_render_factor
+    from colorize.pipeline import RENDER_UNIT_PX, InferenceConfig
     from colorize.weights import load_generator, resolve_weights
 
     if out.exists() and not overwrite:
         raise ColorizeError(f"{out}: already exists (pass --overwrite to replace it)")
     model, meta = load_generator(resolve_weights(weights))
-    size = resolve_render_factor(render_factor, meta) * RENDER_UNIT_PX
+    size = (render_factor or InferenceConfig.from_checkpoint(meta).render_factor) * RENDER_UNIT_PX
     report = export_model(model, out, fmt.value, size)
     check = "not checked (onnxruntime missing)" if report.max_abs_diff is None else f"max |output - PyTorch's| = {report.max_abs_diff:.2e}"
     typer.echo(f"wrote {out} ({fmt.value}, input (B, 1, {size}, {size}) luminance in [0, 1] -> (B, 3, {size}, {size}) RGB; "

@@ -19,15 +19,16 @@ from typing import Iterator, Sequence
 import cv2
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from colorize.colour.ycbcr import to_gray
 from colorize.config import DataConfig
 from colorize.errors import ConfigError
+from colorize.images import PHOTO_SUFFIXES, load_rgb
 
 log = logging.getLogger(__name__)
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # Photo cut-outs with alpha live in this subfolder of the data folder: pasted onto training photos, never photos
 # of their own (and so never in the validation split).
 CUTOUTS_DIR = "cutouts"
@@ -91,20 +92,6 @@ def held_out_photos(root: Path, val_fraction: float = DataConfig.val_fraction) -
     return val, {p: manifest.get(p.relative_to(root).as_posix(), {}).get("group") or "other" for p in val}
 
 
-def load_rgb(path: Path, max_short_side_px: int) -> np.ndarray | None:
-    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; None if unreadable."""
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im).convert("RGB")
-            scale = max_short_side_px / min(im.size)
-            if scale < 1:
-                im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
-            return np.asarray(im)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        log.warning("%s: skipped, unreadable (%s)", path, e)
-        return None
-
-
 def load_pool(paths: Sequence[Path], max_short_side_px: int) -> list[np.ndarray]:
     """Decode all photos once (they are reused for thousands of crops); unreadable ones are skipped and counted."""
     pool = [img for img in (load_rgb(p, max_short_side_px) for p in paths) if img is not None]
@@ -113,11 +100,6 @@ def load_pool(paths: Sequence[Path], max_short_side_px: int) -> list[np.ndarray]
     if not pool:
         raise ConfigError("no readable photos to train on")
     return pool
-
-
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luminance, (H, W) uint8, as Pillow's "L" mode computes it."""
-    return np.asarray(Image.fromarray(rgb).convert("L"))
 
 
 def crappify(rgb: np.ndarray, cfg: DataConfig, rng: np.random.Generator) -> np.ndarray:

@@ -8,9 +8,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from colorize.data import load_rgb, to_gray
+from colorize.colour.ycbcr import to_gray
 from colorize.hints import sample_point_hints
-from colorize.inference import Colorizer
+from colorize.images import load_rgb
+from colorize.pipeline import Colorizer
 from colorize.metrics import evaluate
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageColor, UnidentifiedImageError
 
+from colorize.colour.ycbcr import chroma_of
 from colorize.errors import BadInputError, ColorizeError
-from colorize.pixels import chroma_of
 
 HINT_CHANNELS = 3
 # A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).

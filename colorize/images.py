@@ -16,6 +16,8 @@ from colorize.errors import BadInputError
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_MEGAPIXELS = 150.0
+# Files read as photos by suffix where content sniffing would cost too much (training corpora, frame folders).
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # Output suffix -> Pillow format. "auto" keeps the input's suffix when it is one of these.
 WRITABLE = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP", ".bmp": "BMP"}
 _ALPHA_FORMATS = {"PNG", "TIFF", "WEBP"}
@@ -152,3 +154,17 @@ def write_photo(path: Path, rgb: np.ndarray, photo: Photo, jpeg_quality: int = 9
         params.update(quality=jpeg_quality)
     atomic_write(path, lambda tmp: img.save(tmp, format=fmt, **params))
     return path
+
+
+def load_rgb(path: Path, max_short_side_px: int) -> np.ndarray | None:
+    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; None if unreadable."""
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            scale = max_short_side_px / min(im.size)
+            if scale < 1:
+                im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+            return np.asarray(im)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        log.warning("%s: skipped, unreadable (%s)", path, e)
+        return None

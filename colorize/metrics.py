@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import cv2
 import numpy as np
+
+from colorize.colour.ycbcr import lab_ab
 
 
 _MSE_FLOOR = 1 / 12  # variance of uniform rounding to integer levels
@@ -31,14 +32,9 @@ def psnr(pred: np.ndarray, real: np.ndarray) -> float:
     return float(10 * np.log10(255.0**2 / max(mse, _MSE_FLOOR)))
 
 
-def _ab(rgb: np.ndarray) -> np.ndarray:
-    lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-    return lab[..., 1:]
-
-
 def ab_mae(pred: np.ndarray, real: np.ndarray) -> float:
     """Mean absolute CIELAB a*b* error."""
-    return float(np.abs(_ab(pred) - _ab(real)).mean())
+    return float(np.abs(lab_ab(pred) - lab_ab(real)).mean())
 
 
 def colorfulness(rgb: np.ndarray) -> float:
@@ -50,7 +46,7 @@ def colorfulness(rgb: np.ndarray) -> float:
 
 def ab_diversity(images: Sequence[np.ndarray]) -> float:
     """Mean pairwise Euclidean distance between the images' mean a*b* (0 for a single image)."""
-    means = np.array([_ab(im).reshape(-1, 2).mean(axis=0) for im in images])
+    means = np.array([lab_ab(im).reshape(-1, 2).mean(axis=0) for im in images])
     if len(means) < 2:
         return 0.0
     d = np.linalg.norm(means[:, None] - means[None], axis=-1)
@@ -64,7 +60,7 @@ def evaluate(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[s
     out = {
         "psnr": float(np.mean([psnr(p, r) for p, r in zip(preds, reals)])),
         "ab_mae": float(np.mean([ab_mae(p, r) for p, r in zip(preds, reals)])),
-        "ab_mae_gray": float(np.mean([np.abs(_ab(r)).mean() for r in reals])),
+        "ab_mae_gray": float(np.mean([np.abs(lab_ab(r)).mean() for r in reals])),
         "colorfulness": cf_pred,
         "colorfulness_real": cf_real,
         "colorfulness_gap": abs(cf_pred - cf_real),

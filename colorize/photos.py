@@ -21,7 +21,7 @@ from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suff
 from colorize.sheets import thumbnail
 
 if TYPE_CHECKING:
-    from colorize.inference import Colorizer
+    from colorize.pipeline import Colorizer
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,12 @@ from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
-import torch
 
 from colorize.atomic import atomic_write
 from colorize.errors import BadInputError, ColorizeError
-from colorize.inference import Colorizer, rgb_to_chroma, rgb_to_luma
+from colorize.colour.ycbcr import RGB_TO_Y, chroma_of, to_gray
+from colorize.images import PHOTO_SUFFIXES
+from colorize.pipeline import Colorizer
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,12 @@ class VideoReport:
 
 
 class StageClock:
-    """Wall-clock seconds per pipeline stage, for `measure` runs; on CUDA each stage waits for its kernels."""
+    """Wall-clock seconds per pipeline stage, for `measure` runs (every stage ends with its arrays on the CPU, so
+    no device work is left running past the block)."""
 
-    def __init__(self, device: torch.device | None) -> None:
+    def __init__(self, enabled: bool) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
-        self.cuda = device is not None and device.type == "cuda"
-        self.enabled = device is not None
+        self.enabled = enabled
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
@@ -88,8 +89,6 @@ class StageClock:
             return
         t0 = time.perf_counter()
         yield
-        if self.cuda:
-            torch.cuda.synchronize()
         self.seconds[stage] += time.perf_counter() - t0
 
 
@@ -114,11 +113,11 @@ class ChromaStabilizer:
         b = cv2.calcHist([self.prev_gray], [0], None, [32], [0, 256]).ravel()
         return 0.5 * np.abs(a / a.sum() - b / b.sum()).sum() > self.cut_threshold
 
-    def __call__(self, gray: np.ndarray, chroma: torch.Tensor) -> torch.Tensor:
-        """(H, W) uint8 luminance + (2, h, w) model chroma -> (2, h', w') stabilised chroma at work size."""
+    def __call__(self, gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+        """(H, W) uint8 luminance + (h, w, 2) model chroma -> (h', w', 2) stabilised chroma at work size."""
         size = self._work_size(*gray.shape)
         g = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        c = np.stack([cv2.resize(ch, size, interpolation=cv2.INTER_LINEAR) for ch in chroma.float().cpu().numpy()])
+        c = cv2.resize(np.ascontiguousarray(chroma, np.float32), size, interpolation=cv2.INTER_LINEAR)
         if self.prev_gray is not None and self.prev_gray.shape == g.shape and not self._is_cut(g):
             # flow from this frame to the previous one: where each pixel came from
             flow = cv2.calcOpticalFlowFarneback(g, self.prev_gray, None, 0.5, 3, 15, 3, 5, 1.2, 0)
@@ -126,13 +125,13 @@ class ChromaStabilizer:
             grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).astype(np.float32)
             mx, my = (grid + flow)[..., 0], (grid + flow)[..., 1]
             warped_gray = cv2.remap(self.prev_gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            warped = np.stack([cv2.remap(ch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for ch in self.prev_chroma])
+            warped = cv2.remap(self.prev_chroma, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             # trust the past only where the warp explains the new luminance (no occlusion, no new content)
             err = np.abs(g.astype(np.float32) - warped_gray.astype(np.float32)) / 255.0
-            weight = self.strength * np.exp(-err / 0.04)
+            weight = (self.strength * np.exp(-err / 0.04))[..., None]
             c = weight * warped + (1 - weight) * c
         self.prev_gray, self.prev_chroma = g, c.astype(np.float32)
-        return torch.from_numpy(self.prev_chroma)
+        return self.prev_chroma
 
 
 class FlickerMeter:
@@ -145,13 +144,13 @@ class FlickerMeter:
 
     def add(self, rgb: np.ndarray) -> None:
         """Feed the next output frame (H, W, 3) uint8."""
-        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255.0
-        y = rgb_to_luma(t)[0, 0].numpy() * 255
-        c = rgb_to_chroma(t)[0].numpy() * 255
+        rgb = rgb.astype(np.float32)
+        y = rgb @ np.asarray(RGB_TO_Y, np.float32)
+        c = chroma_of(rgb)
         if self.prev is not None:
             still = np.abs(y - self.prev[0]) <= FLICKER_LUMA_TOLERANCE
             if still.any():
-                self.total += float(np.abs(c - self.prev[1])[:, still].mean()) * still.sum()
+                self.total += float(np.abs(c - self.prev[1])[still].mean()) * still.sum()
                 self.count += int(still.sum())
         self.prev = (y, c)
 
@@ -174,7 +173,7 @@ class FrameColorizer:
 
     def __init__(self, colorizer: Colorizer, stabilize: bool, measure: bool = False) -> None:
         self.colorizer = colorizer
-        self.clock = StageClock(colorizer.device if measure else None)
+        self.clock = StageClock(measure)
         self.stabilizer = ChromaStabilizer() if stabilize else None
         self.pending: list[tuple[np.ndarray, object]] = []
         self.raw_meter = FlickerMeter() if measure else None
@@ -389,7 +388,6 @@ def _format_for(dst: Path) -> str:
 
 def numbered_frames(folder: Path) -> list[Path]:
     """Image files in `folder` ordered by the number in their name (frame_2 before frame_10)."""
-    from colorize.data import PHOTO_SUFFIXES
 
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES]
     if not files:
@@ -417,7 +415,6 @@ def colorize_frames(
     """
     from PIL import Image
 
-    from colorize.data import to_gray
     from colorize.images import output_suffix, read_photo, write_photo
 
     if out_dir.resolve() == src_dir.resolve():
@@ -435,7 +432,7 @@ def colorize_frames(
         if last_done is not None and frames.stabilizer is not None:
             with Image.open(last_done) as im:  # the last finished frame's chroma is what we continue from
                 prev = np.array(im.convert("RGB"))
-            frames.stabilizer(to_gray(prev), rgb_to_chroma(torch.from_numpy(prev).permute(2, 0, 1)[None].float() / 255)[0])
+            frames.stabilizer(to_gray(prev), chroma_of(prev.astype(np.float32) / 255))
             last_done = None
         photo = read_photo(src)
         for rgb, (path, ph) in frames.push(photo.gray, (dst, photo)):

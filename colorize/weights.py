@@ -71,16 +71,19 @@ def save_checkpoint(path: Path, model: nn.Module, kind: str, model_config: Any, 
     atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 
-def save_half(src: Path, dst: Path, model_config: dict[str, Any] | None = None) -> None:
-    """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config (`model_config` if given,
-    e.g. with a re-tuned decoding knob), step and render factor."""
+def save_half(src: Path, dst: Path, inference: dict[str, Any] | None = None) -> None:
+    """Copy generator checkpoint `src` to `dst` for shipping: fp16 tensors, model config, step and inference
+    settings (`inference` if given, e.g. with a re-tuned decoding knob)."""
     import torch
 
     ckpt = read_checkpoint(src, kind="generator")
     half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
-    slim = {"format_version": FORMAT_VERSION, "kind": "generator", "model_config": model_config or ckpt["model_config"],
-            "state_dict": half, "step": ckpt.get("step"), "stage": "shipped",
-            "render_factor": ckpt.get("render_factor")}
+    slim = {"format_version": FORMAT_VERSION, "kind": "generator", "model_config": ckpt["model_config"],
+            "state_dict": half, "step": ckpt.get("step"), "stage": "shipped"}
+    if inference or ckpt.get("inference"):
+        slim["inference"] = inference or ckpt["inference"]
+    elif ckpt.get("render_factor"):
+        slim["render_factor"] = ckpt["render_factor"]
     atomic_write(dst, lambda tmp: torch.save(slim, tmp))
 
 

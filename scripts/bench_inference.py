@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchdoc import DOC, replace_section  # noqa: E402
 from colorize.config import ModelConfig  # noqa: E402
-from colorize.inference import Colorizer, describe_device, resolve_device  # noqa: E402
+from colorize.inference import describe_device, resolve_device, torch_colorizer  # noqa: E402
 from colorize.models import count_parameters, create_generator  # noqa: E402
 from colorize.weights import load_generator, resolve_weights  # noqa: E402
 
@@ -64,8 +64,9 @@ def measure(spec: dict) -> dict:
     model = build(spec["model"], spec["weights"])
     # channels_last is passed only to turn it off, so this script also runs against older colorize versions.
     layout = {} if spec.get("channels_last", True) else {"channels_last": False}
-    colorizer = Colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"], **layout)
-    cuda = colorizer.device.type == "cuda"
+    colorizer = torch_colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"], **layout)
+    device = colorizer.backend.device
+    cuda = device.type == "cuda"
     grays = [test_photo(spec["mp"])] * spec["batch"]
 
     def sync() -> None:
@@ -86,7 +87,7 @@ def measure(spec: dict) -> dict:
             totals.append(time.perf_counter() - t0)
             models.append(t1 - t0)
     n = spec["batch"]
-    peak = torch.cuda.max_memory_allocated(colorizer.device) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = torch.cuda.max_memory_allocated(device) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         **spec,
         "params_m": count_parameters(model) / 1e6,
@@ -103,7 +104,7 @@ def measure_folder(spec: dict) -> dict:
     from colorize.photos import plan_folder, run_jobs
 
     model = build(spec["model"], spec["weights"])
-    colorizer = Colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"])
+    colorizer = torch_colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"])
     photo = Image.fromarray(test_photo(spec["mp"]))
     times = []
     with tempfile.TemporaryDirectory() as tmp:

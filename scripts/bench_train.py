@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchdoc import replace_section  # noqa: E402
 from colorize.config import CriticConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
-from colorize.inference import describe_device, recolor  # noqa: E402
+from colorize.colour.tensors import recolor
+from colorize.inference import describe_device  # noqa: E402
 from colorize.losses import PerceptualLoss, adversarial_loss  # noqa: E402
 from colorize.models import create_critic, create_generator  # noqa: E402
 from colorize.train.common import Numerics, cpu_has_native_bf16, optimizer_step, wrap_ddp, StageContext  # noqa: E402

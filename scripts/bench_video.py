@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchdoc import DOC, replace_section  # noqa: E402
-from colorize.inference import Colorizer, describe_device  # noqa: E402
+from colorize.inference import load_colorizer  # noqa: E402
 from colorize.video import colorize_video  # noqa: E402
 
 SECTION = "bench_video"
@@ -62,8 +62,8 @@ def main() -> None:
     ap.add_argument("--max-frames", type=int, default=60, help="frames in each rescaled copy")
     args = ap.parse_args()
 
-    colorizer = Colorizer.from_weights(args.weights, device=args.device, render_factor=args.render_factor, batch_size=args.batch_size)
-    device = describe_device(colorizer.device)
+    colorizer = load_colorizer(args.weights, device=args.device, render_factor=args.render_factor, batch_size=args.batch_size)
+    device = colorizer.device
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         clips = list(args.clips) + [rescaled_copy(args.clips[0], h, Path(tmp), args.max_frames) for h in args.heights]

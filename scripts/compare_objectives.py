@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
 from colorize.data import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
-from colorize.inference import Colorizer  # noqa: E402
-from colorize.pixels import render_factor_for  # noqa: E402
+from colorize.inference import load_colorizer  # noqa: E402
+from colorize.pipeline import render_factor_for  # noqa: E402
 
 DOC = ROOT / "docs" / "objectives.md"
 ARMS = {
@@ -63,7 +63,7 @@ def scores(weights: Path | None, out: Path, args: argparse.Namespace, val: list[
     """`weights`' per-group held-out scores, computed once and kept in `out`."""
     if out.is_file():
         return json.loads(out.read_text())
-    colorizer = Colorizer.from_weights(weights, device=args.device, render_factor=render_factor_for(args.size), batch_size=1, fp32=True)
+    colorizer = load_colorizer(weights, device=args.device, render_factor=render_factor_for(args.size), batch_size=1, fp32=True)
     result = evaluate_groups(colorizer, val, groups)
     out.write_text(json.dumps(result, indent=1))
     return result

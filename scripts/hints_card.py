@@ -28,10 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
-from colorize.data import held_out_photos, load_rgb, to_gray  # noqa: E402
+from colorize.colour.ycbcr import to_gray  # noqa: E402
+from colorize.data import held_out_photos  # noqa: E402
+from colorize.images import load_rgb  # noqa: E402
 from colorize.evaluation import evaluate_groups, evaluate_photos  # noqa: E402
 from colorize.hints import Hints, PointHint  # noqa: E402
-from colorize.inference import Colorizer  # noqa: E402
+from colorize.inference import load_colorizer  # noqa: E402
+from colorize.pipeline import InferenceConfig  # noqa: E402
 from colorize.sheets import contact_sheet  # noqa: E402
 from colorize.weights import read_checkpoint, save_half, write_manifest  # noqa: E402
 
@@ -66,20 +69,22 @@ def mark(img: np.ndarray, hints: Hints) -> np.ndarray:
 
 
 def retuned(trained: Path, ckpt: dict, data: Path, device: str) -> tuple[dict, list[dict[str, float]]]:
-    """The trained model's config with its decoding knob chosen by `tune_decoding` (the export's rule, on its run's
-    config and held-out crops), and every setting's scores. A fine-tune otherwise keeps its base's knob, which was
-    chosen for another model."""
+    """The trained model's inference settings with its decoding knob chosen by `tune_decoding` (the export's rule,
+    on its run's config and held-out crops), and every setting's scores. A fine-tune otherwise keeps its base's
+    knob, which was chosen for another model."""
     import torch
 
-    from colorize.config import RecipeConfig, from_dict, to_dict
+    from colorize.config import RecipeConfig, from_dict
+    from colorize.pipeline import InferenceConfig
     from colorize.train.common import StageContext
     from colorize.train.recipe import tune_decoding
     from colorize.weights import load_generator
 
-    model, _ = load_generator(trained)
+    model, meta = load_generator(trained)
     cfg = from_dict(RecipeConfig, ckpt["config"])
-    tuned, scores = tune_decoding(model, cfg, StageContext(run_dir=trained.parent, data_dir=data, device=torch.device(device)))
-    return to_dict(tuned), scores
+    ctx = StageContext(run_dir=trained.parent, data_dir=data, device=torch.device(device))
+    tuned, scores = tune_decoding(model, InferenceConfig.from_checkpoint(meta), cfg, ctx)
+    return tuned.to_dict(), scores
 
 
 def main() -> None:
@@ -102,24 +107,24 @@ def main() -> None:
     if args.ship:
         args.model = ROOT / "weights" / f"{args.ship}.pt"
         ckpt = read_checkpoint(trained, kind="generator")
-        model_config, extra = ckpt["model_config"], {}
+        inference, extra = InferenceConfig.from_checkpoint(ckpt).to_dict(), {}
         if args.tune_decoding:
-            model_config, extra["decoding_scores"] = retuned(trained, ckpt, args.data, args.device)
-        save_half(trained, args.model, model_config)
-        record = {"model_config": model_config, "render_factor": ckpt.get("render_factor"), **extra,
+            inference, extra["decoding_scores"] = retuned(trained, ckpt, args.data, args.device)
+        save_half(trained, args.model, inference)
+        record = {"model_config": ckpt["model_config"], "inference": inference, **extra,
                   "training": {"stage": "hints", "from": args.base.name, "steps": ckpt.get("step"),
                                "hints": ckpt.get("config", {}).get("hints")}}
         write_manifest(args.model, **record)  # the file's new sha256, before anything loads it
     val, group_of = held_out_photos(args.data)
-    model = Colorizer.from_weights(args.model, device=args.device, batch_size=1)
-    base = Colorizer.from_weights(args.base, device=args.device, batch_size=1)
+    model = load_colorizer(args.model, device=args.device, batch_size=1)
+    base = load_colorizer(args.base, device=args.device, batch_size=1)
     rows = {n: evaluate_photos(model, val, n_hints=n) for n in COUNTS}
     base_scores = evaluate_photos(base, val)
     base_hinted = evaluate_photos(base, val, n_hints=5)
     gray = base_scores["gray"]
     compared = {args.model.stem: args.model, args.base.stem: args.base,
                 **{c.split("=", 1)[0]: Path(c.split("=", 1)[1]) for c in args.compare}}
-    per_group = {name: evaluate_groups(Colorizer.from_weights(w, device=args.device, batch_size=1), val, group_of)
+    per_group = {name: evaluate_groups(load_colorizer(w, device=args.device, batch_size=1), val, group_of)
                  for name, w in compared.items()}
     groups = list(per_group[args.model.stem])
 

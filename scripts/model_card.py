@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
 from colorize.data import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
-from colorize.inference import Colorizer  # noqa: E402
-from colorize.pixels import DEFAULT_RENDER_FACTOR  # noqa: E402
+from colorize.inference import load_colorizer  # noqa: E402
+from colorize.pipeline import DEFAULT_RENDER_FACTOR  # noqa: E402
 from colorize.models import count_parameters  # noqa: E402
 from colorize.weights import DEFAULT_MODEL_NAME, load_generator, save_half, write_manifest  # noqa: E402
 
@@ -94,7 +94,7 @@ def main() -> None:
     for rf in render_factors:
         results[rf] = {}
         for name, weights in models.items():
-            res = evaluate_groups(Colorizer.from_weights(weights, device="cpu", render_factor=rf, batch_size=1), val, group_of)
+            res = evaluate_groups(load_colorizer(weights, device="cpu", render_factor=rf, batch_size=1), val, group_of)
             results[rf][name] = {g: r["model"] for g, r in res.items()}
             results[rf].setdefault("gray image", {g: r["gray"] for g, r in res.items()})
             counts = {g: int(r["n_photos"]["count"]) for g, r in res.items()}

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from colorize.config import CriticConfig
-from colorize.inference import rgb_to_chroma
+from colorize.colour.tensors import rgb_to_chroma
 from colorize.losses import ADVERSARIAL_LOSSES
 from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic

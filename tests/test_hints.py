@@ -185,7 +185,7 @@ def _two_colour_photos(folder: Path) -> Path:
 
 def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_path: Path, tiny_weights: Path) -> None:
     from colorize.config import load_recipe
-    from colorize.inference import Colorizer
+    from colorize.inference import torch_colorizer
     from colorize.metrics import evaluate
     from colorize.train import hints as hints_stage
     from colorize.train.common import StageContext
@@ -205,7 +205,7 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
 
     # A few dozen steps teach a tiny model to follow a scribble over the whole photo; spreading sparse points over
     # a region is what the real model's longer fine-tuning learns.
-    colorizer = Colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True)
+    colorizer = torch_colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True)
     errors = {"with": [], "without": []}
     for colour in ((220, 60, 60), (40, 114, 255)):
         real = np.asarray(Image.new("RGB", (64, 64), colour))
@@ -338,10 +338,13 @@ def test_spread_hints_colours_the_hinted_region_and_stops_at_an_edge() -> None:
 def test_retuning_the_decoding_of_a_hint_aware_model_keeps_its_hint_inputs(tmp_path: Path) -> None:
     from colorize.config import GanConfig, RecipeConfig
     from colorize.train.common import StageContext
+    from colorize.pipeline import InferenceConfig
     from colorize.train.recipe import CHROMA_GAINS, tune_decoding
 
-    model = create_generator(ModelConfig(arch="tiny", hints=True, hints_spread=True)).eval()
+    cfg = ModelConfig(arch="tiny", hints=True, hints_spread=True)
+    model = create_generator(cfg).eval()
     ctx = StageContext(run_dir=tmp_path, data_dir=_two_colour_photos(tmp_path / "p"), device=torch.device("cpu"))
-    tuned, scores = tune_decoding(model, RecipeConfig(gan=GanConfig(size_px=32, n_val_images=4)), ctx)
-    assert tuned.hints and tuned.hints_spread and tuned.chroma_gain in CHROMA_GAINS
-    assert [s["chroma_gain"] for s in scores] == list(CHROMA_GAINS) and model.cfg == tuned
+    untuned = InferenceConfig(render_factor=7, hint_input="field")
+    tuned, scores = tune_decoding(model, untuned, RecipeConfig(gan=GanConfig(size_px=32, n_val_images=4)), ctx)
+    assert tuned.hint_input == "field" and tuned.render_factor == 7 and tuned.chroma_gain in CHROMA_GAINS
+    assert [s["chroma_gain"] for s in scores] == list(CHROMA_GAINS) and model.cfg == cfg  # the model is left alone

@@ -97,7 +97,7 @@ def test_unwritable_output_is_found_before_the_model_loads(tmp_path: Path, monke
     def no_model(*a: object, **k: object) -> None:
         raise AssertionError("the model was loaded before the output folder was checked")
 
-    monkeypatch.setattr(inference.Colorizer, "from_weights", no_model)
+    monkeypatch.setattr(inference, "load_colorizer", no_model)
     r = invoke("photos", src, "-o", blocker / "out", *COMMON)
     assert r.exit_code == 1 and "cannot write outputs there" in r.stderr and str(blocker / "out") in r.stderr
 
@@ -195,7 +195,16 @@ def test_outputs_keep_luminance_png_exactly_jpeg_within_its_own_loss(tmp_path: P
 
 
 def test_inference_imports_no_training_or_gan_code() -> None:
-    code = "import sys, colorize.inference, colorize.photos; print(any(m.startswith(('fastai.vision.gan', 'colorize.train')) for m in sys.modules))"
+    """Every module behind `photo`, `photos`, `video`, `frames` and `eval` stays clear of training code and data."""
+    entry_points = "colorize.pipeline, colorize.inference, colorize.onnx_engine, colorize.photos, colorize.video, colorize.evaluation"
+    training = ("fastai.vision.gan", "colorize.train", "colorize.data", "colorize.losses")
+    code = f"import sys, {entry_points}; print(sorted(m for m in sys.modules if m.startswith({training!r})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_the_onnx_pipeline_imports_no_torch() -> None:
+    code = "import sys, colorize.pipeline, colorize.onnx_engine, colorize.photos, colorize.video, colorize.evaluation; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
 
@@ -323,7 +332,7 @@ def test_film_outputs_into_an_unwritable_place_fail_before_the_model(tmp_path: P
     clip = make_clip(tmp_path / "c.mp4", n=4, audio=False)
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    monkeypatch.setattr(inference.Colorizer, "from_weights", lambda *a, **k: pytest.fail("model loaded"))
+    monkeypatch.setattr(inference, "load_colorizer", lambda *a, **k: pytest.fail("model loaded"))
     for args in (["video", clip, "-o", blocker / "o.mp4"], ["video", clip, "--frames-out", blocker / "f"],
                  ["frames", tmp_path, "-o", blocker / "f"]):
         if args[0] == "frames":

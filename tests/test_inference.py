@@ -6,7 +6,10 @@ import torch
 from PIL import Image
 
 from colorize.errors import ColorizeError
-from colorize.inference import Colorizer, merge_luma_chroma, recolor, rgb_to_chroma, rgb_to_luma
+from colorize.colour.tensors import merge_luma_chroma, recolor, rgb_to_chroma, rgb_to_luma
+from colorize.colour.ycbcr import merge
+from colorize.inference import torch_colorizer
+from colorize.pipeline import Colorizer
 from colorize.weights import load_generator
 
 from conftest import photo_array
@@ -15,7 +18,7 @@ from conftest import photo_array
 @pytest.fixture(scope="module")
 def colorizer(tiny_weights: Path) -> Colorizer:
     model, _ = load_generator(tiny_weights)
-    return Colorizer(model, "cpu", render_factor=8, batch_size=2)
+    return torch_colorizer(model, "cpu", render_factor=8, batch_size=2)
 
 
 def pil_luma(rgb: np.ndarray) -> np.ndarray:
@@ -37,8 +40,8 @@ def test_output_keeps_input_luminance_and_adds_colour(colorizer: Colorizer) -> N
 def test_batched_equals_one_by_one(tiny_weights: Path) -> None:
     model, _ = load_generator(tiny_weights)
     grays = [np.asarray(Image.fromarray(photo_array(40, 40 + i, i)).convert("L")) for i in range(3)]
-    batched = Colorizer(model, "cpu", render_factor=8, batch_size=3).colorize(grays)
-    single = Colorizer(model, "cpu", render_factor=8, batch_size=1).colorize(grays)
+    batched = torch_colorizer(model, "cpu", render_factor=8, batch_size=3).colorize(grays)
+    single = torch_colorizer(model, "cpu", render_factor=8, batch_size=1).colorize(grays)
     for a, b in zip(batched, single):
         assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
@@ -61,17 +64,17 @@ def test_recolor_takes_luminance_from_the_real_and_colour_from_the_prediction() 
     assert torch.allclose(rgb_to_chroma(out).permute(0, 2, 3, 1)[inside], rgb_to_chroma(pred).permute(0, 2, 3, 1)[inside], atol=1e-5)
 
 
-def test_cpu_strip_merge_matches_the_torch_merge(colorizer: Colorizer, monkeypatch: pytest.MonkeyPatch) -> None:
-    import colorize.pixels as pixels
+def test_numpy_strip_merge_matches_the_torch_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.colour.ycbcr as ycbcr
 
-    monkeypatch.setattr(pixels, "_MERGE_STRIP_PX", 5000)  # many strips, the last one short
+    monkeypatch.setattr(ycbcr, "_MERGE_STRIP_PX", 5000)  # many strips, the last one short
     rng = np.random.default_rng(0)
     gray = rng.integers(0, 256, (301, 200), dtype=np.uint8)
     chroma = torch.from_numpy(rng.normal(0, 0.15, (2, 37, 41)).astype(np.float32))
     y = torch.from_numpy(gray).float().div(255)[None, None]
     full = torch.nn.functional.interpolate(chroma[None], (301, 200), mode="bilinear", align_corners=False)
     expected = merge_luma_chroma(y, full)[0].mul(255).round().byte().permute(1, 2, 0).numpy()
-    got = colorizer.merge(gray, chroma)
+    got = merge(gray, chroma.permute(1, 2, 0).numpy())
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
 
 
@@ -85,45 +88,45 @@ def test_render_factor_sets_model_input_size(tiny_weights: Path) -> None:
     model, _ = load_generator(tiny_weights)
     seen = []
     model.register_forward_hook(lambda m, i, o: seen.append(tuple(i[0].shape)))
-    Colorizer(model, "cpu", render_factor=10).colorize([np.zeros((100, 30), np.uint8)])
+    torch_colorizer(model, "cpu", render_factor=10).colorize([np.zeros((100, 30), np.uint8)])
     assert seen == [(1, 1, 160, 160)]
 
 
 def test_bad_settings_are_clear_errors(tiny_weights: Path) -> None:
     model, _ = load_generator(tiny_weights)
     with pytest.raises(ColorizeError, match="render factor"):
-        Colorizer(model, "cpu", render_factor=2)
+        torch_colorizer(model, "cpu", render_factor=2)
     if not torch.cuda.is_available():
         with pytest.raises(ColorizeError, match="CUDA is not available"):
-            Colorizer(model, "cuda")
+            torch_colorizer(model, "cuda")
 
 
-def test_cuda_oom_lowers_batch_then_render_factor(tiny_weights: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_cuda_oom_splits_the_batch_then_lowers_render_factor(tiny_weights: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Simulated OOM: the engine halves the batch, then shrinks the render size, and still returns colour."""
     model, _ = load_generator(tiny_weights)
-    c = Colorizer(model, "cpu", render_factor=16, batch_size=4)
-    real = c._predict_chroma
+    c = torch_colorizer(model, "cpu", render_factor=16, batch_size=4)
+    real = c.backend._run
     calls = []
 
-    def flaky(grays: list, size_px: int, hints: list) -> torch.Tensor:
-        calls.append((len(grays), size_px))
-        if len(grays) > 1 or size_px > 12 * 16:
+    def flaky(luma: np.ndarray, hints: object, temperature: object) -> np.ndarray:
+        calls.append(luma.shape[:1] + luma.shape[-1:])
+        if len(luma) > 1 or luma.shape[-1] > 12 * 16:
             raise torch.OutOfMemoryError("simulated")
-        return real(grays, size_px, hints)
+        return real(luma, hints, temperature)
 
-    c._predict_chroma = flaky  # type: ignore[method-assign]
+    c.backend._run = flaky  # type: ignore[method-assign]
     outs = c.colorize([np.full((32, 32), 128, np.uint8)] * 4)
-    assert len(outs) == 4 and c.batch_size == 1
-    assert calls[-1][1] == 12 * 16
-    assert "lowering batch size" in caplog.text and "lowering render factor" in caplog.text
+    assert len(outs) == 4 and all(o.shape == (32, 32, 3) for o in outs)
+    assert calls[-1] == (1, 12 * 16)
+    assert "splitting a batch" in caplog.text and "lowering render factor" in caplog.text
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_fp16_matches_cpu(tiny_weights: Path) -> None:
     model, _ = load_generator(tiny_weights)
     gray = [np.asarray(Image.fromarray(photo_array(64, 64)).convert("L"))]
-    cpu = Colorizer(model, "cpu", render_factor=8).colorize(gray)[0]
+    cpu = torch_colorizer(model, "cpu", render_factor=8).colorize(gray)[0]
     model, _ = load_generator(tiny_weights)
-    gpu = Colorizer(model, "cuda", render_factor=8).colorize(gray)[0]
+    gpu = torch_colorizer(model, "cuda", render_factor=8).colorize(gray)[0]
     assert np.abs(cpu.astype(int) - gpu.astype(int)).mean() < 3
     assert np.abs(pil_luma(gpu) - gray[0]).max() <= 1

@@ -17,9 +17,10 @@ from colorize.cli import app
 from colorize.config import ModelConfig
 from colorize.errors import ColorizeError
 from colorize.hints import Hints, PointHint
-from colorize.inference import Colorizer
+from colorize.inference import torch_colorizer
+from colorize.pipeline import Colorizer
 from colorize.models import create_generator
-from colorize.onnx_engine import OnnxColorizer, onnx_colorizer
+from colorize.onnx_engine import OnnxBackend, onnx_colorizer
 from colorize.weights import load_generator, save_checkpoint, sha256_file
 
 from conftest import photo_array, write_photo_file
@@ -42,7 +43,7 @@ def _weights(path: Path, seed: int, **cfg: object) -> Path:
 
 def _torch_colorizer(weights: Path, **kwargs: object) -> Colorizer:
     model, _ = load_generator(weights)
-    return Colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True, **kwargs)
+    return torch_colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True, **kwargs)
 
 
 @pytest.mark.parametrize(("vividness", "hints_spread", "hints_wide"), [(1.0, False, False), (1.6, False, False), (1.0, True, False),
@@ -53,7 +54,7 @@ def test_onnx_colour_equals_pytorch_colour_with_and_without_hints(tmp_path: Path
     grays = [photo_array(48, 64, seed=0).mean(2).astype(np.uint8), photo_array(90, 40, seed=1).mean(2).astype(np.uint8)]
     hints = [Hints((PointHint.parse("20,20=#2050c0"),)), None]
     fast = onnx_colorizer(weights, "cpu", "onnx", None, 2, vividness)
-    assert isinstance(fast, OnnxColorizer) and fast.takes_hints and fast.render_size_px == 7 * 16
+    assert isinstance(fast.backend, OnnxBackend) and fast.takes_hints and fast.render_size_px == 7 * 16
     reference = _torch_colorizer(weights, vividness=vividness)
     for got, want in zip(fast.colorize(grays, hints), reference.colorize(grays, hints)):
         assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
@@ -80,7 +81,7 @@ def test_a_damaged_cached_export_is_replaced(tmp_path: Path, onnx_cache: Path, c
     with caplog.at_level(logging.WARNING):
         assert onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0) is None  # PyTorch runs this one
     assert "unusable cached export, removed" in caplog.text and not exported.exists()
-    assert isinstance(onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0), OnnxColorizer) and exported.exists()
+    assert isinstance(onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0).backend, OnnxBackend) and exported.exists()
 
 
 def test_engine_choice_and_devices(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,7 +93,7 @@ def test_engine_choice_and_devices(tiny_weights: Path, monkeypatch: pytest.Monke
         onnx_colorizer(tiny_weights, "cuda", "onnx", None, 1, 1.0)
     monkeypatch.setattr(engine, "cuda_possible", lambda: True)  # a GPU may be here: auto leaves it to PyTorch
     assert onnx_colorizer(tiny_weights, "auto", "auto", None, 1, 1.0) is None
-    assert isinstance(onnx_colorizer(tiny_weights, "cpu", "auto", None, 1, 1.0), OnnxColorizer)
+    assert isinstance(onnx_colorizer(tiny_weights, "cpu", "auto", None, 1, 1.0).backend, OnnxBackend)
 
 
 def test_a_cached_photo_run_never_imports_torch_and_matches_the_torch_engine(tmp_path: Path, tiny_weights: Path) -> None:

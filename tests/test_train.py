@@ -95,25 +95,26 @@ def test_chosen_checkpoint_is_the_inflection_point_and_its_chroma_gain_is_tuned(
     assert manifest["training"]["chosen_gan_step"] == int(best["step"])
     assert manifest["quality"]["validation"]["score"] == pytest.approx(best["score"])
     chosen, _ = load_generator(finished_run / "4-gan" / "checkpoints" / f"step_{int(best['step']):06d}.pt")
-    final, _ = load_generator(finished_run / "final.pt")
+    final, final_meta = load_generator(finished_run / "final.pt")
     for a, b in zip(chosen.state_dict().values(), final.state_dict().values()):
         assert torch.equal(a, b)
-    # An RGB model's decoding knob is its chroma gain, chosen by the same rule and carried in the checkpoint.
+    # An RGB model's decoding knob is its chroma gain, chosen by the same rule and carried with the weights, once.
     scores = manifest["decoding_scores"]
     assert [s["chroma_gain"] for s in scores] == list(CHROMA_GAINS)
-    gain = choose([{**s, "step": s["chroma_gain"]} for s in scores])["step"]
-    assert manifest["model_config"]["chroma_gain"] == final.cfg.chroma_gain == gain
+    gain = choose(scores, order="chroma_gain")["chroma_gain"]
+    assert manifest["inference"]["chroma_gain"] == final_meta["inference"]["chroma_gain"] == gain
+    assert final.cfg.chroma_gain == 1.0  # the architecture's config is left as trained
 
 
 def test_final_model_renders_at_the_scale_it_was_scored_at(finished_run: Path) -> None:
-    from colorize.inference import Colorizer
-    from colorize.pixels import render_factor_for
+    from colorize.inference import load_colorizer
+    from colorize.pipeline import render_factor_for
 
     factor = render_factor_for(load_recipe(SMOKE).gan.size_px)
     _, meta = load_generator(finished_run / "final.pt")
-    assert meta["render_factor"] == json.loads((finished_run / "final.json").read_text())["render_factor"] == factor
-    assert Colorizer.from_weights(finished_run / "final.pt", device="cpu").render_factor == factor
-    assert Colorizer.from_weights(finished_run / "final.pt", device="cpu", render_factor=12).render_factor == 12
+    assert meta["inference"]["render_factor"] == json.loads((finished_run / "final.json").read_text())["inference"]["render_factor"] == factor
+    assert load_colorizer(finished_run / "final.pt", device="cpu").render_factor == factor
+    assert load_colorizer(finished_run / "final.pt", device="cpu", render_factor=12).render_factor == 12
 
 
 def test_final_model_colorizes_photos(finished_run: Path, photo_dir: Path, tmp_path: Path) -> None:
@@ -395,9 +396,9 @@ def test_ab_bin_recipe_trains_end_to_end_and_tunes_its_temperature(photo_dir: Pa
     scores = manifest["decoding_scores"]
     assert [s["temperature"] for s in scores] == list(TEMPERATURES)
     assert len({s["colorfulness"] for s in scores}) == len(TEMPERATURES)  # each temperature really decoded differently
-    chosen = gan.choose([{**s, "step": s["temperature"]} for s in scores])["step"]
-    assert manifest["model_config"]["temperature"] == chosen
+    chosen = gan.choose(scores, order="temperature")["temperature"]
     model, meta = load_generator(run / "final.pt")
-    assert model.temperature == chosen and "ab-bin cross-entropy" in manifest["training"]["loss"]
+    assert manifest["inference"]["temperature"] == meta["inference"]["temperature"] == chosen
+    assert "ab-bin cross-entropy" in manifest["training"]["loss"]
     prior = torch.load(run / "1-pretrain-gen" / "gen.pt", weights_only=True)["ab_prior"]
     assert prior.ndim == 1 and abs(float(prior.sum()) - 1) < 1e-4

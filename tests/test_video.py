@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from colorize.cli import app
 from colorize.errors import BadInputError
-from colorize.inference import Colorizer
+from colorize.inference import torch_colorizer
+from colorize.pipeline import Colorizer
 from colorize.video import colorize_video, flicker, numbered_frames
 from colorize.weights import load_generator
 
@@ -62,7 +63,7 @@ def gray_frames(path: Path) -> list[np.ndarray]:
 @pytest.fixture(scope="module")
 def colorizer(tiny_weights: Path) -> Colorizer:
     model, _ = load_generator(tiny_weights)
-    return Colorizer(model, "cpu", render_factor=8, batch_size=4)
+    return torch_colorizer(model, "cpu", render_factor=8, batch_size=4)
 
 
 @pytest.mark.parametrize("size", [(64, 48), (65, 49)])

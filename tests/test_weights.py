@@ -107,27 +107,24 @@ def test_half_copy_is_smaller_and_colorizes_like_the_original(tiny_weights: Path
 
 
 def test_half_copy_keeps_the_render_factor(tiny_weights: Path, tmp_path: Path) -> None:
-    from colorize.inference import Colorizer
-    from colorize.pixels import DEFAULT_RENDER_FACTOR
+    from colorize.inference import load_colorizer
+    from colorize.pipeline import DEFAULT_RENDER_FACTOR
 
     model, _ = load_generator(tiny_weights)
     trained = tmp_path / "trained.pt"
     save_checkpoint(trained, model, "generator", ModelConfig(arch="tiny"), render_factor=9)
     save_half(trained, tmp_path / "half.pt")
-    assert Colorizer.from_weights(tmp_path / "half.pt", device="cpu").render_factor == 9
-    assert Colorizer.from_weights(tiny_weights, device="cpu").render_factor == DEFAULT_RENDER_FACTOR  # records none
+    assert load_colorizer(tmp_path / "half.pt", device="cpu").render_factor == 9
+    assert load_colorizer(tiny_weights, device="cpu").render_factor == DEFAULT_RENDER_FACTOR  # records none
 
 
 def test_half_copy_can_carry_a_retuned_decoding_knob(tiny_weights: Path, tmp_path: Path) -> None:
-    import dataclasses
+    from colorize.inference import load_colorizer
+    from colorize.pipeline import InferenceConfig
 
-    from colorize.config import to_dict
-
-    model, _ = load_generator(tiny_weights)
-    retuned = to_dict(dataclasses.replace(model.cfg, chroma_gain=1.4))
-    save_half(tiny_weights, tmp_path / "half.pt", retuned)
-    assert load_generator(tmp_path / "half.pt")[0].cfg.chroma_gain == 1.4
-    assert load_generator(tiny_weights)[0].cfg.chroma_gain != 1.4
+    save_half(tiny_weights, tmp_path / "half.pt", InferenceConfig(render_factor=9, chroma_gain=1.4).to_dict())
+    assert load_colorizer(tmp_path / "half.pt", device="cpu").chroma_gain == 1.4
+    assert load_colorizer(tiny_weights, device="cpu").chroma_gain != 1.4
 
 
 def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,20 +137,20 @@ def test_shipped_default_model_verifies_and_loads(monkeypatch: pytest.MonkeyPatc
     assert meta["model_config"] == manifest["model_config"]
     assert meta["render_factor"] == manifest["render_factor"] == manifest["quality"]["held_out"]["render_factor"]
     # Its decoding knob, tuned at export, is what inference uses.
-    from colorize.inference import Colorizer
+    from colorize.inference import load_colorizer
 
-    assert Colorizer(model, device="cpu").chroma_gain == manifest["model_config"].get("chroma_gain", 1.0)
+    assert load_colorizer(path, device="cpu").chroma_gain == manifest["model_config"].get("chroma_gain", 1.0)
 
 
 def test_shipped_default_model_paints_a_held_out_sky_blue(monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
     from PIL import Image
 
-    from colorize.inference import Colorizer
+    from colorize.inference import load_colorizer
 
     monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)
     gray = np.asarray(Image.open(Path(__file__).parents[1] / "samples" / "heldout_grand_canyon.jpg").convert("L"))
-    rgb = Colorizer.from_weights(None, device="cpu").colorize([gray])[0].astype(np.float32)
+    rgb = load_colorizer(None, device="cpu").colorize([gray])[0].astype(np.float32)
     sky = rgb[: gray.shape[0] // 5]  # the photo's top fifth is clear sky
     assert sky[..., 2].mean() - sky[..., 0].mean() > 10  # blue clearly above red
     assert np.abs(np.asarray(Image.fromarray(rgb.astype(np.uint8)).convert("L"), np.int16) - gray).max() <= 1

@@ -10,7 +10,7 @@ from torch import nn
 
 from colorize.config import LossConfig, ModelConfig
 from colorize.errors import ConfigError
-from colorize.inference import recolor
+from colorize.colour.tensors import recolor
 from colorize.losses.colour import BinClassificationLoss, BinWeights, colorfulness_loss, rebalance_weights
 from colorize.losses.perceptual import PerceptualLoss
 

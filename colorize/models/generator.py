@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorize.colour import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
+from colorize.colour.tensors import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
 from colorize.config import ModelConfig
 from colorize.errors import ConfigError
 from colorize.hints import hint_input_channels
@@ -61,7 +61,6 @@ class Generator(nn.Module):
             y_range=(0.0, 1.0) if cfg.head == "rgb" else None,
             norm_type=NormType.Spectral if cfg.spectral_norm else NormType.Batch,
         )
-        self.temperature = cfg.temperature
         self.register_buffer("bin_centres", bins, persistent=False)
         # DynamicUnet ends by wrapping its output in fastai's TensorBase; plain tensors keep export and
         # autocast simple and avoid fastai's per-op dispatch overhead.
@@ -95,20 +94,23 @@ class Generator(nn.Module):
         """ab-bin head only: (B, 1, H, W) gray -> (B, Q, H/4, W/4) bin logits."""
         return F.avg_pool2d(self.unet(self._input(gray, hints)), BIN_POOL)
 
-    def decode(self, logits: torch.Tensor, gray: torch.Tensor) -> torch.Tensor:
-        """Bin logits + the gray input -> (B, 3, H, W) RGB: the annealed-mean ab on the gray's own lightness."""
-        ab = annealed_mean(logits, self.temperature, self.bin_centres)
+    def decode(self, logits: torch.Tensor, gray: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
+        """Bin logits + the gray input -> (B, 3, H, W) RGB: the annealed-mean ab (at `temperature`, default the
+        config's) on the gray's own lightness."""
+        ab = annealed_mean(logits, temperature or self.cfg.temperature, self.bin_centres)
         ab = F.interpolate(ab, gray.shape[-2:], mode="bilinear", align_corners=False)
         return lab_to_rgb(torch.cat([gray_to_lightness(gray.float()), ab], dim=1))
 
     def forward(
-        self, gray: torch.Tensor, with_logits: bool = False, hints: torch.Tensor | None = None
+        self, gray: torch.Tensor, with_logits: bool = False, hints: torch.Tensor | None = None,
+        temperature: float | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """RGB, or (RGB, bin logits or None) with `with_logits` (through forward, so DDP sees the pass). `hints`:
-        (B, C, H, W) hint inputs (`colorize.hints.model_hint_input`), for a model built with `hints` (none: no hints)."""
+        (B, C, H, W) hint inputs (`colorize.hints.model_hint_input`), for a model built with `hints` (none: no hints).
+        `temperature`: an ab-bin head's decoding temperature, default its config's."""
         if self.cfg.head == "ab_bins":
             logits = self.logits(gray, hints)
-            rgb = self.decode(logits, gray)
+            rgb = self.decode(logits, gray, temperature)
         else:
             rgb, logits = self.unet(self._input(gray, hints)), None
         return (rgb, logits) if with_logits else rgb

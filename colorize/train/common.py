@@ -328,21 +328,23 @@ def eval_mode(*models: nn.Module) -> Iterator[None]:
 
 
 def score_generator(
-    gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, num: Numerics, hints: list[Any] | None = None
+    gen: nn.Module, val_pairs: list[tuple[Any, Any]], size_px: int, num: Numerics, hints: list[Any] | None = None,
+    inference: Any = None,
 ) -> tuple[dict[str, float], list[Any]]:
     """Colorize the validation grays (with each one's `colorize.hints.Hints`, if given) through the real inference
-    path (fp32) and score them against the real colour.
+    path (fp32), decoded as `inference` says (a `colorize.pipeline.InferenceConfig`; default: as the model's config
+    says), and score them against the real colour.
 
-    The model keeps the stage's memory layout: the Colorizer converts it in place, and training goes on after.
+    The model keeps the stage's memory layout: the backend converts it in place, and training goes on after.
     """
-    from colorize.inference import Colorizer
-    from colorize.pixels import render_factor_for
+    from colorize.inference import torch_colorizer
     from colorize.metrics import evaluate
+    from colorize.pipeline import render_factor_for
 
     plain = getattr(gen, "module", gen)
     with eval_mode(plain):
-        colorizer = Colorizer(plain, num.device, render_factor=render_factor_for(size_px), batch_size=8, fp32=True,
-                              channels_last=num.channels_last)
+        colorizer = torch_colorizer(plain, num.device, inference, render_factor=render_factor_for(size_px), batch_size=8,
+                                    fp32=True, channels_last=num.channels_last)
         preds = colorizer.colorize([g for g, _ in val_pairs], hints)
     return evaluate(preds, [r for _, r in val_pairs]), preds
 

@@ -35,7 +35,7 @@ from PIL import Image
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos, training_photos, validation_pairs
-from colorize.inference import recolor
+from colorize.colour.tensors import recolor
 from colorize.errors import ConfigError
 from colorize.losses import Objective, adversarial_loss
 from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
@@ -79,15 +79,16 @@ def _ckpt(out: Path, step: int) -> Path:
 ACCURACY_TOLERANCE = 0.05
 
 
-def choose(rows: list[dict[str, float]]) -> dict[str, float]:
+def choose(rows: list[dict[str, float]], order: str = "step") -> dict[str, float]:
     """The inflection point (also the decoding knob's setting, `colorize.train.recipe.tune_decoding`): among rows
     that beat gray on ab error and are within ACCURACY_TOLERANCE of the lowest ab error, the smallest colourfulness
-    gap (earliest on ties). When none beats gray, the one closest to it (lowest ab error)."""
+    gap (the lowest `order`, e.g. the earliest step, on ties). When none beats gray, the one closest to it (lowest
+    ab error)."""
     better_than_gray = [r for r in rows if r["ab_mae"] < r["ab_mae_gray"]]
     if not better_than_gray:
-        return min(rows, key=lambda r: (r["ab_mae"], r["step"]))
+        return min(rows, key=lambda r: (r["ab_mae"], r[order]))
     bound = (1 + ACCURACY_TOLERANCE) * min(r["ab_mae"] for r in better_than_gray)
-    return min((r for r in better_than_gray if r["ab_mae"] <= bound), key=lambda r: (r["colorfulness_gap"], r["step"]))
+    return min((r for r in better_than_gray if r["ab_mae"] <= bound), key=lambda r: (r["colorfulness_gap"], r[order]))
 
 
 def write_metrics_csv(path: Path, rows: list[dict[str, float]]) -> None:

@@ -22,8 +22,8 @@ from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
 from colorize.errors import ConfigError, WeightsError
 from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
-from colorize.inference import rgb_to_chroma
-from colorize.pixels import render_factor_for
+from colorize.colour.tensors import rgb_to_chroma
+from colorize.pipeline import InferenceConfig, hint_input_kind, render_factor_for
 from colorize.losses import Objective
 from colorize.losses.colour import ab_prior
 from colorize.losses.objective import needs_prior
@@ -160,8 +160,10 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
             stop_request.honour()
     metrics: dict[str, dict[str, float]] = {}
     if ctx.is_main:
+        inference = dataclasses.replace(InferenceConfig.from_checkpoint(meta, render_factor_for(hc.size_px)),
+                                        hint_input=hint_input_kind(True, hc.spread_input, hc.wide_input))
         save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),
-                        render_factor=meta.get("render_factor") or render_factor_for(hc.size_px),
+                        inference=inference.to_dict(),
                         ab_prior=None if prior is None else torch.from_numpy(prior))
         _, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
         pairs = validation_pairs(load_pool(val_paths, 2 * hc.size_px) if val_paths else train.photos[:4], hc.size_px)

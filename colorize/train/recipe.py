@@ -20,11 +20,11 @@ import torch
 from torch import nn
 
 from colorize.atomic import atomic_write
-from colorize.config import ModelConfig, RecipeConfig, dump_toml, to_dict
+from colorize.config import RecipeConfig, dump_toml, to_dict
 from colorize.data import list_photos, load_pool, split_photos, validation_pairs
 from colorize.errors import ColorizeError
 from colorize.inference import describe_device
-from colorize.pixels import render_factor_for
+from colorize.pipeline import InferenceConfig, render_factor_for
 from colorize.train import cache, gan, hints, pretrain_critic, pretrain_gen
 from colorize.train.common import Numerics, StageContext, score_generator
 from colorize.weights import load_generator, save_checkpoint, write_manifest
@@ -99,28 +99,23 @@ TEMPERATURES = (0.2, 0.3, 0.38, 0.5, 0.7, 1.0)
 CHROMA_GAINS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 
 
-def tune_decoding(model: nn.Module, cfg: RecipeConfig, ctx: StageContext) -> tuple[ModelConfig, list[dict[str, float]]]:
+def tune_decoding(model: nn.Module, inference: InferenceConfig, cfg: RecipeConfig,
+                  ctx: StageContext) -> tuple[InferenceConfig, list[dict[str, float]]]:
     """The decoding knob that scores best on the held-out photos by the GAN stage's own rule (`gan.choose`: accuracy
     first, then the colourfulness closest to the real photos'): the ab-bin head's temperature, or the RGB head's
-    chroma gain. Returns the model's own config (a hint-aware one keeps its hint inputs) carrying it and every
-    setting's scores."""
-    own = model.cfg
-    knob, values = ("temperature", TEMPERATURES) if own.head == "ab_bins" else ("chroma_gain", CHROMA_GAINS)
+    chroma gain. Returns `inference` carrying it, and every setting's scores; the model is left as it was."""
+    knob, values = ("temperature", TEMPERATURES) if model.cfg.head == "ab_bins" else ("chroma_gain", CHROMA_GAINS)
     train_paths, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
     pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * cfg.gan.size_px)[: cfg.gan.n_val_images], cfg.gan.size_px)
     num = Numerics(ctx.device, torch.float32, cfg.train.channels_last)
     rows = []
     for v in values:
-        # The Colorizer decodes at the model config's setting (the user's vividness being 1 here).
-        model.cfg = dataclasses.replace(own, **{knob: v})
-        metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num)
-        rows.append({"step": v, **{k: round(m, 4) for k, m in metrics.items()}})
-    best = gan.choose(rows)
-    log.info("decoding %s %.2f (%s)", knob, best["step"],
-             ", ".join(f"{r['step']}: ab {r['ab_mae']:.2f} gap {r['colorfulness_gap']:.1f}" for r in rows))
-    scores = [{knob: r["step"], **{k: v for k, v in r.items() if k != "step"}} for r in rows]
-    model.cfg = dataclasses.replace(own, **{knob: float(best["step"])})
-    return model.cfg, scores
+        metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num, inference=dataclasses.replace(inference, **{knob: v}))
+        rows.append({knob: v, **{k: round(m, 4) for k, m in metrics.items()}})
+    best = gan.choose(rows, order=knob)
+    log.info("decoding %s %.2f (%s)", knob, best[knob],
+             ", ".join(f"{r[knob]}: ab {r['ab_mae']:.2f} gap {r['colorfulness_gap']:.1f}" for r in rows))
+    return dataclasses.replace(inference, **{knob: float(best[knob])}), rows
 
 
 def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
@@ -131,14 +126,14 @@ def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
         gen_done = json.loads((ctx.run_dir / pretrain_gen.NAME / "DONE").read_text())
         model, meta = load_generator(best)
         # Inference defaults to the scale the inflection point was scored at.
-        factor = render_factor_for(cfg.gan.size_px)
-        model_cfg, decoding = tune_decoding(model, cfg, ctx)
-        save_checkpoint(final, model, "generator", model_cfg, step=meta.get("step"), stage="final", config=to_dict(cfg),
-                        render_factor=factor)
+        untuned = dataclasses.replace(InferenceConfig.from_checkpoint(meta), render_factor=render_factor_for(cfg.gan.size_px))
+        inference, decoding = tune_decoding(model, untuned, cfg, ctx)
+        save_checkpoint(final, model, "generator", model.cfg, step=meta.get("step"), stage="final", config=to_dict(cfg),
+                        inference=inference.to_dict())
         write_manifest(
             final,
-            model_config=to_dict(model_cfg),
-            render_factor=factor,
+            model_config=to_dict(model.cfg),
+            inference=inference.to_dict(),
             decoding_scores=decoding,
             training={
                 "recipe": "NoGAN: pretrain-gen, cache, pretrain-critic, gan" + (f" x{cfg.gan.cycles}" if cfg.gan.cycles > 1 else ""),

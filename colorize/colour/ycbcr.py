@@ -1,17 +1,13 @@
-"""The array work around the model, in NumPy and OpenCV: its input (the photo's luminance at render size) and its
-output (chroma merged with the photo's own luminance), with the BT.601 full-range YCbCr constants every stage shares.
-
-Torch-free on purpose: the ONNX path (`colorize.onnx_engine`) colorizes without importing torch, and the hint
-parser uses the same chroma. The torch versions of these conversions (`colorize.inference`) are the differentiable
-ones training needs, and the GPU merge.
+"""YCbCr and CIELAB on NumPy arrays (OpenCV where it is faster), torch-free: the ONNX engine colorizes without
+importing torch. BT.601 full-range (JPEG) YCbCr is the one colour space inference works in: the photo's own
+luminance Y is kept, the model supplies Cb and Cr.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
+from PIL import Image
 
 # ITU-R BT.601 full-range (JPEG) YCbCr, the luminance Pillow's "L" mode uses.
 RGB_TO_Y = (0.299, 0.587, 0.114)
@@ -19,22 +15,6 @@ RGB_TO_CB = (-0.168736, -0.331264, 0.5)
 RGB_TO_CR = (0.5, -0.418688, -0.081312)
 # RGB = Y + offsets; each row is (Cb, Cr) -> one channel's offset, and each has zero luminance.
 CHROMA_TO_RGB = ((0.0, 1.402), (-0.344136, -0.714136), (1.772, 0.0))
-
-# For checkpoints that do not record the scale they were trained at (DeOldify's photo default).
-DEFAULT_RENDER_FACTOR = 35
-MIN_RENDER_FACTOR = 7
-RENDER_UNIT_PX = 16
-
-
-def render_factor_for(size_px: int) -> int:
-    """The render factor at which a model sees a whole photo at the size it was trained and scored at."""
-    return max(MIN_RENDER_FACTOR, size_px // RENDER_UNIT_PX)
-
-
-def resolve_render_factor(explicit: int | None, checkpoint_meta: dict[str, Any]) -> int:
-    """The user's render factor, else the checkpoint's own (the scale it was trained at), else the default."""
-    return explicit or checkpoint_meta.get("render_factor") or DEFAULT_RENDER_FACTOR
-
 
 _MERGE_STRIP_PX = 1 << 18  # pixels per strip of the merge: its temporaries stay in cache
 
@@ -44,14 +24,14 @@ def chroma_of(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.asarray((RGB_TO_CB, RGB_TO_CR), rgb.dtype).T
 
 
-def model_input(gray: np.ndarray, size_px: int) -> np.ndarray:
-    """(H, W) uint8 -> (S, S) float32 luminance in [0, 1] at render size.
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8 BT.601 luminance, as Pillow's "L" mode computes it."""
+    return np.asarray(Image.fromarray(rgb).convert("L"))
 
-    OpenCV resizes uint8 with SIMD in one pass: at 12 MP ~20x faster than torch's antialiased float resize.
-    """
-    shrink = gray.shape[0] * gray.shape[1] > size_px * size_px
-    small = cv2.resize(np.ascontiguousarray(gray), (size_px, size_px), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    return small.astype(np.float32) * np.float32(1 / 255)
+
+def lab_ab(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W, 2) float32 CIELAB a*, b* (D65)."""
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
 
 
 def merge(gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:

@@ -1,10 +1,9 @@
-"""CIELAB colour and its quantised ab space (Zhang et al. 2016, *Colorful Image Colorization*), in torch.
+"""Colour in torch, differentiable: BT.601 YCbCr (the constants of `colorize.colour.ycbcr`) for the losses, the
+critic and the film's flicker meter, and CIELAB with its quantised ab space (Zhang et al. 2016, *Colorful Image
+Colorization*) for the ab-bin head and its loss. Written by hand: these must be differentiable torch ops to train
+end to end, which OpenCV's and scikit-image's are not.
 
-Shared by the model (which decodes ab-bin logits into colour) and the training losses (which encode true colour
-into bins), so it belongs to neither. Written by hand: the conversions must be differentiable torch ops for the
-decode to train end to end, which OpenCV's and scikit-image's are not.
-
-sRGB with the D65 white point; L in [0, 100], a and b roughly in [-110, 110].
+CIELAB: sRGB with the D65 white point; L in [0, 100], a and b roughly in [-110, 110].
 """
 
 from __future__ import annotations
@@ -14,12 +13,43 @@ import functools
 import numpy as np
 import torch
 
+from colorize.colour.ycbcr import CHROMA_TO_RGB, RGB_TO_CB, RGB_TO_CR, RGB_TO_Y
+
 AB_GRID = 10  # bin size in ab units (Zhang et al.)
 AB_LIMIT = 110
 _WHITE = (0.95047, 1.0, 1.08883)
 _RGB_TO_XYZ = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
 _XYZ_TO_RGB = tuple(map(tuple, np.linalg.inv(np.array(_RGB_TO_XYZ)).tolist()))  # a constant, so exports stay plain
 _EPS, _KAPPA = 216 / 24389, 24389 / 27
+
+
+def rgb_to_chroma(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] -> (B, 2, H, W) Cb, Cr centred on 0."""
+    m = rgb.new_tensor([RGB_TO_CB, RGB_TO_CR])  # (2, 3)
+    return torch.einsum("kc,bchw->bkhw", m, rgb)
+
+
+def rgb_to_luma(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] -> (B, 1, H, W) BT.601 luminance."""
+    return torch.einsum("c,bchw->bhw", rgb.new_tensor(RGB_TO_Y), rgb).unsqueeze(1)
+
+
+def merge_luma_chroma(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) Y and (B, 2, H, W) CbCr -> (B, 3, H, W) RGB in [0, 1] whose luminance is exactly `y`.
+
+    Where the colour would leave the RGB cube, the chroma is scaled down instead of clipping the channels,
+    which would change the luminance (as `colorize.colour.ycbcr.merge` does at inference).
+    """
+    offsets = torch.einsum("ck,bkhw->bchw", y.new_tensor(CHROMA_TO_RGB), chroma)  # (B, 3, H, W)
+    room = torch.where(offsets > 0, 1.0 - y, y)  # how far each channel may move in its direction
+    limit = torch.where(offsets.abs() > 1e-6, room / offsets.abs().clamp_min(1e-6), torch.ones_like(offsets))
+    scale = limit.amin(dim=1, keepdim=True).clamp(0.0, 1.0)
+    return (y + scale * offsets).clamp(0.0, 1.0)
+
+
+def recolor(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """`pred`'s chroma on `real`'s luminance: what inference would make of `pred`, comparable with `real` on colour only."""
+    return merge_luma_chroma(rgb_to_luma(real), rgb_to_chroma(pred))
 
 
 def _srgb_to_linear(c: torch.Tensor) -> torch.Tensor:
