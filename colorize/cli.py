@@ -331,8 +331,10 @@ def eval_(
     render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON. Default: eval.json in the current folder.")] = None,
-    hints: Annotated[Optional[list[int]], typer.Option("--hints", help="Also score with N colour hints per photo, sampled from its true colour (repeatable: --hints 1 --hints 5).")] = None,
+    hints: Annotated[Optional[list[int]], typer.Option("--hints", min=1, help="Also score with N colour hints per photo at random places, in its true colour there (repeatable: --hints 1 --hints 5).")] = None,
+    object_hints: Annotated[Optional[list[int]], typer.Option("--object-hints", min=1, help="Also score with one hint in each of the photo's N largest regions of one colour, in the region's true colour: how a person hints (repeatable).")] = None,
     vividness: VividnessOpt = 1.0,
+    engine: EngineOpt = Engine.auto,
     held_out: Annotated[bool, typer.Option("--held-out", help="Score only the photos training holds out of --data (its manifest's split, as scripts/get_photos.py writes it), per group too: the model card's protocol.")] = False,
     sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a contact sheet PNG: each photo in gray, colorized (no hints) and in its real colour.")] = None,
 ) -> None:
@@ -342,28 +344,30 @@ def eval_(
     from tqdm import tqdm
 
     from colorize.atomic import atomic_write
-    from colorize.data import held_out_photos, list_photos
+    from colorize.corpus import held_out_photos, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
-    from colorize.inference import load_colorizer
     from colorize.sheets import thumbnail
 
     paths, group_of = held_out_photos(data) if held_out else (list_photos(data), {})
     if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
-    colorizer = load_colorizer(weights, device=device, render_factor=render_factor, batch_size=1, vividness=vividness)
-    with tqdm(total=len(paths) * (1 + len(hints or [])), unit="photo", file=sys.stderr) as bar:
+    colorizer = _colorizer_factory(weights, device, render_factor, 1, False, vividness, engine.value)()
+    with tqdm(total=len(paths) * (1 + len(hints or []) + len(object_hints or [])), unit="photo", file=sys.stderr) as bar:
         sheet_rows: list = []
         keep = None if sheet is None else lambda path, *images: sheet_rows.append((path.name, *map(thumbnail, images)))
         by_group = evaluate_groups(colorizer, paths, group_of, progress=bar.update, seen=keep)
         results: dict = by_group.pop("all")
         if results:
             results["hints"] = {str(n): evaluate_photos(colorizer, paths, progress=bar.update, n_hints=n)["model"] for n in hints or []}
+            results["object_hints"] = {str(n): evaluate_photos(colorizer, paths, progress=bar.update, n_hints=n, object_hints=True)["model"]
+                                       for n in object_hints or []}
             if group_of:
                 results["groups"] = by_group
     if not results:
         raise ColorizeError(f"{data}: no readable photos")
     keys = ["psnr", "ab_mae", "colorfulness", "colorfulness_real", "colorfulness_gap", "score"]
-    rows = {"model": results["model"], **{f"{n} hints": m for n, m in results["hints"].items()}, "gray": results["gray"]}
+    rows = {"model": results["model"], **{f"{n} hints": m for n, m in results["hints"].items()},
+            **{f"{n} objects": m for n, m in results["object_hints"].items()}, "gray": results["gray"]}
     typer.echo(f"{'':10}" + "".join(f"{k:>18}" for k in keys))
     for name, m in rows.items():
         typer.echo(f"{name:10}" + "".join(f"{m[k]:>18.3f}" for k in keys))

@@ -7,8 +7,6 @@ uninterrupted one would, and data-parallel ranks can take disjoint ids without c
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import io
 import logging
 import signal
@@ -24,73 +22,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from colorize.colour.ycbcr import to_gray
 from colorize.config import DataConfig
+from colorize.corpus import CUTOUTS_DIR, list_photos, read_manifest, split_photos
 from colorize.errors import ConfigError
-from colorize.images import PHOTO_SUFFIXES, load_rgb
+from colorize.images import load_rgb
 
 log = logging.getLogger(__name__)
-
-# Photo cut-outs with alpha live in this subfolder of the data folder: pasted onto training photos, never photos
-# of their own (and so never in the validation split).
-CUTOUTS_DIR = "cutouts"
-
-
-def list_photos(root: Path) -> list[Path]:
-    """Every image file under `root` (recursive, by suffix, hidden files and the cut-outs folder skipped), sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        raise ConfigError(f"{root}: data folder not found")
-    paths = sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not any(s.startswith(".") for s in p.relative_to(root).parts)
-        and p.relative_to(root).parts[0] != CUTOUTS_DIR
-    )
-    if not paths:
-        raise ConfigError(f"{root}: no photos found (looked for {', '.join(sorted(PHOTO_SUFFIXES))})")
-    return paths
-
-
-def _hash_fraction(text: str) -> float:
-    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 2**32
-
-
-MANIFEST = "manifest.csv"
-
-
-def read_manifest(root: Path) -> dict[str, dict[str, str]]:
-    """`root/manifest.csv` (written by scripts/get_photos.py) by file path relative to `root`; empty if absent."""
-    path = Path(root) / MANIFEST
-    if not path.is_file():
-        return {}
-    with open(path, newline="") as f:
-        return {row["file"]: row for row in csv.DictReader(f) if "file" in row}
-
-
-def split_photos(paths: Sequence[Path], root: Path, val_fraction: float) -> tuple[list[Path], list[Path]]:
-    """Deterministic train/val split: the side `root/manifest.csv` records for a photo, else a hash of its path
-    relative to `root` against `val_fraction`. Either way a photo never changes sides."""
-    manifest = read_manifest(root)
-
-    def side(p: Path) -> str | None:
-        return manifest.get(p.relative_to(root).as_posix(), {}).get("split")
-
-    recorded = {p for p in paths if side(p) in ("train", "val")}
-    hashed = sorted((p for p in paths if p not in recorded), key=lambda p: _hash_fraction(p.relative_to(root).as_posix()))
-    val = [p for p in recorded if side(p) == "val"]
-    val += [p for p in hashed if _hash_fraction(p.relative_to(root).as_posix()) < val_fraction]
-    if not val and val_fraction > 0 and len(hashed) >= 2:
-        val = hashed[:1]  # always hold out at least one photo, the one with the smallest hash
-    train = sorted(p for p in paths if p not in set(val))
-    return train, sorted(val)
-
-
-def held_out_photos(root: Path, val_fraction: float = DataConfig.val_fraction) -> tuple[list[Path], dict[Path, str]]:
-    """The photos of `root` that training holds out (`split_photos`), and each one's group from the manifest
-    ("other" where it records none): what the model card scores."""
-    root = Path(root)
-    _, val = split_photos(list_photos(root), root, val_fraction)
-    manifest = read_manifest(root)
-    return val, {p: manifest.get(p.relative_to(root).as_posix(), {}).get("group") or "other" for p in val}
-
 
 def load_pool(paths: Sequence[Path], max_short_side_px: int) -> list[np.ndarray]:
     """Decode all photos once (they are reused for thousands of crops); unreadable ones are skipped and counted."""

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from colorize.colour.ycbcr import to_gray
-from colorize.hints import sample_point_hints
+from colorize.hints import sample_object_hints, sample_point_hints
 from colorize.images import load_rgb
 from colorize.pipeline import Colorizer
 from colorize.metrics import evaluate
@@ -22,20 +22,21 @@ HINT_SEED = 0
 
 def evaluate_photos(
     colorizer: Colorizer, paths: Sequence[Path], max_side_px: int = 1024, progress: Callable[[int], None] = lambda n: None,
-    n_hints: int = 0,
+    n_hints: int = 0, object_hints: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Mean metrics for the model and, as the floor to beat, for the gray image itself."""
-    return evaluate_groups(colorizer, paths, {}, max_side_px, progress, n_hints)["all"]
+    return evaluate_groups(colorizer, paths, {}, max_side_px, progress, n_hints, object_hints=object_hints)["all"]
 
 
 def evaluate_groups(
     colorizer: Colorizer, paths: Sequence[Path], group_of: dict[Path, str], max_side_px: int = 1024,
     progress: Callable[[int], None] = lambda n: None, n_hints: int = 0,
-    seen: Callable[[Path, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+    seen: Callable[[Path, np.ndarray, np.ndarray, np.ndarray], None] | None = None, object_hints: bool = False,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """`evaluate_photos` over all photos ("all") and over each group of `group_of` (photos it lacks count in
-    "all" only); each photo is colorized once, given `n_hints` hints of its true colour (the same places for
-    every model: `HINT_SEED`), and shown to `seen` as (path, gray, colorized, real)."""
+    "all" only); each photo is colorized once, given `n_hints` hints of its true colour (at random places, the
+    same for every model: `HINT_SEED`; or with `object_hints`, one in each of its largest regions of one colour),
+    and shown to `seen` as (path, gray, colorized, real)."""
     rng = np.random.default_rng(HINT_SEED)
     done: list[tuple[str | None, np.ndarray, np.ndarray, np.ndarray]] = []  # (group, prediction, gray as RGB, real)
     for path in paths:
@@ -44,7 +45,9 @@ def evaluate_groups(
         if real is None:
             continue
         gray = to_gray(real)
-        hints = [sample_point_hints(real, n_hints, rng)] if n_hints else None
+        hints = None
+        if n_hints:
+            hints = [sample_object_hints(real, n_hints) if object_hints else sample_point_hints(real, n_hints, rng)]
         pred = colorizer.colorize([gray], hints)[0]
         done.append((group_of.get(path), pred, np.repeat(gray[..., None], 3, axis=-1), real))
         if seen is not None:

@@ -4,7 +4,7 @@ Spectral norm is a training-time reparametrisation (a forward pre-hook recomputi
 and power-iteration vectors). DeOldify's models could not be exported with it attached; at inference the hook only
 divides by a fixed sigma, so `torch.nn.utils.remove_spectral_norm` bakes that into `weight` and drops the hook.
 The exported graph maps (B, 1, S, S) luminance in [0, 1] (and, for a hint-aware model, its (B, C, S, S) hint input:
-`colorize.hints.model_hint_input`) to (B, 3, S, S) RGB in [0, 1] for one render size S (render factor x 16) and any batch: the U-Net resizes a decoder map where an odd encoder size rounded, a branch
+`colorize.hints.hint_field`) to (B, 3, S, S) RGB in [0, 1] for one render size S (render factor x 16) and any batch: the U-Net resizes a decoder map where an odd encoder size rounded, a branch
 tracing fixes for the size it sees. The luminance merge stays in the caller, as in `colorize.inference`.
 """
 

@@ -23,8 +23,8 @@ from colorize.errors import BadInputError, ColorizeError
 HINT_CHANNELS = 3
 # A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).
 POINT_PATCH_PX = 3
-# How far a hint's colour spreads (`spread_hints`): this fraction of the render size where the photo is flat, and a
-# luminance step (0..1) of about this much stops it. Chosen on training photos (docs/model-card.md).
+# How far the field a hint-aware model sees spreads (`hint_field`): this fraction of the render size where the photo
+# is flat, and a luminance step (0..1) of about this much stops it. Chosen on training photos (docs/model-card.md).
 SPREAD_SIGMA = 0.3
 SPREAD_LUMA_SIGMA = 0.1
 # The wide field (`hint_field(wide=True)`): the same hints spread over most of the photo, which only a strong edge
@@ -47,11 +47,6 @@ def parse_color(text: str) -> tuple[int, int, int]:
         return ImageColor.getrgb(text.strip())[:3]
     except ValueError:
         raise ColorizeError(f"{text!r} is not a colour: use #rrggbb or a CSS colour name such as navy") from None
-
-
-def rgb_to_hint_chroma(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) RGB in [0, 1] -> (..., 2) the hint map's chroma: BT.601 Cb, Cr doubled."""
-    return 2 * chroma_of(rgb)
 
 
 @dataclass(frozen=True)
@@ -107,33 +102,42 @@ class Hints:
             raise BadInputError(f"{self.image}: hints image is {w}x{h}, not the shape of its {width}x{height} photo")
 
     def render(self, height: int, width: int, size_px: int) -> np.ndarray:
-        """The (3, S, S) hint map for a `width` x `height` photo seen at `size_px`; errors name the bad hint.
+        """The (3, S, S) hint map a hint-aware model sees, for a `width` x `height` photo at `size_px`: the hinted
+        chroma doubled (each channel spans [-1, 1]) and a mask; errors name the bad hint.
 
-        Each hinted photo pixel (a point, or a painted pixel of the hints image) marks the render pixel it falls
-        in, with the mean chroma of the pixels that fell there; every marked render pixel then grows to a
-        POINT_PATCH_PX square, so a one-pixel dot in a hints image is the same hint as `--hint` at that place.
+        Every marked render pixel (`rasterise`) grows to a POINT_PATCH_PX square, so a one-pixel dot in a hints
+        image is the same hint as `--hint` at that place.
         """
-        chroma_sum = np.zeros((size_px, size_px, 2), np.float64)
-        count = np.zeros((size_px, size_px), np.float64)
-        if self.image is not None:
-            xs, ys, chroma = self._painted(height, width)
-            np.add.at(chroma_sum, (_render_index(ys, height, size_px), _render_index(xs, width, size_px)), chroma)
-            np.add.at(count, (_render_index(ys, height, size_px), _render_index(xs, width, size_px)), 1.0)
-        for p in self.points:
-            fx, fy = p.fraction(height, width)
-            cy, cx = min(int(fy * size_px), size_px - 1), min(int(fx * size_px), size_px - 1)
-            chroma_sum[cy, cx] += rgb_to_hint_chroma(np.asarray(p.rgb, np.float64) / 255)
-            count[cy, cx] += 1
-        hinted = (count > 0).astype(np.float32)
-        centre = np.where(count[..., None] > 0, chroma_sum / np.maximum(count, 1)[..., None], 0).astype(np.float32)
+        centre, hinted = self.rasterise(height, width, (size_px, size_px))
         k = np.ones((POINT_PATCH_PX, POINT_PATCH_PX), np.float32)
-        weight = cv2.filter2D(hinted, -1, k, borderType=cv2.BORDER_CONSTANT)
-        spread = cv2.filter2D(centre * hinted[..., None], -1, k, borderType=cv2.BORDER_CONSTANT)
+        weight = cv2.filter2D(hinted.astype(np.float32), -1, k, borderType=cv2.BORDER_CONSTANT)
+        spread = cv2.filter2D(2 * centre * hinted[..., None], -1, k, borderType=cv2.BORDER_CONSTANT)
         out = np.zeros((size_px, size_px, HINT_CHANNELS), np.float32)
         grown = weight > 0.5
         out[grown, :2] = spread[grown] / weight[grown, None]
         out[grown, 2] = 1.0
         return np.ascontiguousarray(out.transpose(2, 0, 1))
+
+    def rasterise(self, height: int, width: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The hints of a `width` x `height` photo on a grid of `shape` (rows, cols): each hinted photo pixel (a
+        point, or a painted pixel of the hints image) marks the grid pixel it falls in, with the mean chroma of
+        those that fell there. Returns (rows, cols, 2) float32 BT.601 CbCr and the (rows, cols) bool mask."""
+        rows, cols = shape
+        chroma_sum = np.zeros((rows, cols, 2), np.float64)
+        count = np.zeros((rows, cols), np.float64)
+        if self.image is not None:
+            xs, ys, chroma = self._painted(height, width)
+            at = (_grid_index(ys, height, rows), _grid_index(xs, width, cols))
+            np.add.at(chroma_sum, at, chroma)
+            np.add.at(count, at, 1.0)
+        for p in self.points:
+            fx, fy = p.fraction(height, width)
+            cy, cx = min(int(fy * rows), rows - 1), min(int(fx * cols), cols - 1)
+            chroma_sum[cy, cx] += chroma_of(np.asarray(p.rgb, np.float64) / 255)
+            count[cy, cx] += 1
+        hinted = count > 0
+        centre = np.where(hinted[..., None], chroma_sum / np.maximum(count, 1)[..., None], 0).astype(np.float32)
+        return centre, hinted
 
     def _painted(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, chroma) of the hints image's opaque pixels, in the photo's pixel coordinates."""
@@ -144,34 +148,13 @@ class Hints:
             raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
         self._check_shape((rgba.shape[1], rgba.shape[0]), height, width)
         ys, xs = np.nonzero(rgba[..., 3] >= OPAQUE)
-        chroma = rgb_to_hint_chroma(rgba[ys, xs, :3].astype(np.float64) / 255)
+        chroma = chroma_of(rgba[ys, xs, :3].astype(np.float64) / 255)
         # A hints image of another size (same shape) is scaled to the photo.
         return (xs + 0.5) * width / rgba.shape[1] - 0.5, (ys + 0.5) * height / rgba.shape[0] - 0.5, chroma
 
 
-def spread_hints(chroma: np.ndarray, luma: np.ndarray, hint_map: np.ndarray, sigma: float | None = None,
-                 luma_sigma: float | None = None) -> np.ndarray:
-    """The model's (S, S, 2) CbCr at render size, corrected towards the hints of (3, S, S) `hint_map` (`Hints.render`)
-    over the region each belongs to; `luma` is the photo's (S, S) luminance in [0, 1] at the same size.
-
-    Each hinted pixel's residual (hint minus the model's colour there) spreads along paths of steady luminance:
-    an edge-aware smoothing (Gastal and Oliveira's domain transform, recursive filter, 2011) of the residuals and
-    of the hint mask, whose reach is `sigma` x S px where the photo is flat and which an edge of `luma_sigma`
-    stops, so a hint on a scarf stays off the face beyond the collar. At a hint the colour is the hint's; far from
-    every hint the model's own; with several, a weighted mean. Written by hand because OpenCV's domain-transform
-    filter is only in its contrib build. Any model listens this way; a hint-aware one (`colorize train hints`)
-    also sees the hints as input.
-    """
-    mask = hint_map[2] > 0
-    if not mask.any():
-        return chroma
-    residual = hint_map[:2].transpose(1, 2, 0) / 2 - chroma  # the map holds doubled chroma
-    spread, alpha = _spread(residual, mask, luma, sigma, luma_sigma)
-    return chroma + alpha[..., None] * spread
-
-
 def hint_field(hint_map: np.ndarray, luma: np.ndarray, wide: bool = False) -> np.ndarray:
-    """(3, S, S) `hint_map` -> the same hints spread over their regions as `spread_hints` spreads them: the spread
+    """(3, S, S) `hint_map` -> the hints spread over their regions by an edge-aware smoothing (`_spread`): the spread
     chroma times its confidence, and the confidence (1 at a hint, falling to 0 far from every hint or past an edge);
     with `wide`, three more channels holding the same spread at WIDE_SIGMA and WIDE_LUMA_SIGMA.
 
@@ -196,19 +179,13 @@ def hint_input_channels(spread: bool, wide: bool) -> int:
     return HINT_CHANNELS * (2 if spread and wide else 1)
 
 
-def model_hint_input(hint_map: np.ndarray | None, luma: np.ndarray | None, size_px: int, spread: bool,
-                     wide: bool = False) -> np.ndarray:
-    """What a hint-aware model sees of one photo's (3, S, S) hint map (None: no hints) over its (S, S) `luma`:
-    zeros for none, else the map, or with `spread` (the model's `hints_spread`, `hints_wide`) its `hint_field`."""
-    if hint_map is None:
-        return np.zeros((hint_input_channels(spread, wide), size_px, size_px), np.float32)
-    return hint_field(hint_map, luma, wide) if spread else hint_map
-
-
 def _spread(values: np.ndarray, mask: np.ndarray, luma: np.ndarray, sigma: float | None = None,
             luma_sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(S, S, C) `values` at the (S, S) bool `mask` spread along paths of steady `luma` -> their weighted mean at
-    every pixel (S, S, C) and its confidence (S, S) in [0, 1] (`spread_hints` tells the rule)."""
+    every pixel (S, S, C) and its confidence (S, S) in [0, 1]: an edge-aware smoothing (Gastal and Oliveira's domain
+    transform, recursive filter, 2011) of the values and of the mask, whose reach is `sigma` x S px where the photo
+    is flat and which an edge of `luma_sigma` stops. At a hint the confidence is 1, far from every hint 0. Written
+    by hand because OpenCV's domain-transform filter is only in its contrib build."""
     sigma_px = (SPREAD_SIGMA if sigma is None else sigma) * mask.shape[0]
     luma_sigma = SPREAD_LUMA_SIGMA if luma_sigma is None else luma_sigma
     weight = mask.astype(np.float32)
@@ -251,9 +228,9 @@ def _recursive_pass(out: np.ndarray, weight: np.ndarray) -> None:
         out[:, x] += weight[:, x, None] * (out[:, x + 1] - out[:, x])
 
 
-def _render_index(coord: np.ndarray, extent: int, size_px: int) -> np.ndarray:
-    """Photo pixel coordinates -> the render pixel each falls in (the rule `PointHint.fraction` uses)."""
-    return np.clip(((coord + 0.5) / extent * size_px).astype(np.int64), 0, size_px - 1)
+def _grid_index(coord: np.ndarray, extent: int, cells: int) -> np.ndarray:
+    """Photo pixel coordinates -> the grid pixel each falls in (the rule `PointHint.fraction` uses)."""
+    return np.clip(((coord + 0.5) / extent * cells).astype(np.int64), 0, cells - 1)
 
 
 def sample_point_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> Hints:
@@ -265,5 +242,42 @@ def sample_point_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> Hin
         x, y = int(rng.integers(w)), int(rng.integers(h))
         patch = rgb[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0)
         colour = tuple(int(round(c)) for c in patch)
+        points.append(PointHint(x, y, False, False, colour, f"{x},{y}=#{colour[0]:02x}{colour[1]:02x}{colour[2]:02x}"))
+    return Hints(tuple(points))
+
+
+# `sample_object_hints` segments a photo by its true colour at this long side, into this many colour clusters.
+OBJECT_SEGMENT_PX = 160
+OBJECT_COLOURS = 8
+
+
+def sample_object_hints(rgb: np.ndarray, n: int) -> Hints:
+    """One hint in each of the `n` largest regions of one colour in (H, W, 3) uint8 photo `rgb`, at the region's
+    most interior point, with the region's true mean colour: how a person hints (one click on the dress, one on
+    the lawn), for `colorize eval --object-hints N`. Regions: CIELAB k-means into OBJECT_COLOURS colours, split
+    into connected parts (OpenCV; deterministic)."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, OBJECT_SEGMENT_PX / max(h, w))
+    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    cv2.setRNGSeed(0)
+    k = min(OBJECT_COLOURS, len(lab))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    _, labels, _ = cv2.kmeans(lab, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels.reshape(small.shape[:2])
+    regions = []  # (area, label image of the part)
+    for c in range(k):
+        count, parts = cv2.connectedComponents((labels == c).astype(np.uint8), connectivity=8)
+        for part in range(1, count):
+            mask = parts == part
+            regions.append((int(mask.sum()), mask))
+    points = []
+    for _, mask in sorted(regions, key=lambda r: -r[0])[:n]:
+        # The most interior point: farthest from the region's edge (the photo's border counts as inside).
+        inside = np.pad(mask, 1, mode="edge").astype(np.uint8)
+        distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5)[1:-1, 1:-1]
+        sy, sx = np.unravel_index(int(np.argmax(distance)), distance.shape)
+        x, y = min(w - 1, int((sx + 0.5) / scale)), min(h - 1, int((sy + 0.5) / scale))
+        colour = tuple(int(round(c)) for c in small[mask].mean(axis=0))
         points.append(PointHint(x, y, False, False, colour, f"{x},{y}=#{colour[0]:02x}{colour[1]:02x}{colour[2]:02x}"))
     return Hints(tuple(points))

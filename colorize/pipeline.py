@@ -22,7 +22,8 @@ import numpy as np
 
 from colorize.colour.ycbcr import chroma_of, merge
 from colorize.errors import ColorizeError
-from colorize.hints import Hints, model_hint_input, spread_hints
+from colorize.hint_solver import solve_hints
+from colorize.hints import Hints, hint_input_channels
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ class InferenceConfig:
     chroma_gain: float = 1.0
     # ab-bin head: the annealed mean's temperature (lower: more vivid); None for an RGB head.
     temperature: float | None = None
-    # What a hint-aware model takes as its hint input (`colorize.hints.model_hint_input`): none (no hint input),
-    # the points, their field spread over their regions, or that plus the wide field.
+    # What a hint-aware model (`colorize train hints`) takes as its hint input: none (no hint input), the points,
+    # their field spread over their regions, or that plus the wide field (`colorize.hints.hint_field`).
     hint_input: str = "none"
 
     def __post_init__(self) -> None:
@@ -150,8 +151,8 @@ class Colorizer:
         return [merge(g, c) for g, c in zip(grays, self.chroma(grays, hints))]
 
     def chroma(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[np.ndarray]:
-        """The model's colour for each (H, W) uint8 luminance, corrected by its hints if any: (S, S, 2) float32
-        CbCr at render size."""
+        """The model's colour for each (H, W) uint8 luminance: (S, S, 2) float32 CbCr at render size, or where a
+        photo has hints, corrected by them (`colorize.hint_solver`) at the solver's detail size."""
         hints = list(hints) if hints is not None else [None] * len(grays)
         out: list[np.ndarray] = []
         for start in range(0, len(grays), self.batch_size):
@@ -176,14 +177,16 @@ class Colorizer:
                 log.warning("out of memory at batch 1: lowering render factor to %d for this batch", factor)
 
     def _chroma(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None], size_px: int) -> list[np.ndarray]:
-        lumas = np.stack([model_input(g, size_px) for g in grays])  # (B, S, S)
-        maps = [None if h is None else h.render(*g.shape, size_px) for g, h in zip(grays, hints)]
+        lumas = np.stack([model_input(g, size_px) for g in grays])[:, None]  # (B, 1, S, S)
         hint_input = None
         if self.takes_hints:
-            spread, wide = self.inference.hint_input in ("field", "wide-field"), self.inference.hint_input == "wide-field"
-            hint_input = np.stack([model_hint_input(m, y, size_px, spread, wide) for m, y in zip(maps, lumas)])
-        rgb = self.backend.run(lumas[:, None], hint_input, self.temperature)  # (B, 3, S, S)
+            # A hint-aware model is shown no hints: the solve does better alone than on the model's own attempt
+            # (docs/model-card.md), and the model's colour then stays the same while a person edits hints.
+            wide = self.inference.hint_input == "wide-field"
+            channels = hint_input_channels(self.inference.hint_input != "points", wide)
+            hint_input = np.zeros((len(grays), channels, size_px, size_px), np.float32)
+        rgb = self.backend.run(lumas, hint_input, self.temperature)  # (B, 3, S, S)
         chroma = chroma_of(rgb.transpose(0, 2, 3, 1))
         if self.chroma_gain != 1.0:
             chroma *= np.float32(self.chroma_gain)
-        return [c if m is None else spread_hints(c, y, m) for c, y, m in zip(chroma, lumas, maps)]
+        return [c if h is None else solve_hints(g, c, h) for g, c, h in zip(grays, chroma, hints)]

@@ -33,7 +33,7 @@ from PIL import Image, ImageCms, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from colorize.data import CUTOUTS_DIR, split_photos  # noqa: E402
+from colorize.corpus import CUTOUTS_DIR, split_photos  # noqa: E402
 from colorize.metrics import colorfulness  # noqa: E402
 from qt_rcc import RccBundle  # noqa: E402
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
 from colorize.colour.ycbcr import to_gray  # noqa: E402
-from colorize.data import held_out_photos  # noqa: E402
+from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.images import load_rgb  # noqa: E402
 from colorize.evaluation import evaluate_groups, evaluate_photos  # noqa: E402
 from colorize.hints import Hints, PointHint  # noqa: E402

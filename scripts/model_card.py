@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
-from colorize.data import held_out_photos  # noqa: E402
+from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
 from colorize.inference import load_colorizer  # noqa: E402
 from colorize.pipeline import DEFAULT_RENDER_FACTOR  # noqa: E402

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from colorize.cli import app
 from colorize.config import DataConfig
-from colorize.data import CrappifiedPhotos, held_out_photos, paste_cutouts, split_photos, list_photos, training_photos
+from colorize.corpus import held_out_photos, list_photos, split_photos
+from colorize.data import CrappifiedPhotos, paste_cutouts, training_photos
 
 
 def disc(size: int, colour: tuple[int, int, int]) -> np.ndarray:

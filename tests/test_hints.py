@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from colorize.cli import app
 from colorize.config import ModelConfig
 from colorize.errors import BadInputError, ColorizeError
-from colorize.hints import Hints, PointHint, parse_color, rgb_to_hint_chroma
+from colorize.colour.ycbcr import chroma_of
+from colorize.hints import Hints, PointHint, parse_color
 from colorize.models import create_generator
 
 from conftest import at_step, interrupt, write_photo_file
@@ -55,7 +56,7 @@ def test_pixel_and_percent_positions_render_to_the_same_place() -> None:
     mask = by_pixel[2]
     ys, xs = np.nonzero(mask)
     assert mask.sum() == 9 and ys.mean() == 16 and xs.mean() == 32  # a 3x3 patch around the place
-    expected = rgb_to_hint_chroma(np.asarray([0x20, 0x50, 0xC0]) / 255)
+    expected = 2 * chroma_of(np.asarray([0x20, 0x50, 0xC0]) / 255)  # the map holds chroma doubled
     np.testing.assert_allclose(by_pixel[:2, 16, 32], expected, rtol=1e-6)
     assert np.abs(by_pixel[:2, mask == 0]).max() == 0
 
@@ -106,7 +107,7 @@ def test_photo_hint_changes_the_colour_where_the_model_takes_hints(tmp_path: Pat
     assert plain.exit_code == 0 and hinted.exit_code == 0, hinted.stderr
     a, b = (np.asarray(Image.open(tmp_path / f"{n}.png"), np.int16) for n in ("plain", "hinted"))
     assert np.abs(a - b).max() > 0
-    # A model without hint channels follows hints too: they are spread over its colour (`spread_hints`).
+    # A model without hint channels follows hints too: the solve spreads them over its colour.
     r = runner.invoke(app, ["photo", str(src), "-o", str(tmp_path / "nohint.png"), "--weights", str(tiny_weights), "--device", "cpu",
                             "--hint", "32,32=red"])
     runner.invoke(app, ["photo", str(src), "-o", str(tmp_path / "tiny.png"), "--weights", str(tiny_weights), "--device", "cpu"])
@@ -155,7 +156,7 @@ def test_simulated_hints_hold_the_true_colour_as_the_renderer_encodes_it() -> No
     hinted = maps[:, 2].max(axis=(1, 2)) > 0
     assert 16 < int(hinted.sum()) < 48  # about half the images get hints
     mask = maps[:, 2] > 0
-    expected = rgb_to_hint_chroma(colour).astype(np.float32)
+    expected = (2 * chroma_of(colour)).astype(np.float32)
     np.testing.assert_allclose(maps[:, :2].transpose(0, 2, 3, 1)[mask], np.broadcast_to(expected, (int(mask.sum()), 2)), atol=1e-5)
     assert np.abs(maps[:, :2].transpose(0, 2, 3, 1)[~mask]).max() == 0
     assert np.array_equal(maps[7], simulated_hints(target, cfg, np.random.default_rng([0, 7])))
@@ -288,8 +289,10 @@ def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) 
         assert np.allclose(p.rgb, real[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0), atol=0.5)
     photos = tmp_path / "photos"
     photos.mkdir()
-    for i in range(3):
-        write_photo_file(photos / f"{i}.png", h=48, w=64, seed=i)
+    rng = np.random.default_rng(0)
+    for i in range(3):  # four objects of their own colour and brightness each, as in a photo
+        blocks = rng.integers(30, 225, (2, 2, 3)).repeat(24, 0).repeat(32, 1).astype(float)
+        Image.fromarray(np.clip(blocks + rng.normal(0, 4, blocks.shape), 0, 255).astype(np.uint8)).save(photos / f"{i}.png")
     results = {}
     for name, weights in (("plain", tiny_weights), ("hinted", _hint_model(tmp_path))):
         out = tmp_path / f"{name}.json"
@@ -304,22 +307,16 @@ def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) 
         assert results[name]["hints"]["8"]["ab_mae"] < results[name]["hints"]["2"]["ab_mae"] < results[name]["model"]["ab_mae"]
 
 
-def test_spread_hints_colours_the_hinted_region_and_stops_at_an_edge() -> None:
-    from colorize.hints import hint_field, spread_hints
+def test_the_hint_field_a_hint_aware_model_trains_on_stops_at_an_edge() -> None:
+    from colorize.hints import hint_field
 
     size = 64
     luma = np.full((size, size), 0.7, np.float32)
     luma[:, 40:] = 0.2  # a dark region right of x = 40: another object
-    model = np.zeros((size, size, 2), np.float32)  # the model says gray everywhere
     hint_map = Hints((PointHint.parse("20,32=#2050c0"),)).render(size, size, size)
-    out = spread_hints(model, luma, hint_map)
-    blue = hint_map[:2, 32, 20] / 2
-    np.testing.assert_allclose(out[32, 20], blue, atol=1e-3)  # at the hint: the hint's colour
-    assert np.abs(out[32, 30] - blue).max() < 0.5 * np.abs(blue).max()  # near it, on the same object: mostly blue
-    assert np.abs(out[32, 45]).max() < 0.01 * np.abs(blue).max()  # just across the edge: still the model's gray
-    assert np.array_equal(spread_hints(model, luma, np.zeros((3, size, size), np.float32)), model)  # no hints: unchanged
 
-    # What a `hints_spread` model sees: the same spread, as colour times confidence and the confidence.
+    # What a `hints_spread` model sees: the hints spread over their region, as colour times confidence and the
+    # confidence.
     field = hint_field(hint_map, luma)
     assert field.shape == hint_map.shape and field.dtype == np.float32
     np.testing.assert_allclose(field[:, 32, 20], [*hint_map[:2, 32, 20], 1.0], atol=1e-3)

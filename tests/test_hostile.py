@@ -359,3 +359,20 @@ def test_a_permission_error_is_named_as_such(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(images.Image, "open", denied)  # root ignores chmod, so the OS refusal is simulated
     with pytest.raises(BadInputError, match="locked.png: cannot read it \\(permission denied\\)"):
         images.read_photo(path)
+
+
+@pytest.mark.parametrize("hint", ["25%,50%=blue", "25%,50%=red"])
+def test_a_hint_stops_at_a_strong_edge_between_flat_areas(tmp_path: Path, hint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A photo split at gray 190 / 60: a hint on the light side colours it, and the dark side keeps the model's colour."""
+    from colorize.colour.ycbcr import lab_ab
+
+    monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)  # the shipped default model, hint channels and all
+    gray = np.full((96, 192), 190, np.uint8)
+    gray[:, 96:] = 60
+    Image.fromarray(gray).save(tmp_path / "split.png")
+    plain, hinted = tmp_path / "plain.png", tmp_path / "hinted.png"
+    assert invoke("photo", tmp_path / "split.png", "-o", plain, "--engine", "torch", "--device", "cpu").exit_code == 0
+    assert invoke("photo", tmp_path / "split.png", "-o", hinted, "--engine", "torch", "--device", "cpu", "--hint", hint).exit_code == 0
+    a, b = (lab_ab(np.asarray(Image.open(p))) for p in (plain, hinted))
+    assert np.abs(b[:, :90] - a[:, :90]).mean() > 10  # the hinted side took the colour
+    assert np.abs(b[:, 102:] - a[:, 102:]).max() < 2  # the far side did not, not even in its corners

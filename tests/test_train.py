@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from colorize.cli import app
 from colorize.config import DataConfig, RecipeConfig, load_recipe, merge
-from colorize.data import crappify, split_photos, list_photos
+from colorize.corpus import list_photos, split_photos
+from colorize.data import crappify
 from colorize.errors import ConfigError
 from colorize.train import pretrain_critic, pretrain_gen
 from colorize.train.common import StageContext, StopRequest

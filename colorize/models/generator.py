@@ -37,7 +37,7 @@ class Generator(nn.Module):
     decodes them by the annealed mean onto the input's lightness, so everything downstream still sees RGB.
 
     With `hints`, a (B, C, H, W) hint input (chroma + mask, or with `hints_spread` those spread over their regions:
-    `colorize.hints.model_hint_input`) is projected by a zero-initialised 1x1 convolution and added to the
+    `colorize.hints.hint_field`) is projected by a zero-initialised 1x1 convolution and added to the
     encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder reads a hint as colour painted on
     the photo. Projecting into the input, rather than widening the encoder's first
     convolution, keeps the U-Net's shape, so the base model's weights load unchanged; and fastai's last cross,
@@ -106,7 +106,7 @@ class Generator(nn.Module):
         temperature: float | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """RGB, or (RGB, bin logits or None) with `with_logits` (through forward, so DDP sees the pass). `hints`:
-        (B, C, H, W) hint inputs (`colorize.hints.model_hint_input`), for a model built with `hints` (none: no hints).
+        (B, C, H, W) hint inputs (`colorize.hints.hint_field`), for a model built with `hints` (none: no hints).
         `temperature`: an ab-bin head's decoding temperature, default its config's."""
         if self.cfg.head == "ab_bins":
             logits = self.logits(gray, hints)

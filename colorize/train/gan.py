@@ -34,7 +34,8 @@ from PIL import Image
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
-from colorize.data import CrappifiedPhotos, list_photos, load_pool, split_photos, training_photos, validation_pairs
+from colorize.corpus import list_photos, split_photos
+from colorize.data import CrappifiedPhotos, load_pool, training_photos, validation_pairs
 from colorize.colour.tensors import recolor
 from colorize.errors import ConfigError
 from colorize.losses import Objective, adversarial_loss

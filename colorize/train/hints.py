@@ -19,7 +19,8 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
-from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
+from colorize.corpus import list_photos, split_photos
+from colorize.data import CrappifiedPhotos, StepBatches, load_pool, step_loader, training_photos, validation_pairs
 from colorize.errors import ConfigError, WeightsError
 from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
 from colorize.colour.tensors import rgb_to_chroma

@@ -15,7 +15,8 @@ from PIL import Image
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, to_dict
-from colorize.data import CrappifiedPhotos, StepBatches, list_photos, load_pool, split_photos, step_loader, training_photos, validation_pairs
+from colorize.corpus import list_photos, split_photos
+from colorize.data import CrappifiedPhotos, StepBatches, load_pool, step_loader, training_photos, validation_pairs
 from colorize.errors import ConfigError
 from colorize.losses import Objective
 from colorize.losses.colour import ab_prior

@@ -21,7 +21,8 @@ from torch import nn
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, dump_toml, to_dict
-from colorize.data import list_photos, load_pool, split_photos, validation_pairs
+from colorize.corpus import list_photos, split_photos
+from colorize.data import load_pool, validation_pairs
 from colorize.errors import ColorizeError
 from colorize.inference import describe_device
 from colorize.pipeline import InferenceConfig, render_factor_for

@@ -1,0 +1,76 @@
+"""A corpus of colour photos on disk: which files are photos, which side of the train/validation split each is on,
+and what the manifest says of them (group, licence). Torch-free: `colorize eval` reads it without training code.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+from colorize.config import DataConfig
+from colorize.errors import ConfigError
+from colorize.images import PHOTO_SUFFIXES
+
+# Photo cut-outs with alpha live in this subfolder of the data folder: pasted onto training photos, never photos
+# of their own (and so never in the validation split).
+CUTOUTS_DIR = "cutouts"
+
+
+def list_photos(root: Path) -> list[Path]:
+    """Every image file under `root` (recursive, by suffix, hidden files and the cut-outs folder skipped), sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: data folder not found")
+    paths = sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not any(s.startswith(".") for s in p.relative_to(root).parts)
+        and p.relative_to(root).parts[0] != CUTOUTS_DIR
+    )
+    if not paths:
+        raise ConfigError(f"{root}: no photos found (looked for {', '.join(sorted(PHOTO_SUFFIXES))})")
+    return paths
+
+
+def _hash_fraction(text: str) -> float:
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16) / 2**32
+
+
+MANIFEST = "manifest.csv"
+
+
+def read_manifest(root: Path) -> dict[str, dict[str, str]]:
+    """`root/manifest.csv` (written by scripts/get_photos.py) by file path relative to `root`; empty if absent."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        return {row["file"]: row for row in csv.DictReader(f) if "file" in row}
+
+
+def split_photos(paths: Sequence[Path], root: Path, val_fraction: float) -> tuple[list[Path], list[Path]]:
+    """Deterministic train/val split: the side `root/manifest.csv` records for a photo, else a hash of its path
+    relative to `root` against `val_fraction`. Either way a photo never changes sides."""
+    manifest = read_manifest(root)
+
+    def side(p: Path) -> str | None:
+        return manifest.get(p.relative_to(root).as_posix(), {}).get("split")
+
+    recorded = {p for p in paths if side(p) in ("train", "val")}
+    hashed = sorted((p for p in paths if p not in recorded), key=lambda p: _hash_fraction(p.relative_to(root).as_posix()))
+    val = [p for p in recorded if side(p) == "val"]
+    val += [p for p in hashed if _hash_fraction(p.relative_to(root).as_posix()) < val_fraction]
+    if not val and val_fraction > 0 and len(hashed) >= 2:
+        val = hashed[:1]  # always hold out at least one photo, the one with the smallest hash
+    train = sorted(p for p in paths if p not in set(val))
+    return train, sorted(val)
+
+
+def held_out_photos(root: Path, val_fraction: float = DataConfig.val_fraction) -> tuple[list[Path], dict[Path, str]]:
+    """The photos of `root` that training holds out (`split_photos`), and each one's group from the manifest
+    ("other" where it records none): what the model card scores."""
+    root = Path(root)
+    _, val = split_photos(list_photos(root), root, val_fraction)
+    manifest = read_manifest(root)
+    return val, {p: manifest.get(p.relative_to(root).as_posix(), {}).get("group") or "other" for p in val}

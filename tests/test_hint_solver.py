@@ -1,0 +1,89 @@
+"""The hint solve: one hint fills the region it lands on up to its edges, and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorize.colour.ycbcr import chroma_of, lab_ab, merge
+from colorize.hint_solver import solve_hints
+from colorize.hints import Hints, PointHint
+
+BLUE = "#2050c0"
+
+
+def _share_of(chroma: np.ndarray, colour: str) -> np.ndarray:
+    """(H, W): how much of the hinted colour's chroma each pixel carries (1 = all of it, 0 = none)."""
+    rgb = np.asarray(Image.new("RGB", (1, 1), colour)).reshape(3) / 255
+    target = chroma_of(rgb)
+    return (chroma @ target) / (target @ target)
+
+
+def _two_regions(seed: int = 0, h: int = 120, w: int = 160) -> np.ndarray:
+    """Two textured regions of different mean luminance, split by a vertical edge at the middle."""
+    rng = np.random.default_rng(seed)
+    gray = np.where(np.arange(w) < w // 2, 150.0, 80.0)[None].repeat(h, 0) + rng.normal(0, 6, (h, w))
+    return np.clip(gray, 0, 255).astype(np.uint8)
+
+
+def test_one_hint_colours_its_region_up_to_the_edge_and_not_beyond() -> None:
+    gray = _two_regions()
+    out = solve_hints(gray, np.zeros((32, 32, 2), np.float32), Hints((PointHint.parse(f"20,60={BLUE}"),)))
+    share = _share_of(out, BLUE)
+    assert out.shape == (*gray.shape, 2)
+    assert (share[:, :78] > 0.5).mean() >= 0.95  # region A, but for the pixels at the edge itself
+    assert (share[:, 82:] > 0.5).mean() < 0.05
+
+
+def test_the_hinted_pixel_gets_the_hinted_colour_after_the_merge() -> None:
+    gray = _two_regions()
+    model = np.full((32, 32, 2), (0.05, 0.1), np.float32)  # the model says orange
+    hints = Hints((PointHint.parse(f"30,40={BLUE}"), PointHint.parse("120,90=#40a040")))
+    rgb = merge(gray, solve_hints(gray, model, hints))
+    for (x, y), colour in (((30, 40), BLUE), ((120, 90), "#40a040")):
+        hinted = np.asarray(Image.new("RGB", (1, 1), colour))
+        # The hint's chroma on this pixel's own luminance, as inference would render it.
+        want = merge(gray[y : y + 1, x : x + 1], chroma_of(hinted.astype(np.float32) / 255))
+        assert np.linalg.norm(lab_ab(rgb[y : y + 1, x : x + 1]) - lab_ab(want)) < 5
+
+
+def test_no_hints_leave_the_models_colour_exactly() -> None:
+    model = np.random.default_rng(0).normal(0, 0.1, (16, 16, 2)).astype(np.float32)
+    assert solve_hints(_two_regions(), model, Hints()) is model
+
+
+def test_hint_order_does_not_matter() -> None:
+    gray, model = _two_regions(), np.zeros((16, 16, 2), np.float32)
+    a = PointHint.parse(f"20,60={BLUE}")
+    b = PointHint.parse("120,30=red")
+    np.testing.assert_allclose(solve_hints(gray, model, Hints((a, b))), solve_hints(gray, model, Hints((b, a))), atol=1e-6)
+
+
+def test_a_hint_on_a_thin_line_does_not_leak_along_the_background() -> None:
+    gray = np.full((96, 96), 200, np.uint8)
+    gray[:, 48] = 40  # a dark line one pixel wide on a light, flat background
+    out = solve_hints(gray, np.zeros((16, 16, 2), np.float32), Hints((PointHint.parse("48,48=red"),)))
+    share = _share_of(out, "red")
+    assert share[10:86, 48].min() > 0.5  # along the line
+    background = np.ones(gray.shape, bool)
+    background[:, 45:52] = False
+    assert (share[background] > 0.2).mean() < 0.01
+
+
+def test_a_painted_stroke_fills_its_region_as_a_point_would(tmp_path: Path) -> None:
+    gray = _two_regions()
+    stroke = np.zeros((*gray.shape, 4), np.uint8)
+    stroke[50:54, 15:30] = (0x20, 0x50, 0xC0, 255)
+    Image.fromarray(stroke).save(tmp_path / "h.png")
+    share = _share_of(solve_hints(gray, np.zeros((16, 16, 2), np.float32), Hints(image=tmp_path / "h.png")), BLUE)
+    assert (share[:, :78] > 0.5).mean() >= 0.95 and (share[:, 82:] > 0.5).mean() < 0.05
+
+
+@pytest.mark.parametrize("shape", [(40, 300), (300, 40), (5, 7)])
+def test_any_aspect_ratio_and_tiny_photos(shape: tuple[int, int]) -> None:
+    gray = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    out = solve_hints(gray, np.zeros((8, 8, 2), np.float32), Hints((PointHint.parse("50%,50%=red"),)))
+    assert out.shape == (*shape, 2) and np.isfinite(out).all()
