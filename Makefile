@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo model-card test test-slow clean
+.PHONY: install browser demo model-card test test-slow clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,7 +59,13 @@ model-card: $(STAMP)
 		--compare "colorize-lite0-v4=weights/colorize-lite0-v4.pt" --compare "colorize-lite0-v3=weights/colorize-lite0-v3.pt" \
 		--photo data/photos/gcompris-qt-data__explore_world_music__music_mexico.jpg --hint 87%,76% --hint 35%,60% --hint 70%,40%
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium: installed here where apt can, else they skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium not installed: the browser tests will skip"
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)

@@ -8,8 +8,8 @@ texture (floored), so a hint's reach is decided by the photo's edges, not by a f
 
 That solution fades with distance from a hint. Normalised propagation restores full strength: the hints' weights
 are propagated alongside their corrections, and their ratio is each pixel's weighted-mean hint correction. How
-much of it applies (alpha) is the weight a pixel receives relative to what its own hints hold, so it is ~1 across
-the hinted region and falls to 0 beyond an edge.
+much of it applies (alpha) is the weight a pixel receives relative to what its hints' own neighbourhoods receive,
+so it is ~1 across the hinted region and falls to 0 beyond an edge.
 
 The system is solved at a small working size (WORK_PX on the long side: one sparse LU factorisation, then a solve
 per right-hand side), and the correction is brought to DETAIL_PX by a guided filter on the photo's luminance (He,
@@ -30,13 +30,15 @@ from colorize.hints import Hints
 WORK_PX = 128
 DETAIL_PX = 1024
 # Decay towards no correction, per pixel of the working grid (its reach where the photo is flat: ~1/sqrt(lam) px).
-DECAY = 3e-5
+DECAY = 1e-4
 # Weight of a hint's own pixel against the affinities (each at most 1 per neighbour).
 HINT_WEIGHT = 100.0
 # Floor of the local luminance variance in the affinity (luminance in 0..1): flat areas do not turn every grain of
 # noise into an edge.
 MIN_VARIANCE = 3e-4
 VARIANCE_WINDOW_PX = 5
+# A hint's own region is judged by the weight its unhinted neighbours within this window receive.
+NEIGHBOURHOOD_PX = 5
 # The guided filter's window radius in detail pixels per working pixel, and its regularisation (luminance 0..1).
 GUIDE_RADIUS_PER_WORK_PX = 1.0
 GUIDE_EPS = 1e-3
@@ -76,8 +78,14 @@ def _propagate(residual: np.ndarray, hinted: np.ndarray, luma: np.ndarray, decay
     rhs = np.column_stack([mask * residual[..., 0].ravel(), mask * residual[..., 1].ravel(), mask])
     spread = lu.solve(rhs)  # (n, 3): propagated residuals and weight
     weight = np.maximum(spread[:, 2], 1e-30)
-    # What its hints hold: their own propagated weight, propagated as the residuals were.
-    own = lu.solve(mask * weight) / weight
+    # What a hint's own region holds: the weight its unhinted neighbours receive (the hinted pixel itself is pinned
+    # near 1 by its constraint, however little flows on), propagated as the residuals were.
+    reach = weight.reshape(hinted.shape)
+    free = (~hinted).astype(np.float64)
+    k = (NEIGHBOURHOOD_PX, NEIGHBOURHOOD_PX)
+    free_share = cv2.blur(free, k)
+    around = np.where(free_share > 0, cv2.blur(reach * free, k) / np.maximum(free_share, 1e-12), reach)
+    own = lu.solve(mask * around.ravel()) / weight
     alpha = np.clip(weight / np.maximum(own, 1e-30), 0.0, 1.0)
     mean_residual = spread[:, :2] / weight[:, None]
     return mean_residual.reshape(*hinted.shape, 2), alpha.reshape(hinted.shape)

@@ -154,29 +154,39 @@ class Colorizer:
         """The model's colour for each (H, W) uint8 luminance: (S, S, 2) float32 CbCr at render size, or where a
         photo has hints, corrected by them (`colorize.hint_solver`) at the solver's detail size."""
         hints = list(hints) if hints is not None else [None] * len(grays)
+        return [self.apply_hints(g, c, h) for g, c, h in zip(grays, self.model_chroma(grays), hints)]
+
+    def model_chroma(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The model's own colour for each (H, W) uint8 luminance, batched by `batch_size`: (S, S, 2) float32 CbCr
+        at render size, gain applied. It does not depend on hints, so whoever edits hints may keep it."""
         out: list[np.ndarray] = []
         for start in range(0, len(grays), self.batch_size):
-            out.extend(self._chroma_at_fitting_size(grays[start : start + self.batch_size], hints[start : start + self.batch_size]))
+            out.extend(self._chroma_at_fitting_size(grays[start : start + self.batch_size]))
         return out
+
+    @staticmethod
+    def apply_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints | None) -> np.ndarray:
+        """`chroma` (the model's, for (H, W) `gray`) corrected by the photo's hints, if any."""
+        return chroma if hints is None else solve_hints(gray, chroma, hints)
 
     def merge(self, gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:
         """(H, W) uint8 luminance + (h, w, 2) CbCr of any size -> (H, W, 3) uint8 RGB with exactly that luminance."""
         return merge(gray, chroma)
 
-    def _chroma_at_fitting_size(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None]) -> list[np.ndarray]:
+    def _chroma_at_fitting_size(self, grays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """`_chroma` at the render size, or where the device cannot hold one photo at it, at smaller ones: never
         gray silently."""
         factor = self.render_factor
         while True:
             try:
-                return self._chroma(grays, hints, factor * RENDER_UNIT_PX)
+                return self._chroma(grays, factor * RENDER_UNIT_PX)
             except RenderTooLarge:
                 if factor <= MIN_RENDER_FACTOR:
                     raise ColorizeError("out of memory even at batch 1 and the smallest render factor; use --device cpu") from None
                 factor = max(MIN_RENDER_FACTOR, int(factor * 0.75))
                 log.warning("out of memory at batch 1: lowering render factor to %d for this batch", factor)
 
-    def _chroma(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None], size_px: int) -> list[np.ndarray]:
+    def _chroma(self, grays: Sequence[np.ndarray], size_px: int) -> list[np.ndarray]:
         lumas = np.stack([model_input(g, size_px) for g in grays])[:, None]  # (B, 1, S, S)
         hint_input = None
         if self.takes_hints:
@@ -189,4 +199,4 @@ class Colorizer:
         chroma = chroma_of(rgb.transpose(0, 2, 3, 1))
         if self.chroma_gain != 1.0:
             chroma *= np.float32(self.chroma_gain)
-        return [c if h is None else solve_hints(g, c, h) for g, c, h in zip(grays, chroma, hints)]
+        return list(chroma)

@@ -23,8 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import replace_section  # noqa: E402
 from colorize import hint_solver  # noqa: E402
+from colorize.colour.ycbcr import merge  # noqa: E402
 from colorize.hints import sample_point_hints  # noqa: E402
 from colorize.onnx_engine import onnx_colorizer  # noqa: E402
+from colorize.serve import encode  # noqa: E402
 
 PHOTO = Path(__file__).resolve().parents[1] / "samples" / "heldout_hill.jpg"
 
@@ -55,7 +57,8 @@ def main() -> None:
         for n in (1, 10, 30):
             hints = sample_point_hints(rgb, n, np.random.default_rng(0))
             solve_s = median_seconds(lambda: hint_solver.solve_hints(gray, chroma, hints), args.runs)
-            rows.append((f"{gray.shape[1]}x{gray.shape[0]}", n, solve_s, model_s))
+            page_s = median_seconds(lambda: encode(merge(gray, hint_solver.solve_hints(gray, chroma, hints))), args.runs)
+            rows.append((f"{gray.shape[1]}x{gray.shape[0]}", n, solve_s, model_s, page_s))
         work = hint_solver._fit(*gray.shape, hint_solver.WORK_PX)
         luma = cv2.resize(gray, work[::-1], interpolation=cv2.INTER_AREA).astype(np.float64) / 255
         mask = np.zeros(luma.size)
@@ -66,7 +69,7 @@ def main() -> None:
         values = np.zeros((*work, 2), np.float32)
         radius = max(1, round(hint_solver.GUIDE_RADIUS_PER_WORK_PX * detail[0] / work[0]))
         upsample_s = median_seconds(lambda: hint_solver._guided_upsample(values, guide, radius), args.runs)
-        rows.append((f"{gray.shape[1]}x{gray.shape[0]}", "parts", factor_s, upsample_s))
+        rows.append((f"{gray.shape[1]}x{gray.shape[0]}", "parts", factor_s, upsample_s, None))
     lines = [
         "## Hints: the solve",
         "",
@@ -75,18 +78,19 @@ def main() -> None:
         f"at its own render factor on the ONNX engine. Command: `python scripts/bench_hints.py --runs {args.runs}`",
         "",
         f"The solve runs on a {hint_solver.WORK_PX} px grid and its correction is upsampled to at most {hint_solver.DETAIL_PX} px, "
-        "so its cost hardly depends on the photo's size or the number of hints. It is what a re-render after a hint "
-        "change costs: the model's colour does not depend on the hints.",
+        "so its cost hardly depends on the photo's size or the number of hints. The model's colour does not depend on "
+        "the hints, so a re-render in `colorize serve` after a hint change is the solve, the merge at full size and the "
+        "JPEG the page shows (the last column; the page's floor is the model column, paid once per photo and setting).",
         "",
-        "| photo | hints | solve ms | model ms (same photo, no hints) |",
-        "|---|---|---|---|",
+        "| photo | hints | solve ms | model ms (same photo, no hints) | page re-render ms (solve + merge + JPEG) |",
+        "|---|---|---|---|---|",
     ]
     parts = []
-    for size, n, a, b in rows:
+    for size, n, a, b, c in rows:
         if n == "parts":
             parts.append(f"| {size} | {a * 1e3:.0f} | {b * 1e3:.0f} |")
         else:
-            lines.append(f"| {size} | {n} | {a * 1e3:.0f} | {b * 1e3:.0f} |")
+            lines.append(f"| {size} | {n} | {a * 1e3:.0f} | {b * 1e3:.0f} | {c * 1e3:.0f} |")
     lines += ["", "Its parts (10 hints):", "", "| photo | build + factorise the system, ms | guided upsampling, ms |", "|---|---|---|", *parts]
     replace_section("bench_hints", "\n".join(lines))
     print("\n".join(lines))

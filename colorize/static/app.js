@@ -1,0 +1,244 @@
+// colorize serve: the page. Plain JavaScript, no build step: every action is one call to the local server.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { photo: null, hints: [], dragging: null, rendering: 0, again: false };
+
+function say(text, error = false) {
+  $("status").textContent = text;
+  $("status").className = error ? "error" : "";
+}
+
+async function call(path, body, asJson = true) {
+  const options = body instanceof FormData ? { method: "POST", body }
+    : body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {};
+  const response = await fetch(path, options);
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return asJson ? response.json() : response;
+}
+
+function settings() {
+  const factor = parseInt($("render-factor").value, 10);
+  return {
+    photo: state.photo && state.photo.id,
+    hints: state.hints.map(({ x, y, color }) => ({ x, y, color })),
+    vividness: parseFloat($("vividness").value),
+    render_factor: Number.isFinite(factor) ? factor : null,
+  };
+}
+
+// Re-render after every change; changes made while a render runs are folded into one more render.
+async function render() {
+  if (!state.photo) return;
+  if (state.rendering) { state.again = true; return; }
+  state.rendering = performance.now();
+  try {
+    const response = await call("api/render", settings(), false);
+    const blob = await response.blob();
+    const old = $("after").src;
+    $("after").src = URL.createObjectURL(blob);
+    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    await $("after").decode();
+    $("after").dataset.rendered = String(++renderCount);
+    say(`${state.photo.name}: ${state.hints.length} hint(s), rendered in ${response.headers.get("X-Render-Ms")} ms`);
+  } catch (e) {
+    say(e.message, true);
+  } finally {
+    state.rendering = 0;
+    if (state.again) { state.again = false; render(); }
+  }
+}
+let renderCount = 0;
+
+async function show(described) {
+  state.photo = described;
+  state.hints = [];
+  $("before").src = `api/original?photo=${encodeURIComponent(described.id)}`;
+  $("stage").hidden = false;
+  $("empty").hidden = true;
+  for (const id of ["download", "download-hints"]) $(id).disabled = false;
+  $("save").disabled = !described.folder;
+  document.querySelectorAll("#thumbs figure").forEach((f) => f.classList.toggle("open", f.dataset.id === described.id));
+  drawHints();
+  await render();
+}
+
+async function openFolderPhoto(path) {
+  try { await show(await call("api/open", { path })); } catch (e) { say(e.message, true); }
+}
+
+async function upload(files) {
+  for (const file of files) {
+    const form = new FormData();
+    form.append("file", file);
+    try {
+      const described = await call("api/upload", form);
+      addThumb(described.id, described.name, URL.createObjectURL(file), () => show(described));
+      await show(described);
+    } catch (e) {
+      say(e.message, true);
+    }
+  }
+}
+
+function addThumb(id, name, src, onClick, done = false) {
+  const figure = document.createElement("figure");
+  figure.dataset.id = id;
+  figure.title = name;
+  figure.classList.toggle("done", done);
+  const img = document.createElement("img");
+  img.src = src;
+  img.alt = name;
+  img.onerror = () => { figure.classList.add("bad"); figure.append(`${name}: cannot be read`); };
+  figure.append(img);
+  figure.onclick = onClick;
+  $("thumbs").append(figure);
+}
+
+async function loadAlbum() {
+  const album = await call("api/photos");
+  $("folder").textContent = album.folder ? `Folder: ${album.folder}` : "No folder: open or drop photos.";
+  $("all").hidden = !album.photos.length;
+  for (const p of album.photos) {
+    addThumb(p.path, p.path, `api/thumbnail?path=${encodeURIComponent(p.path)}`, () => openFolderPhoto(p.path), p.done);
+  }
+  state.album = album.photos;
+}
+
+// Colorize every folder photo without hints (photos already done are kept), with progress.
+async function colorizeAll() {
+  const todo = state.album.filter((p) => !p.done);
+  $("progress").hidden = false;
+  $("progress").max = todo.length;
+  let failed = 0;
+  for (const [i, p] of todo.entries()) {
+    $("progress").value = i;
+    say(`colorizing ${i + 1} of ${todo.length}: ${p.path}`);
+    try {
+      const opened = await call("api/open", { path: p.path });
+      await call("api/save", { ...settings(), photo: opened.id, hints: [] });
+      p.done = true;
+      document.querySelector(`#thumbs figure[data-id="${CSS.escape(p.path)}"]`).classList.add("done");
+    } catch (e) {
+      failed += 1;
+      say(e.message, true);
+    }
+  }
+  $("progress").value = todo.length;
+  say(`colorized ${todo.length - failed}, failed ${failed}, skipped ${state.album.length - todo.length} (already done)`, failed > 0);
+}
+
+function photoPoint(event) {
+  const box = $("before").getBoundingClientRect();
+  const scale = state.photo.width / box.width;
+  const x = Math.min(state.photo.width - 1, Math.max(0, Math.floor((event.clientX - box.left) * scale)));
+  const y = Math.min(state.photo.height - 1, Math.max(0, Math.floor((event.clientY - box.top) * scale)));
+  return { x, y };
+}
+
+function drawHints() {
+  const markers = $("markers");
+  const list = $("hints");
+  markers.replaceChildren();
+  list.replaceChildren();
+  state.hints.forEach((hint, i) => {
+    const dot = document.createElement("div");
+    dot.className = "marker";
+    dot.style.left = `${(100 * (hint.x + 0.5)) / state.photo.width}%`;
+    dot.style.top = `${(100 * (hint.y + 0.5)) / state.photo.height}%`;
+    dot.style.background = hint.color;
+    dot.onmousedown = (e) => { e.stopPropagation(); e.preventDefault(); state.dragging = i; };
+    markers.append(dot);
+    const item = document.createElement("li");
+    const swatch = document.createElement("input");
+    swatch.type = "color";
+    swatch.value = hint.color;
+    swatch.onchange = () => { hint.color = swatch.value; drawHints(); render(); };
+    const remove = document.createElement("button");
+    remove.textContent = "×";
+    remove.title = "delete this hint";
+    remove.onclick = () => { state.hints.splice(i, 1); drawHints(); render(); };
+    item.append(swatch, `${hint.x}, ${hint.y}`, remove);
+    list.append(item);
+  });
+}
+
+function pickColour(event) {
+  const img = $("after");
+  const canvas = document.createElement("canvas");
+  canvas.width = state.photo.width;
+  canvas.height = state.photo.height;
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0);
+  const { x, y } = photoPoint(event);
+  const [r, g, b] = context.getImageData(x, y, 1, 1).data;
+  $("colour").value = "#" + [r, g, b].map((v) => v.toString(16).padStart(2, "0")).join("");
+  $("eyedropper").setAttribute("aria-pressed", "false");
+  say(`picked ${$("colour").value}`);
+}
+
+function onStageClick(event) {
+  if (!state.photo || event.target.id === "divider") return;
+  if ($("eyedropper").getAttribute("aria-pressed") === "true") { pickColour(event); return; }
+  state.hints.push({ ...photoPoint(event), color: $("colour").value });
+  drawHints();
+  render();
+}
+
+function wire() {
+  $("file").onchange = (e) => upload(e.target.files);
+  document.addEventListener("dragover", (e) => e.preventDefault());
+  document.addEventListener("drop", (e) => { e.preventDefault(); upload(e.dataTransfer.files); });
+  $("stage").addEventListener("click", onStageClick);
+  $("eyedropper").onclick = () => {
+    const on = $("eyedropper").getAttribute("aria-pressed") !== "true";
+    $("eyedropper").setAttribute("aria-pressed", String(on));
+  };
+  let splitting = false;
+  $("divider").onmousedown = (e) => { e.preventDefault(); splitting = true; };
+  document.addEventListener("mousemove", (e) => {
+    if (splitting) {
+      const box = $("stage").getBoundingClientRect();
+      const share = Math.min(100, Math.max(0, (100 * (e.clientX - box.left)) / box.width));
+      $("stage").style.setProperty("--split", `${share}%`);
+    } else if (state.dragging !== null) {
+      Object.assign(state.hints[state.dragging], photoPoint(e));
+      drawHints();
+    }
+  });
+  document.addEventListener("mouseup", () => {
+    splitting = false;
+    if (state.dragging !== null) { state.dragging = null; render(); }
+  });
+  $("vividness").oninput = () => { $("vividness-value").value = Number($("vividness").value).toFixed(2); render(); };
+  $("render-factor").onchange = render;
+  $("zoom").onchange = () => $("stage").classList.toggle("actual", $("zoom").checked);
+  $("all").onclick = colorizeAll;
+  $("save").onclick = async () => {
+    try {
+      const saved = await call("api/save", settings());
+      say(`saved ${saved.written.join(" and ")} beside the photo`);
+      const figure = document.querySelector(`#thumbs figure[data-id="${CSS.escape(state.photo.id)}"]`);
+      if (figure) figure.classList.add("done");
+    } catch (e) { say(e.message, true); }
+  };
+  const fetchFile = async (path) => {
+    try {
+      const response = await call(path, settings(), false);
+      const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition"))[1];
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(await response.blob());
+      link.download = name;
+      link.click();
+    } catch (e) { say(e.message, true); }
+  };
+  $("download").onclick = () => fetchFile("api/download");
+  $("download-hints").onclick = () => fetchFile("api/hints-file");
+}
+
+wire();
+loadAlbum().catch((e) => say(e.message, true));
