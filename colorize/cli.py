@@ -147,12 +147,26 @@ def _colorizer_factory(weights: Optional[Path], device: str, render_factor: Opti
     return make
 
 
+def _settings(weights: Optional[Path], render_factor: Optional[int], vividness: float) -> str:
+    """What besides its input decides a photo's output, for the record that lets a rerun skip finished work."""
+    from colorize.weights import resolve_weights
+
+    try:
+        path = resolve_weights(weights)
+        st = path.stat()
+        model = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    except (ColorizeError, OSError):
+        model = str(weights)
+    return f"colorize {__version__}; weights {model}; render factor {render_factor}; vividness {vividness:g}"
+
+
 def _run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,
-                    sheet: Optional[Path], where: Path) -> None:
+                    sheet: Optional[Path], where: Path, settings: str) -> None:
     from colorize.photos import run_jobs
 
     with _progress(len(jobs), "photo") as update:
-        summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None, progress=update)
+        summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None, progress=update,
+                           settings=settings)
     if sheet is not None:
         if summary.pairs:
             _write_sheet(sheet, summary.pairs)
@@ -234,7 +248,7 @@ def photo(
             raise ColorizeError(f"{hints}: hints image not found")
         job = dataclasses.replace(job, hints=Hints(tuple(PointHint.parse(h) for h in hint or ()), hints))
     make = _colorizer_factory(weights, device, render_factor, 1, fp32, vividness, engine.value)
-    _run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst)
+    _run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst, _settings(weights, render_factor, vividness))
 
 
 @app.command()
@@ -266,7 +280,7 @@ def photos(
     if not jobs:
         raise ColorizeError(f"{src_dir}: no files to colorize")
     make = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)
-    _run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir)
+    _run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir, _settings(weights, render_factor, vividness))
 
 
 @app.command()

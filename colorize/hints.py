@@ -34,8 +34,12 @@ WIDE_SIGMA = 1.0
 WIDE_LUMA_SIGMA = 0.5
 # A hints image may differ from its photo's aspect ratio by this much (rounding when one was resized).
 ASPECT_TOLERANCE = 0.02
-# Pixels of a hints image at least this opaque are hints.
+# Pixels of a hints image at least this opaque are hints; in one without transparency (the photo with strokes painted
+# on it), pixels whose chroma (BT.601 Cb, Cr in 0..1 units) is at least this far from gray: the gray photo's own
+# pixels, JPEG noise included, stay well below it.
 OPAQUE = 128
+STROKE_CHROMA = 0.05
+COLOUR_MODES = ("RGB", "RGBA", "P", "PA", "LA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
 # `colorize photos` finds a photo's hints image beside it (or in --hints-dir) by this name: NAME.hints.png.
 HINTS_SUFFIX = ".hints.png"
 _HINT = re.compile(r"\s*(\d+(?:\.\d+)?%?)\s*,\s*(\d+(?:\.\d+)?%?)\s*=\s*(\S.*?)\s*")
@@ -93,8 +97,14 @@ class Hints:
             try:
                 with Image.open(self.image) as im:
                     self._check_shape(im.size, height, width)
+                    self._check_mode(im)
             except (OSError, UnidentifiedImageError, ValueError) as e:
                 raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
+
+    def _check_mode(self, im: Image.Image) -> None:
+        if im.mode not in COLOUR_MODES:
+            raise BadInputError(f"{self.image}: a hints image holds colours, and this one is {im.mode} (gray or 16-bit); "
+                                "paint the colours in RGB or RGBA")
 
     def _check_shape(self, size: tuple[int, int], height: int, width: int) -> None:
         w, h = size
@@ -140,15 +150,20 @@ class Hints:
         return centre, hinted
 
     def _painted(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(x, y, chroma) of the hints image's opaque pixels, in the photo's pixel coordinates."""
+        """(x, y, chroma) of the hints image's painted pixels, in the photo's pixel coordinates: its opaque pixels,
+        or in an image without transparency (the photo with strokes painted on it, saved flat), its coloured ones."""
         try:
             with Image.open(self.image) as im:
+                self._check_mode(im)
+                transparent = "A" in im.getbands() or "transparency" in im.info
                 rgba = np.asarray(im.convert("RGBA"))
         except (OSError, UnidentifiedImageError, ValueError) as e:
             raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
         self._check_shape((rgba.shape[1], rgba.shape[0]), height, width)
-        ys, xs = np.nonzero(rgba[..., 3] >= OPAQUE)
-        chroma = chroma_of(rgba[ys, xs, :3].astype(np.float64) / 255)
+        every_chroma = chroma_of(rgba[..., :3].astype(np.float64) / 255)
+        painted = rgba[..., 3] >= OPAQUE if transparent else np.hypot(*every_chroma.transpose(2, 0, 1)) > STROKE_CHROMA
+        ys, xs = np.nonzero(painted)
+        chroma = every_chroma[ys, xs]
         # A hints image of another size (same shape) is scaled to the photo.
         return (xs + 0.5) * width / rgba.shape[1] - 0.5, (ys + 0.5) * height / rgba.shape[0] - 0.5, chroma
 

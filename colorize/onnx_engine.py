@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from colorize import __version__
 from colorize.atomic import atomic_write
 from colorize.errors import ColorizeError
 from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig
@@ -100,11 +101,12 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
     path = resolve_weights(weights)
     if not path.is_file():
         return None  # PyTorch's loader names the problem
-    entry = cache_dir() / sha256_file(path)
-    inference = _read_meta(entry)
+    # Keyed by the package version too: an export from another colorize may wrap the model differently.
+    entry = cache_dir() / f"{__version__}-{sha256_file(path)}"
+    inference, exports = _read_meta(entry)
     factor = render_factor or (inference or InferenceConfig()).render_factor
     onnx_path = entry / f"{factor * RENDER_UNIT_PX}.onnx"
-    if inference is None or not onnx_path.is_file():
+    if inference is None or not _verified(onnx_path, exports):
         from colorize.weights import load_generator
 
         model, ckpt_meta = load_generator(path)  # a bad weights file is the user's error, named here as on PyTorch
@@ -133,13 +135,24 @@ def _fall_back(engine: str, reason: str) -> None:
     log.warning("%s; running the model with PyTorch", reason)
 
 
-def _read_meta(entry: Path) -> InferenceConfig | None:
-    """The cache entry's record of the model's inference settings; None when absent or from another version."""
+def _read_meta(entry: Path) -> tuple[InferenceConfig | None, dict[str, str]]:
+    """The cache entry's record: the model's inference settings (None when absent or unreadable) and the sha256 of
+    each export it holds, by file name."""
     try:
         meta = json.loads((entry / "model.json").read_text())
-        return InferenceConfig(**meta["inference"])
+        return InferenceConfig(**meta["inference"]), dict(meta.get("exports", {}))
     except (OSError, ValueError, KeyError, TypeError, ColorizeError):
-        return None
+        return None, {}
+
+
+def _verified(onnx_path: Path, exports: dict[str, str]) -> bool:
+    """Whether the cached export is the one that was written and checked (a flipped bit is caught here)."""
+    if not onnx_path.is_file():
+        return False
+    if sha256_file(onnx_path) == exports.get(onnx_path.name):
+        return True
+    log.warning("%s: does not match the checksum recorded when it was exported; exporting it again", onnx_path)
+    return False
 
 
 def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Path, size: int) -> None:
@@ -151,8 +164,10 @@ def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Pa
              onnx_path.parent)
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     report = export_model(model, onnx_path, "onnx", size)
-    if report.max_abs_diff is None or report.max_abs_diff > MAX_EXPORT_DIFF:
+    if report.max_abs_diff is None or not report.max_abs_diff <= MAX_EXPORT_DIFF:  # NaN fails too
         onnx_path.unlink(missing_ok=True)
         raise ValueError(f"its output differs from PyTorch's by {report.max_abs_diff}")
-    record = {"weights": str(weights), "inference": inference.to_dict()}
+    _, exports = _read_meta(onnx_path.parent)
+    exports[onnx_path.name] = sha256_file(onnx_path)
+    record = {"weights": str(weights), "inference": inference.to_dict(), "exports": exports}
     atomic_write(onnx_path.parent / "model.json", lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))

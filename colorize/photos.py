@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import logging
 import os
@@ -10,18 +11,16 @@ from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from colorize.atomic import check_writable
+from colorize.atomic import atomic_write, check_writable
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
+from colorize.pipeline import Colorizer, ModelOutputError
 from colorize.sheets import thumbnail
-
-if TYPE_CHECKING:
-    from colorize.pipeline import Colorizer
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +45,35 @@ class Summary:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     # (gray, colour) thumbnails kept for a before/after contact sheet when asked for.
     pairs: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+
+
+def fingerprint(job: Job, settings: str) -> str:
+    """What an output was made from, as a short digest: the input and its hints (by size and modification time), and
+    the run's `settings` (weights, render factor, vividness, version). A rerun redoes an output whose record differs."""
+    def stamp(path: Path | None) -> str:
+        try:
+            st = path.stat() if path is not None else None
+        except OSError:
+            return f"{path}:missing"
+        return "" if st is None else f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+    hints = job.hints or Hints()
+    parts = [settings, stamp(job.src), stamp(hints.image), *(p.text for p in hints.points)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def record_path(output: Path) -> Path:
+    """The hidden file beside an output that records what it was made from (`fingerprint`)."""
+    return output.with_name(f".{output.name}.colorize")
+
+
+def _made_from_else(job: Job, digest: str) -> bool:
+    """Whether `job`'s existing output records other inputs or settings than `digest` (no record: made by an older
+    colorize or written by hand, so kept)."""
+    try:
+        return record_path(job.dst).read_text().strip() != digest
+    except OSError:
+        return False
 
 
 def output_path(src: Path, out_dir: Path, suffix: str, ext: str, root: Path | None = None) -> Path:
@@ -206,8 +234,10 @@ def run_jobs(
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
     keep_pairs: bool = False,
     progress: Callable[[int], None] = lambda n: None,
+    settings: str = "",
 ) -> Summary:
-    """Colorize `jobs`; finished outputs are skipped unless `overwrite`; one bad file never stops the run.
+    """Colorize `jobs`; outputs finished from the same input, hints and `settings` are skipped unless `overwrite`;
+    one bad file never stops the run.
 
     The colorizer is created only when there is something to do, so a rerun over finished work loads no model.
     """
@@ -219,10 +249,12 @@ def run_jobs(
             log.error("%s", job.error)
             summary.failed.append((job.src, job.error))
             progress(1)
-        elif job.dst.exists() and not overwrite:
+        elif job.dst.exists() and not overwrite and not _made_from_else(job, fingerprint(job, settings)):
             summary.skipped.append(job.dst)
             progress(1)
         else:
+            if job.dst.exists() and not overwrite:
+                log.info("%s: its hints or settings changed since %s was made: redoing it", job.src, job.dst)
             todo.append(job)
     if not todo:
         return summary
@@ -250,9 +282,21 @@ def run_jobs(
     with ThreadPoolExecutor(max_workers=2) as writer:
 
         def flush() -> None:
-            colours = colorizer.colorize([p.gray for _, p in batch], [job.hints for job, _ in batch])
+            try:
+                colours = colorizer.colorize([p.gray for _, p in batch], [job.hints for job, _ in batch])
+            except ModelOutputError as e:
+                for job, _ in batch:
+                    log.error("%s: %s", job.src, e)
+                    summary.failed.append((job.src, str(e)))
+                    progress(1)
+                batch.clear()
+                return
             collect()
-            writing.extend((job, photo, rgb, writer.submit(write_photo, job.dst, rgb, photo)) for (job, photo), rgb in zip(batch, colours))
+            for (job, photo), rgb in zip(batch, colours):
+                # The record first: an output never exists without it, so a killed run's outputs are all known.
+                digest = fingerprint(job, settings)
+                atomic_write(record_path(job.dst), lambda tmp: tmp.write_text(digest + "\n"))
+                writing.append((job, photo, rgb, writer.submit(write_photo, job.dst, rgb, photo)))
             batch.clear()
 
         for job, result in _decoded(todo, max_megapixels, ahead=2 * batch_size):

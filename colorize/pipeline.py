@@ -90,6 +90,10 @@ class Backend(Protocol):
         (B, 3, S, S) float32 RGB in [0, 1]. Raises `RenderTooLarge` when even one photo at this size does not fit."""
 
 
+class ModelOutputError(ColorizeError):
+    """The network gave no usable colour (non-finite values) for a batch of photos."""
+
+
 class RenderTooLarge(ColorizeError):
     """The device ran out of memory for a single photo at this render size."""
 
@@ -196,6 +200,10 @@ class Colorizer:
             channels = hint_input_channels(self.inference.hint_input != "points", wide)
             hint_input = np.zeros((len(grays), channels, size_px, size_px), np.float32)
         rgb = self.backend.run(lumas, hint_input, self.temperature)  # (B, 3, S, S)
+        if not np.isfinite(rgb).all():
+            # Black pixels would replace the photo's own luminance: never write such a photo.
+            raise ModelOutputError("the model's output is not a finite number (NaN or infinity): its weights or their "
+                                   "export are damaged; restore them, or try --engine torch")
         chroma = chroma_of(rgb.transpose(0, 2, 3, 1))
         if self.chroma_gain != 1.0:
             chroma *= np.float32(self.chroma_gain)

@@ -109,7 +109,10 @@ class Session:
             if key in self.kept:
                 self.kept.move_to_end(key)
                 return self.kept[key]
-            chroma = self.colorizer(render_factor, vividness).model_chroma([self.photos[photo_id].photo.gray])[0]
+            try:
+                chroma = self.colorizer(render_factor, vividness).model_chroma([self.photos[photo_id].photo.gray])[0]
+            except ColorizeError as e:
+                raise HTTPException(500, f"{self.photos[photo_id].name}: {e}") from None
             self.kept[key] = chroma
             while len(self.kept) > _KEPT_COLOURS:
                 self.kept.popitem(last=False)
@@ -125,8 +128,6 @@ class Session:
         gray = opened.photo.gray
         hints = to_hints(req.hints, *gray.shape)
         chroma = Colorizer.apply_hints(gray, self.colour(req.photo, req.render_factor, req.vividness), hints)
-        if not np.isfinite(chroma).all():
-            raise HTTPException(500, f"{opened.name}: the model gave no usable colour (not a finite number); check the weights")
         return opened, merge(gray, chroma)
 
     def get(self, photo_id: str) -> OpenPhoto:

@@ -65,6 +65,11 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def visible(folder: Path) -> list[str]:
+    """The names in `folder` a user sees: not the hidden records of what each output was made from."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
 def photo_array(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
     """A smooth colour test picture (gradients plus a few blobs), (H, W, 3) uint8."""
     rng = np.random.default_rng(seed)

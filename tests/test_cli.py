@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from colorize.cli import app
 
-from conftest import write_photo_file
+from conftest import visible, write_photo_file
 
 runner = CliRunner()
 
@@ -39,7 +39,7 @@ def test_folder_colorizes_good_files_reports_bad_and_exits_nonzero(mixed_folder:
     before = {p.name: p.read_bytes() for p in mixed_folder.iterdir()}
     r = invoke("photos", mixed_folder, "-o", out, "-w", tiny_weights, "-r", "8", "--device", "cpu")
     assert r.exit_code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["cmyk_color.jpg", "deep_color.png", "good_color.jpg", "gray_color.png"]
+    assert visible(out) == ["cmyk_color.jpg", "deep_color.png", "good_color.jpg", "gray_color.png"]
     for bad in ("notes.txt: not an image", "corrupt.png: not an image", "truncated.jpg: corrupt or truncated"):
         assert bad in r.stderr
     assert "colorized 4, skipped 0 (already done), failed 3" in r.stderr
@@ -91,7 +91,7 @@ def test_killed_write_leaves_no_partial_output(tmp_path: Path, tiny_weights: Pat
     monkeypatch.setattr(Image.Image, "save", dying_save)
     r = invoke("photo", src, "-w", tiny_weights, "-r", "8")
     assert r.exit_code == 130
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.png"]
+    assert visible(tmp_path) == ["old.png"]
 
 
 def test_failed_write_is_reported_and_the_run_goes_on(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,7 +112,7 @@ def test_failed_write_is_reported_and_the_run_goes_on(tmp_path: Path, tiny_weigh
     r = invoke("photos", src, "-o", tmp_path / "out", "-w", tiny_weights, "-r", "8", "-b", "2")
     assert r.exit_code == 1
     assert "p2.png: cannot write output" in r.output and "No space left" in r.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0_color.png", "p1_color.png", "p3_color.png", "p4_color.png"]
+    assert visible(tmp_path / "out") == ["p0_color.png", "p1_color.png", "p3_color.png", "p4_color.png"]
 
 
 def test_missing_weights_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from colorize.cli import app
 
-from conftest import photo_array, write_photo_file
+from conftest import photo_array, visible, write_photo_file
 
 runner = CliRunner()
 COMMON = ("-r", "8", "--device", "cpu")
@@ -36,7 +36,7 @@ def test_output_with_a_trailing_separator_is_a_folder(tmp_path: Path, tiny_weigh
     for src in (x, y):
         r = invoke("photo", src, "-o", f"{newdir}{os.sep}", "-w", tiny_weights, *COMMON)
         assert r.exit_code == 0, r.stderr
-    assert newdir.is_dir() and sorted(p.name for p in newdir.iterdir()) == ["x_color.png", "y_color.png"]
+    assert newdir.is_dir() and visible(newdir) == ["x_color.png", "y_color.png"]
 
 
 def test_an_existing_explicit_output_file_is_refused_not_skipped(tmp_path: Path, tiny_weights: Path) -> None:
@@ -78,7 +78,7 @@ def test_name_collisions_in_a_folder_get_distinct_outputs(tmp_path: Path, tiny_w
     out = tmp_path / "out"
     r = invoke("photos", src, "-o", out, "--ext", ext, "-w", tiny_weights, *COMMON)
     assert r.exit_code == 0, r.stderr
-    assert sorted(p.name for p in out.iterdir()) == expected
+    assert visible(out) == expected
     assert "colorized 2" in r.stderr
     r = invoke("photos", src, "-o", out, "--ext", ext, "-w", tiny_weights, *COMMON)
     assert "colorized 0, skipped 2" in r.stderr  # a rerun finds both
@@ -177,7 +177,7 @@ def test_alpha_photo_forced_to_jpg_is_written_as_png_once(tmp_path: Path, tiny_w
     src.mkdir()
     write_photo_file(src / "logo.png", "RGBA")
     r = invoke("photos", src, "-o", out, "--ext", "jpg", "-w", tiny_weights, *COMMON)
-    assert r.exit_code == 0 and [p.name for p in out.iterdir()] == ["logo_color.png"]
+    assert r.exit_code == 0 and visible(out) == ["logo_color.png"]
     r = invoke("photos", src, "-o", out, "--ext", "jpg", "-w", tiny_weights, "--sheet", out / "sheet.png", *COMMON)
     assert "colorized 0, skipped 1" in r.stderr  # the rerun finds it
     assert "contact sheet not written" in r.stderr and not (out / "sheet.png").exists()
@@ -376,3 +376,85 @@ def test_a_hint_stops_at_a_strong_edge_between_flat_areas(tmp_path: Path, hint: 
     a, b = (lab_ab(np.asarray(Image.open(p))) for p in (plain, hinted))
     assert np.abs(b[:, :90] - a[:, :90]).mean() > 10  # the hinted side took the colour
     assert np.abs(b[:, 102:] - a[:, 102:]).max() < 2  # the far side did not, not even in its corners
+
+
+@pytest.mark.parametrize("engine", ["auto", "torch"])
+def test_a_checkpoint_that_gives_nan_fails_the_photo_and_writes_nothing(tmp_path: Path, tiny_weights: Path, engine: str) -> None:
+    import torch
+
+    from colorize.weights import load_generator, save_checkpoint
+
+    model, _ = load_generator(tiny_weights)
+    with torch.no_grad():
+        next(p for n, p in model.named_parameters() if n.endswith("bias")).fill_(float("nan"))
+    bad = tmp_path / "nan.pt"
+    save_checkpoint(bad, model, "generator", model.cfg)
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        write_photo_file(src / f"{name}.png")
+    r = invoke("photos", src, "-o", tmp_path / "out", "-w", bad, "--engine", engine, *COMMON)
+    assert r.exit_code == 1 and "not a finite number" in r.stderr and "failed 2" in r.stderr
+    assert not (tmp_path / "out").exists() or not visible(tmp_path / "out")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_hints_image_saved_flat_is_read_as_the_photo_plus_strokes(tmp_path: Path, tiny_weights: Path, fmt: str) -> None:
+    """A paint program's flat save of the gray photo with a red stroke on it: the stroke is the hint, the rest not."""
+    gray = np.where(np.arange(128) < 64, 170, 70)[None].repeat(96, 0)  # two objects: the stroke is on the left one
+    gray = np.clip(gray + np.random.default_rng(0).normal(0, 4, gray.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    painted = np.repeat(gray[..., None], 3, axis=2)
+    painted[40:46, 20:50] = (220, 30, 30)
+    Image.fromarray(painted).save(tmp_path / f"gray.hints.{fmt.lower()}", format=fmt, quality=90)
+    outs = {}
+    for name, extra in (("plain", ()), ("hinted", ("--hints", tmp_path / f"gray.hints.{fmt.lower()}"))):
+        r = invoke("photo", tmp_path / "gray.png", "-o", tmp_path / f"{name}.png", "-w", tiny_weights, *extra, *COMMON)
+        assert r.exit_code == 0, r.stderr
+        outs[name] = np.asarray(Image.open(tmp_path / f"{name}.png")).astype(int)
+    stroke = outs["hinted"][42, 35]
+    assert stroke[0] - stroke[1:].max() > 40  # the stroke is red
+    far = (slice(0, 96), slice(70, 128))  # the other object keeps the model's colours (not washed to gray)
+    assert np.abs(outs["hinted"][far] - outs["plain"][far]).mean() < 3
+
+
+@pytest.mark.parametrize("mode", ["L", "I;16"])
+def test_a_gray_or_16_bit_hints_image_is_a_one_line_error(tmp_path: Path, tiny_weights: Path, mode: str) -> None:
+    src = write_photo_file(tmp_path / "p.png")
+    write_photo_file(tmp_path / "h.png", mode=mode)
+    r = invoke("photo", src, "--hints", tmp_path / "h.png", "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 1 and f"h.png: a hints image holds colours, and this one is" in r.stderr
+    assert not (tmp_path / "p_color.png").exists()
+
+
+def test_a_rerun_redoes_a_photo_whose_hints_or_settings_changed_and_skips_the_rest(tmp_path: Path, tiny_weights: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        write_photo_file(src / f"{name}.png", seed=ord(name))
+    out = tmp_path / "out"
+
+    def run(*extra: object) -> str:
+        r = invoke("photos", src, "-o", out, "-w", tiny_weights, *extra, *COMMON)
+        assert r.exit_code == 0, r.stderr
+        return r.stderr
+
+    def colours() -> dict[str, bytes]:
+        return {name: (out / name).read_bytes() for name in visible(out)}
+
+    assert "colorized 2, skipped 0" in run()
+    first = colours()
+    assert "colorized 0, skipped 2" in run()  # the same inputs and settings: done
+    Image.fromarray(np.full((48, 64, 4), (255, 0, 0, 255), np.uint8)).save(src / "a.hints.png")
+    assert "colorized 1, skipped 1" in run()  # a's hints appeared: a is redone
+    assert colours()["a_color.png"] != first["a_color.png"] and colours()["b_color.png"] == first["b_color.png"]
+    Image.fromarray(np.full((48, 64, 4), (0, 0, 255, 255), np.uint8)).save(src / "a.hints.png")
+    assert "colorized 1, skipped 1" in run()  # edited hints
+    assert "colorized 2, skipped 0" in run("--vividness", "1.5")  # another setting: every photo
+    assert "colorized 0, skipped 2" in run("--vividness", "1.5")
+    one = src / "a.png"
+    r = invoke("photo", one, "-w", tiny_weights, "--hint", "10,10=blue", *COMMON)
+    assert "colorized 1" in r.stderr
+    blue = (src / "a_color.png").read_bytes()
+    r = invoke("photo", one, "-w", tiny_weights, "--hint", "10,10=red", *COMMON)
+    assert "colorized 1, skipped 0" in r.stderr and (src / "a_color.png").read_bytes() != blue

@@ -73,15 +73,26 @@ def test_the_cache_follows_the_weights_not_their_path(tmp_path: Path) -> None:
     assert np.abs(second.astype(int) - first.astype(int)).max() > 1
 
 
-def test_a_damaged_cached_export_is_replaced(tmp_path: Path, onnx_cache: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("damage", ["truncated", "flipped bits"])
+def test_a_damaged_cached_export_is_caught_by_its_checksum_and_exported_again(
+        tmp_path: Path, onnx_cache: Path, caplog: pytest.LogCaptureFixture, damage: str) -> None:
+    from colorize import __version__
+
     weights = _weights(tmp_path / "d.pt", seed=4)
-    onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0)
-    exported = onnx_cache / sha256_file(weights) / "112.onnx"
-    exported.write_bytes(exported.read_bytes()[:1000])
+    gray = photo_array(40, 40).mean(2).astype(np.uint8)
+    good = onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0).colorize([gray])[0]
+    exported = onnx_cache / f"{__version__}-{sha256_file(weights)}" / "112.onnx"
+    data = bytearray(exported.read_bytes())
+    if damage == "truncated":
+        del data[1000:]
+    else:  # a few bits inside the weights: the file still loads, the colours are wrong
+        for i in range(len(data) - 5000, len(data) - 4000, 97):
+            data[i] ^= 0x10
+    exported.write_bytes(bytes(data))
     with caplog.at_level(logging.WARNING):
-        assert onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0) is None  # PyTorch runs this one
-    assert "unusable cached export, removed" in caplog.text and not exported.exists()
-    assert isinstance(onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0).backend, OnnxBackend) and exported.exists()
+        again = onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0)
+    assert "does not match the checksum recorded when it was exported" in caplog.text
+    assert isinstance(again.backend, OnnxBackend) and np.array_equal(again.colorize([gray])[0], good)
 
 
 def test_engine_choice_and_devices(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
