@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -21,7 +19,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchdoc import replace_section  # noqa: E402
+from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize import hint_solver  # noqa: E402
 from colorize.colour.ycbcr import merge  # noqa: E402
 from colorize.hints import sample_point_hints  # noqa: E402
@@ -29,16 +27,6 @@ from colorize.onnx_engine import onnx_colorizer  # noqa: E402
 from colorize.serve import encode  # noqa: E402
 
 PHOTO = Path(__file__).resolve().parents[1] / "samples" / "heldout_hill.jpg"
-
-
-def median_seconds(fn, runs: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -17,17 +17,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchdoc import replace_section  # noqa: E402
+from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize.config import CriticConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
 from colorize.colour.tensors import recolor
 from colorize.inference import describe_device  # noqa: E402
@@ -95,18 +93,6 @@ def make_step(stage: str, size: int, precision: str, channels_last: bool, vgg: s
     return step
 
 
-def time_step(step, steps: int, warmup: int) -> float:
-    """Median seconds of `steps` calls after `warmup` untimed ones."""
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def ddp_worker(args: argparse.Namespace) -> None:
     """One torchrun rank: the generator step at half the batch per rank, same global batch of 16."""
     import torch.distributed as dist
@@ -116,7 +102,7 @@ def ddp_worker(args: argparse.Namespace) -> None:
     ctx = StageContext(Path("."), Path("."), rank=dist.get_rank(), world=dist.get_world_size(), device=torch.device("cpu"))
     step = make_step("gen", args.sizes[0], args.precisions[0], args.layouts[0] == "channels_last", args.vgg[0],
                      torch.device("cpu"), ddp_ctx=ctx, batch=16 // ctx.world)
-    s = time_step(step, args.steps, args.warmup)
+    s = median_seconds(step, args.steps, args.warmup)
     if ctx.rank == 0:
         print(f"RESULT {s:.4f}")
     dist.destroy_process_group()
@@ -143,14 +129,14 @@ def main() -> None:
         if stage == "critic" and vgg != args.vgg[0]:
             continue  # the critic has no perceptual term
         step = make_step(stage, size, precision, layout == "channels_last", vgg, device)
-        s = time_step(step, args.steps, args.warmup)
+        s = median_seconds(step, args.steps, args.warmup)
         terms = "—" if stage == "critic" else VGG[vgg][1]
         rows.append(f"| {stage} | {size} px | {precision} | {layout} | {terms} | {s:.2f} |")
         print(rows[-1], flush=True)
     table = ["| stage | size | precision | memory format | loss terms | s/step |", "|---|---|---|---|---|---|", *rows]
     if not args.no_torchrun:
         size, precision, layout, vgg = args.sizes[-1], args.precisions[-1], args.layouts[-1], args.vgg[0]
-        one = time_step(make_step("gen", size, precision, layout == "channels_last", vgg, device), args.steps, args.warmup)
+        one = median_seconds(make_step("gen", size, precision, layout == "channels_last", vgg, device), args.steps, args.warmup)
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", __file__, "--ddp-worker",
                "--sizes", str(size), "--precisions", precision, "--layouts", layout, "--vgg", vgg,
                "--steps", str(args.steps), "--warmup", str(args.warmup)]
