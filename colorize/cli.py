@@ -131,7 +131,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _colorizer_factory(weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool,
-                       vividness: float = 1.0, engine: str = "torch") -> Callable[[], Any]:
+                       vividness: float, engine: str) -> Callable[[], Any]:
     def make() -> Any:
         from colorize.onnx_engine import onnx_colorizer
 
@@ -517,6 +517,7 @@ def video(
     overwrite: OverwriteOpt = False,
     report: Annotated[bool, typer.Option("--report", help="Measure flicker with and without stabilisation; print a JSON report.")] = False,
     vividness: VividnessOpt = 1.0,
+    engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
     from tqdm import tqdm
@@ -529,7 +530,7 @@ def video(
         typer.echo(f"{out} exists; skipped (use --overwrite to redo it)", err=True)
         return
     check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
-    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness)()
+    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)()
     with tqdm(unit="frame", file=sys.stderr, dynamic_ncols=True) as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
                              measure=report, progress=bar.update, on_total=lambda n: bar.reset(total=n or None))
@@ -559,6 +560,7 @@ def frames(
     ext: ExtOpt = Ext.auto,
     overwrite: OverwriteOpt = False,
     vividness: VividnessOpt = 1.0,
+    engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a folder of numbered frames in order, with the same temporal treatment as `video`; resumable."""
     from tqdm import tqdm
@@ -569,7 +571,7 @@ def frames(
         raise ColorizeError(f"{src_dir}: no such folder")
     total = len(numbered_frames(src_dir))
     check_writable([out_dir])
-    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness)()
+    colorizer = _colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)()
     with tqdm(total=total, unit="frame", file=sys.stderr) as bar:
         written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update)
     typer.echo(f"colorized {written}, skipped {skipped} (already done); results in {out_dir}", err=True)
