@@ -1,0 +1,41 @@
+"""`colorize serve`: the local web page."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from colorize.cli.common import DeviceOpt, Engine, EngineOpt, MaxMpOpt, WeightsOpt, app, colorizer_factory, friendly
+
+
+@app.command()
+@friendly
+def serve(
+    folder: Annotated[Optional[Path], typer.Argument(help="Folder of photos to browse, colour and save into (default: none; open or drop photos in the page).")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; any but 127.0.0.1 needs a token (one is made if --token is not given).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[Optional[str], typer.Option("--token", help="Require this token on every request.")] = None,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in a web browser.")] = True,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    engine: EngineOpt = Engine.auto,
+    max_megapixels: MaxMpOpt = 150.0,
+    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=1.0, help="Refuse larger uploads.")] = 64.0,
+) -> None:
+    """Colour photos in a local web page: before/after, click to give a colour, save beside the photo."""
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from colorize.serve import Session, create_app, ensure_folder, required_token
+
+    ensure_folder(folder)
+    token = required_token(host, token)
+    session = Session(folder, colorizer_factory(weights, device, None, 1, False, 1.0, engine.value)(), max_megapixels)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    typer.echo(f"colorize: serving {folder or 'uploads'} at {url} (Ctrl-C to stop)", err=True)
+    if browser:
+        threading.Timer(1.0, webbrowser.open, [url]).start()
+    uvicorn.run(create_app(session, token, max_upload_mb), host=host, port=port, log_level="warning")
