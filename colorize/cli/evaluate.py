@@ -7,17 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from colorize.cli.common import (
-    DataOpt,
-    DeviceOpt,
-    Engine,
-    EngineOpt,
-    RenderFactorOpt,
-    VividnessOpt,
-    WeightsOpt,
-    app,
-    colorizer_factory,
-    friendly,
-    write_sheet,
+    DataOpt, DeviceOpt, Engine, EngineOpt, RenderFactorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory,
+    friendly, write_sheet,
 )
 from colorize.errors import ColorizeError
 

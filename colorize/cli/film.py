@@ -8,20 +8,8 @@ import typer
 
 from colorize.atomic import check_writable
 from colorize.cli.common import (
-    BatchSizeOpt,
-    DeviceOpt,
-    Engine,
-    EngineOpt,
-    Ext,
-    ExtOpt,
-    Fp32Opt,
-    OverwriteOpt,
-    RenderFactorOpt,
-    VividnessOpt,
-    WeightsOpt,
-    app,
-    colorizer_factory,
-    friendly,
+    BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, OverwriteOpt, RenderFactorOpt, VividnessOpt,
+    WeightsOpt, app, colorizer_factory, friendly,
 )
 from colorize.errors import ColorizeError
 

@@ -7,25 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from colorize.cli.common import (
-    BatchSizeOpt,
-    DeviceOpt,
-    Engine,
-    EngineOpt,
-    Ext,
-    ExtOpt,
-    Fp32Opt,
-    MaxMpOpt,
-    OverwriteOpt,
-    RenderFactorOpt,
-    SheetOpt,
-    SuffixOpt,
-    VividnessOpt,
-    WeightsOpt,
-    app,
-    colorizer_factory,
-    friendly,
-    run_photo_jobs,
-    run_settings,
+    BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MaxMpOpt, OverwriteOpt, RenderFactorOpt,
+    SheetOpt, SuffixOpt, VividnessOpt, WeightsOpt, app, colorizer_factory, friendly, run_photo_jobs, run_settings,
 )
 from colorize.errors import ColorizeError
 
