@@ -6,8 +6,8 @@ once per photo and setting and kept (`Session`); a hint change only reruns the s
 exactly what `colorize photo` writes for the same photo, hints and settings, beside the photo, with the hints as
 `NAME.hints.png` so `colorize photos` reproduces it.
 
-Safe by default: binds 127.0.0.1; any other host needs a token, checked on every request. Only photos the folder
-listing holds can be read or written (no `..`, no absolute paths, no symbolic link out of the folder); uploads are
+Safe by default: binds 127.0.0.1; any other host needs a token, checked on every request. Only files inside the
+folder can be read or written (no `..`, no absolute paths, no hidden files, no symbolic link out of the folder); uploads are
 capped in bytes and decoded pixels (the CLI's bomb guard); a bad request is a 4xx with a one-line message.
 """
 
@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 import numpy as np
@@ -93,8 +93,8 @@ class Session:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def listing(self) -> dict[str, Job]:
-        """The folder's photos by id (path relative to the folder, POSIX), each with where its result goes: what
-        may be opened and saved. A symbolic link out of the folder is not listed."""
+        """The folder's photos by id (path relative to the folder, POSIX), each with where its result goes. A
+        symbolic link out of the folder is not listed (nor opened: `_folder_photo`)."""
         if self.folder is None:
             return {}
         root = self.folder.resolve()
@@ -278,11 +278,15 @@ def create_app(session: Session, token: str | None = None, max_upload_mb: float 
 
 
 def _folder_photo(session: Session, path: str) -> Path:
-    """The folder photo with id `path`, or 404: nothing outside the folder listing is ever read or written."""
-    job = session.listing().get(path)
-    if job is None:
+    """The folder photo with id `path` (as `Session.listing` names it), or 404: no absolute path, no `..`, no hidden
+    file, nothing that resolves outside the folder. Checked for this one path: a page of thumbnails does not walk the
+    folder once per thumbnail."""
+    parts = PurePosixPath(path).parts
+    src = None if session.folder is None else session.folder.joinpath(*parts)
+    if (src is None or not parts or PurePosixPath(path).is_absolute() or any(p == ".." or p.startswith(".") for p in parts)
+            or not src.is_file() or session.folder.resolve() not in src.resolve().parents):
         raise HTTPException(404, f"{path}: no such photo in the served folder")
-    return job.src
+    return src
 
 
 def _described(photo_id: str, opened: OpenPhoto) -> dict:
