@@ -243,19 +243,25 @@ def run_jobs(
     """
     summary = Summary()
     todo = []
+    digests: dict[Path, str] = {}  # what each output to make is made from (`fingerprint`), by input
     remove_stale_temps(jobs)
     for job in jobs:
         if job.error is not None:
             log.error("%s", job.error)
             summary.failed.append((job.src, job.error))
             progress(1)
-        elif job.dst.exists() and not overwrite and not _made_from_else(job, fingerprint(job, settings)):
+            continue
+        digest = fingerprint(job, settings)
+        if overwrite or not job.dst.exists():
+            todo.append(job)
+        elif _made_from_else(job, digest):
+            log.info("%s: its hints or settings changed since %s was made: redoing it", job.src, job.dst)
+            todo.append(job)
+        else:
             summary.skipped.append(job.dst)
             progress(1)
-        else:
-            if job.dst.exists() and not overwrite:
-                log.info("%s: its hints or settings changed since %s was made: redoing it", job.src, job.dst)
-            todo.append(job)
+            continue
+        digests[job.src] = digest
     if not todo:
         return summary
     check_writable({job.dst.parent for job in todo})
@@ -294,8 +300,7 @@ def run_jobs(
             collect()
             for (job, photo), rgb in zip(batch, colours):
                 # The record first: an output never exists without it, so a killed run's outputs are all known.
-                digest = fingerprint(job, settings)
-                atomic_write(record_path(job.dst), lambda tmp: tmp.write_text(digest + "\n"))
+                atomic_write(record_path(job.dst), lambda tmp, digest=digests[job.src]: tmp.write_text(digest + "\n"))
                 writing.append((job, photo, rgb, writer.submit(write_photo, job.dst, rgb, photo)))
             batch.clear()
 
