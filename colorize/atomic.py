@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -16,8 +17,11 @@ os.umask(_UMASK)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp)` on a temp file beside `path`, then rename it into place; no partial file survives."""
+    """Call `write(tmp)` on a temp file beside `path`, then rename it into place; no partial file survives.
+
+    A link, device or pipe at `path` is never replaced by the rename (as root, `/dev/stdout` would be): refused."""
     path = Path(path)
+    refuse_non_regular(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -28,6 +32,26 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def refuse_non_regular(path: Path) -> None:
+    """One-line error if `path` exists as anything but a regular file (folder, link, device, pipe)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return  # nothing there yet; whether its folder takes a file is `check_writable`'s question
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a regular file"
+        raise ColorizeError(f"{path}: is {kind}; give the path of a file to write (it is not replaced)")
+
+
+def check_output_file(path: Path) -> bool:
+    """Before any work: `path` can be written as a file (its folder takes one; nothing but a file is there).
+
+    Returns whether a file is already there, so the caller can say that it will be replaced."""
+    refuse_non_regular(path)
+    check_writable([Path(path).parent])
+    return Path(path).exists()
 
 
 def check_writable(folders: Iterable[Path]) -> None:

@@ -28,14 +28,33 @@ from colorize.images import load_rgb
 
 log = logging.getLogger(__name__)
 
-def load_pool(paths: Sequence[Path], max_short_side_px: int) -> list[np.ndarray]:
-    """Decode all photos once (they are reused for thousands of crops); unreadable ones are skipped and counted."""
-    pool = [img for img in (load_rgb(p, max_short_side_px) for p in paths) if img is not None]
-    skipped = len(paths) - len(pool)
-    log.info("loaded %d photos (%d unreadable, skipped)", len(pool), skipped)
-    if not pool:
-        raise ConfigError("no readable photos to train on")
-    return pool
+def validation_photos(root: Path, cfg: DataConfig, max_short_side_px: int, limit: int | None = None) -> list[np.ndarray]:
+    """The held-out side of `root`'s split, decoded (at most `limit`), for scoring. Every stage reads it before it
+    trains, so a problem shows at once. Where the held-out side has no readable photo (a small corpus, or one
+    whose held-out files are damaged), the first readable training photos stand in, said in the log: their scores
+    flatter, and the corpus needs more photos for honest ones."""
+    train_paths, val_paths = split_photos(list_photos(root), root, cfg.val_fraction)
+    photos = _decode_some(val_paths, max_short_side_px, limit)
+    if not photos:
+        unreadable = f" ({len(val_paths)} held out, none readable)" if val_paths else ""
+        log.warning("%s: no readable held-out photo%s; validating on training photos instead, which flatters the "
+                    "scores", root, unreadable)
+        photos = _decode_some(train_paths, max_short_side_px, min(4, limit or 4))
+    if not photos:
+        raise ConfigError(f"{root}: none of its {len(train_paths) + len(val_paths)} photos is readable")
+    return photos
+
+
+def _decode_some(paths: Sequence[Path], max_short_side_px: int, limit: int | None) -> list[np.ndarray]:
+    """The first `limit` readable photos of `paths`, decoded."""
+    out: list[np.ndarray] = []
+    for path in paths:
+        if limit is not None and len(out) >= limit:
+            break
+        img = load_rgb(path, max_short_side_px)
+        if img is not None:
+            out.append(img)
+    return out
 
 
 def crappify(rgb: np.ndarray, cfg: DataConfig, rng: np.random.Generator) -> np.ndarray:

@@ -15,3 +15,11 @@ class WeightsError(ColorizeError):
 
 class ConfigError(ColorizeError):
     """A recipe or override that does not fit the typed config."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, carrying which, so the CLI exits 128 + its number as shells expect (130, 143)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

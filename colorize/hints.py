@@ -9,6 +9,7 @@ a dark coat means a dark blue coat.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from PIL import Image, ImageColor, UnidentifiedImageError
 
 from colorize.colour.ycbcr import chroma_of
 from colorize.errors import BadInputError, ColorizeError
+
+log = logging.getLogger(__name__)
 
 HINT_CHANNELS = 3
 # A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).
@@ -34,23 +37,27 @@ WIDE_SIGMA = 1.0
 WIDE_LUMA_SIGMA = 0.5
 # A hints image may differ from its photo's aspect ratio by this much (rounding when one was resized).
 ASPECT_TOLERANCE = 0.02
-# Pixels of a hints image at least this opaque are hints; in one without transparency (the photo with strokes painted
-# on it), pixels whose chroma (BT.601 Cb, Cr in 0..1 units) is at least this far from gray: the gray photo's own
-# pixels, JPEG noise included, stay well below it.
-OPAQUE = 128
+# Pixels of a hints image at least this opaque (10 %) are hints, at full strength: a soft brush's faint edge still
+# counts. In one without transparency (the photo with strokes painted on it), pixels whose chroma (BT.601 Cb, Cr in
+# 0..1 units) is at least this far from gray: the gray photo's own pixels, JPEG noise included, stay well below it.
+OPAQUE = 26
 STROKE_CHROMA = 0.05
 COLOUR_MODES = ("RGB", "RGBA", "P", "PA", "LA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
 # `colorize photos` finds a photo's hints image beside it (or in --hints-dir) by this name: NAME.hints.png.
 HINTS_SUFFIX = ".hints.png"
-_HINT = re.compile(r"\s*(\d+(?:\.\d+)?%?)\s*,\s*(\d+(?:\.\d+)?%?)\s*=\s*(\S.*?)\s*")
+_HINT = re.compile(r"\s*(-?\d+(?:\.\d+)?%?)\s*,\s*(-?\d+(?:\.\d+)?%?)\s*=\s*(\S.*?)\s*")
 
 
 def parse_color(text: str) -> tuple[int, int, int]:
-    """`#rrggbb`, `#rgb` or a CSS colour name -> (r, g, b) 0..255."""
+    """`#rrggbb`, `#rgb` or a CSS colour name -> (r, g, b) 0..255. A colour with transparency is refused: a hint
+    is a colour the object has, at full strength."""
     try:
-        return ImageColor.getrgb(text.strip())[:3]
+        rgba = ImageColor.getrgb(text.strip())
     except ValueError:
         raise ColorizeError(f"{text!r} is not a colour: use #rrggbb or a CSS colour name such as navy") from None
+    if len(rgba) == 4 and rgba[3] != 255:
+        raise ColorizeError(f"{text!r} has transparency; a hint is an opaque colour: use #rrggbb")
+    return rgba[:3]
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,9 @@ class Hints:
         self._check_shape((rgba.shape[1], rgba.shape[0]), height, width)
         every_chroma = chroma_of(rgba[..., :3].astype(np.float64) / 255)
         painted = rgba[..., 3] >= OPAQUE if transparent else np.hypot(*every_chroma.transpose(2, 0, 1)) > STROKE_CHROMA
+        if transparent and not painted.any() and rgba[..., 3].any():
+            log.warning("%s: its strokes are all fainter than %d %% opacity, so none is read as a hint", self.image,
+                        round(100 * OPAQUE / 255))
         ys, xs = np.nonzero(painted)
         chroma = every_chroma[ys, xs]
         # A hints image of another size (same shape) is scaled to the photo.

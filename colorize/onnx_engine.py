@@ -15,7 +15,10 @@ import ctypes.util
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,8 @@ CACHE_ENV = "COLORIZE_CACHE"
 ENGINES = ("auto", "onnx", "torch")
 # An export whose output is further than this from PyTorch's is not used (fp32 exports differ by ~1e-6).
 MAX_EXPORT_DIFF = 1e-3
+# A failed export is not retried for this long (each try costs ~30 s); deleting its .failed note retries at once.
+FAILURE_MEMORY_S = 24 * 3600
 
 
 def cache_dir() -> Path:
@@ -107,6 +112,9 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
     factor = render_factor or (inference or InferenceConfig()).render_factor
     onnx_path = entry / f"{factor * RENDER_UNIT_PX}.onnx"
     if inference is None or not _verified(onnx_path, exports):
+        problem = _cannot_export(onnx_path, path)
+        if problem is not None:
+            return _fall_back(engine, problem)
         from colorize.weights import load_generator
 
         model, ckpt_meta = load_generator(path)  # a bad weights file is the user's error, named here as on PyTorch
@@ -116,6 +124,7 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
         try:
             _export(model, inference, path, onnx_path, factor * RENDER_UNIT_PX)
         except (ColorizeError, OSError, RuntimeError, ValueError) as e:
+            _remember_failure(onnx_path, str(e))
             return _fall_back(engine, f"{path}: ONNX export failed ({e})")
     if inference.temperature is not None and vividness != 1.0:
         # The graph bakes an ab-bin model's decoding temperature in, and vividness changes it.
@@ -123,16 +132,55 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
     try:
         backend = OnnxBackend(onnx_path)
     except Exception as e:  # onnxruntime raises its own types for a damaged file
-        onnx_path.unlink(missing_ok=True)  # the next run exports it again
-        return _fall_back(engine, f"{onnx_path}: unusable cached export, removed ({e})")
+        try:
+            onnx_path.unlink(missing_ok=True)  # the next run exports it again
+        except OSError:
+            pass  # a read-only cache keeps it; the checksum check sends the next run to re-export or PyTorch
+        return _fall_back(engine, f"{onnx_path}: unusable cached export ({e})")
     return Colorizer(backend, inference, factor, batch_size, vividness)
 
 
 def _fall_back(engine: str, reason: str) -> None:
-    """PyTorch runs the model instead, unless the user asked for ONNX."""
+    """PyTorch runs the model instead, unless the user asked for ONNX: one warning saying why."""
     if engine == "onnx":
         raise ColorizeError(reason)
-    log.warning("%s; running the model with PyTorch", reason)
+    log.warning("%s; running the model with PyTorch instead (--engine torch skips the ONNX engine)", reason)
+
+
+def _failure_note(onnx_path: Path) -> Path:
+    return onnx_path.with_suffix(".failed")
+
+
+def _cannot_export(onnx_path: Path, weights: Path) -> str | None:
+    """Why an export cannot succeed now, found in milliseconds instead of after ~30 s of exporting: it failed
+    recently, the cache is not writable, or its disk is too full for the export. None when it may go ahead."""
+    note = _failure_note(onnx_path)
+    try:
+        age = time.time() - note.stat().st_mtime
+        if age < FAILURE_MEMORY_S:
+            return (f"{onnx_path.parent}: exporting this model to ONNX failed {age / 3600:.1f} h ago "
+                    f"({note.read_text().strip()}); delete {note} to try again")
+    except OSError:
+        pass
+    try:
+        onnx_path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=onnx_path.parent, prefix=".colorize-write-check.", suffix=".tmp"):
+            pass
+    except OSError as e:
+        return f"{cache_dir()}: the ONNX cache is not writable ({e.strerror or e}; {CACHE_ENV} chooses another folder)"
+    need = 2 * weights.stat().st_size + 64 * 2**20
+    free = shutil.disk_usage(onnx_path.parent).free
+    if free < need:
+        return f"{onnx_path.parent}: {free / 2**20:.0f} MB free, the ONNX export needs ~{need / 2**20:.0f} MB"
+    return None
+
+
+def _remember_failure(onnx_path: Path, reason: str) -> None:
+    """Note the failure beside where the export would be, so the next runs do not retry it for a while."""
+    try:
+        atomic_write(_failure_note(onnx_path), lambda tmp: tmp.write_text(reason[:500] + "\n"))
+    except (OSError, ColorizeError):
+        pass  # a cache that takes no file at all is caught by `_cannot_export` before the next export
 
 
 def _read_meta(entry: Path) -> tuple[InferenceConfig | None, dict[str, str]]:
@@ -151,7 +199,7 @@ def _verified(onnx_path: Path, exports: dict[str, str]) -> bool:
         return False
     if sha256_file(onnx_path) == exports.get(onnx_path.name):
         return True
-    log.warning("%s: does not match the checksum recorded when it was exported; exporting it again", onnx_path)
+    log.info("%s: does not match the checksum recorded when it was exported; exporting it again", onnx_path)
     return False
 
 
@@ -160,10 +208,12 @@ def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Pa
     record of its inference settings."""
     from colorize.export import export_model
 
-    log.info("exporting %s to ONNX at %d px (once: later runs start without PyTorch) into %s", weights.name, size,
-             onnx_path.parent)
+    log.warning("first run of %s at %d px: exporting it to ONNX, ~30 s once, so later runs start without PyTorch "
+                "(cached in %s)", weights.name, size, onnx_path.parent)
+    t0 = time.monotonic()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     report = export_model(model, onnx_path, "onnx", size)
+    log.info("exported in %.0f s", time.monotonic() - t0)
     if report.max_abs_diff is None or not report.max_abs_diff <= MAX_EXPORT_DIFF:  # NaN fails too
         onnx_path.unlink(missing_ok=True)
         raise ValueError(f"its output differs from PyTorch's by {report.max_abs_diff}")
@@ -171,3 +221,4 @@ def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Pa
     exports[onnx_path.name] = sha256_file(onnx_path)
     record = {"weights": str(weights), "inference": inference.to_dict(), "exports": exports}
     atomic_write(onnx_path.parent / "model.json", lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))
+    _failure_note(onnx_path).unlink(missing_ok=True)

@@ -144,14 +144,28 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
 
 
 def attach_hints(jobs: list[Job], src_dir: Path, hints_dir: Path | None) -> list[Job]:
-    """Give each job the hints image named after its photo (`NAME.hints.png`): in `hints_dir` (mirroring
-    `src_dir`'s subfolders) when given, else beside the photo."""
+    """Give each job the hints image named after its photo (`NAME.hints.png`, the name's case ignored where no exact
+    match exists: `E.JPG` takes `e.hints.png`): in `hints_dir` (mirroring `src_dir`'s subfolders) when given, else
+    beside the photo."""
+    listings: dict[Path, dict[str, Path]] = {}
     out = []
     for job in jobs:
-        rel = job.src.relative_to(src_dir)
-        found = (hints_dir / rel.parent if hints_dir else job.src.parent) / f"{job.src.stem}{HINTS_SUFFIX}"
-        out.append(dataclasses.replace(job, hints=Hints(image=found)) if found.is_file() else job)
+        folder = hints_dir / job.src.relative_to(src_dir).parent if hints_dir else job.src.parent
+        if folder not in listings:
+            listings[folder] = _hints_images(folder)
+        wanted = f"{job.src.stem}{HINTS_SUFFIX}"
+        found = listings[folder].get(wanted) or listings[folder].get(wanted.lower())
+        out.append(dataclasses.replace(job, hints=Hints(image=found)) if found else job)
     return out
+
+
+def _hints_images(folder: Path) -> dict[str, Path]:
+    """The hints images in `folder` by name and by lower-case name."""
+    try:
+        files = [p for p in folder.iterdir() if p.name.lower().endswith(HINTS_SUFFIX) and p.is_file()]
+    except OSError:
+        return {}
+    return {**{p.name.lower(): p for p in sorted(files, reverse=True)}, **{p.name: p for p in files}}
 
 
 def _resolve_collisions(jobs: list[Job], suffix: str) -> list[Job]:

@@ -64,7 +64,7 @@ def test_pixel_and_percent_positions_render_to_the_same_place() -> None:
 def test_a_hints_image_dot_is_the_same_hint_as_the_command_line(tmp_path: Path) -> None:
     rgba = np.zeros((100, 200, 4), np.uint8)
     rgba[40, 120] = (0x20, 0x50, 0xC0, 255)
-    rgba[10, 10] = (255, 0, 0, 40)  # faint pixels are not hints
+    rgba[10, 10] = (255, 0, 0, 20)  # pixels under 10 % opacity are not hints
     Image.fromarray(rgba).save(tmp_path / "h.png")
     from_image = Hints(image=tmp_path / "h.png").render(100, 200, 48)
     from_cli = Hints((PointHint.parse("120,40=#2050c0"),)).render(100, 200, 48)

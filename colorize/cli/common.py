@@ -14,7 +14,7 @@ from typing import Annotated, Any, Callable, Iterator, Optional
 import typer
 
 from colorize import __version__
-from colorize.errors import ColorizeError
+from colorize.errors import ColorizeError, Interrupted
 
 app = typer.Typer(
     name="colorize",
@@ -45,43 +45,49 @@ class Engine(str, enum.Enum):
 # Options shared between commands, defined once.
 WeightsOpt = Annotated[
     Optional[Path],
-    typer.Option("--weights", "-w", help="Checkpoint to use (e.g. RUN/final.pt). Default: the shipped model."),
+    typer.Option("--weights", "-w", help="Checkpoint to use (e.g. RUN/final.pt). Default: the shipped model.", metavar="PATH"),
 ]
 RenderFactorOpt = Annotated[
     Optional[int],
     typer.Option(
         "--render-factor", "-r", min=7, max=100,
         help="Model resolution = factor x 16 px. Lower: steadier colour; higher: finer detail. "
-        "Default: the model's own, the scale it was trained at (`colorize info` shows it).",
+        "Default: the model's own, the scale it was trained at (`colorize info` shows it).", metavar="N",
     ),
 ]
-BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Photos per model call.")]
-DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or cuda:N.")]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Photos per model call.", metavar="N")]
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="auto, cpu, cuda or cuda:N.", metavar="TEXT")]
 Fp32Opt = Annotated[bool, typer.Option("--fp32", help="Full precision on CUDA (default there: fp16).")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Redo outputs that already exist (default: skip them).")]
-SuffixOpt = Annotated[str, typer.Option("--suffix", help="Appended to each output's name; may be empty with -o.")]
-ExtOpt = Annotated[Ext, typer.Option("--ext", help="Output format.", case_sensitive=False)]
+SuffixOpt = Annotated[str, typer.Option("--suffix", help="Appended to each output's name; may be empty with -o.", metavar="TEXT")]
+ExtOpt = Annotated[Ext, typer.Option("--ext", help="Output format.", case_sensitive=False, metavar="auto|jpg|png")]
 MaxMpOpt = Annotated[
-    float, typer.Option("--max-megapixels", min=1.0, help="Refuse larger images (decompression-bomb guard).")
+    float, typer.Option("--max-megapixels", min=1.0, help="Refuse larger images (decompression-bomb guard).", metavar="X")
 ]
 VividnessOpt = Annotated[
     float, typer.Option("--vividness", min=0.1, max=5.0,
                         help="Colour strength: 1 = the model's own (tuned on held-out photos), higher = more saturated, "
-                             "lower = paler. Scales the chroma gain (or divides an ab-bin model's temperature).")
+                             "lower = paler. Scales the chroma gain (or divides an ab-bin model's temperature).", metavar="X")
 ]
 EngineOpt = Annotated[
     Engine, typer.Option("--engine", case_sensitive=False,
                          help="auto: on CPU, the model exported once to ONNX and run by onnxruntime (starts ~10x faster, "
-                              "no PyTorch import), else PyTorch; onnx or torch to choose.")
+                              "no PyTorch import), else PyTorch; onnx or torch to choose.", metavar="auto|onnx|torch")
 ]
-DataOpt = Annotated[Path, typer.Option("--data", help="Folder of colour photos (recursive).")]
+DataOpt = Annotated[Path, typer.Option("--data", help="Folder of colour photos (recursive).", metavar="PATH")]
 SheetOpt = Annotated[
-    Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.")
+    Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.", metavar="PATH")
 ]
 
 
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """One line and exit 1 for a ColorizeError (the traceback with -v); Ctrl-C exits 130."""
+KEPT = "finished outputs are kept, rerun to continue"
+
+
+def friendly(fn: Callable[..., Any] | None = None, *, interrupted: str = KEPT) -> Any:
+    """One line and exit 1 for a ColorizeError (the traceback with -v); Ctrl-C exits 130 and SIGTERM 143, saying
+    `interrupted` (what of the work survives). Use as `@friendly` or `@friendly(interrupted=...)`."""
+    if fn is None:
+        return functools.partial(friendly, interrupted=interrupted)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -92,11 +98,17 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
                 log.exception("traceback")
             typer.echo(f"colorize: error: {e}", err=True)
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            typer.echo("colorize: interrupted; finished outputs are kept, rerun to continue", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:
+            typer.echo(f"colorize: interrupted; {interrupted}", err=True)
+            raise typer.Exit(128 + getattr(e, "signum", signal.SIGINT)) from None
 
     return wrapper
+
+
+def say(text: str) -> None:
+    """A summary line on stderr, unless --quiet asked for errors only."""
+    if log.isEnabledFor(logging.WARNING):
+        typer.echo(text, err=True)
 
 
 def _version(value: bool) -> None:
@@ -107,7 +119,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).")] = 0,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv for debug).", metavar="N")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -126,7 +138,7 @@ def main(
 
 
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    raise Interrupted(signum)
 
 
 def colorizer_factory(weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool,
@@ -161,49 +173,70 @@ def run_settings(weights: Optional[Path], render_factor: Optional[int], vividnes
 
 def run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,
                     sheet: Optional[Path], where: Path, settings: str) -> None:
+    from colorize.atomic import check_output_file
     from colorize.photos import run_jobs
 
-    with progress_bar(len(jobs), "photo") as update:
-        summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None, progress=update,
-                           settings=settings)
+    if sheet is not None:
+        check_output_file(sheet)
+    with progress_bar(len(jobs), "photo") as progress:
+        summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None,
+                           progress=progress.update, settings=settings)
     if sheet is not None:
         if summary.pairs:
             write_sheet(sheet, summary.pairs)
         else:
-            typer.echo("contact sheet not written: no photo was colorized in this run (--overwrite redoes them)", err=True)
-    typer.echo(
-        f"colorized {len(summary.written)}, skipped {len(summary.skipped)} (already done), "
-        f"failed {len(summary.failed)}; results in {where}",
-        err=True,
-    )
+            say("contact sheet not written: no photo was colorized in this run (--overwrite redoes them)")
+    where_note = f"; results in {where}" if summary.written or summary.skipped else "; nothing written"
+    say(f"colorized {len(summary.written)}, skipped {len(summary.skipped)} (already done), "
+        f"failed {len(summary.failed)}{where_note}")
     if summary.failed:
         raise typer.Exit(1)
 
 
+class Progress:
+    """How far a long job is: a bar on a terminal (log lines drawn above it, not through it); without one (a pipe, a
+    log file), a plain line every 5 % or 10 s instead of a bar's carriage returns. `total` may come later."""
+
+    def __init__(self, total: int | None, unit: str) -> None:
+        self.total, self.unit, self.done, self.t0, self.last = total, unit, 0, time.monotonic(), 0.0
+        self.bar = None
+        if sys.stderr.isatty() and log.isEnabledFor(logging.WARNING):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=total is not None and total < 2)
+
+    def set_total(self, total: int | None) -> None:
+        self.total = total
+        if self.bar is not None:
+            self.bar.reset(total=total)
+            self.bar.update(self.done)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now, total = time.monotonic(), self.total
+        step_due = self.done == total or (total and self.done % max(1, total // 20) == 0)
+        if (total is None or total > 1) and (step_due or now - self.last >= 10) and log.isEnabledFor(logging.WARNING):
+            rate = self.done / max(now - self.t0, 1e-9)
+            left = f", {(total - self.done) / rate:.0f} s left" if total and rate else ""
+            of = f"/{total}" if total else ""
+            typer.echo(f"colorize: progress: {self.done}{of} {self.unit}s ({rate:.2f}/s{left})", err=True)
+            self.last = now
+
+
 @contextlib.contextmanager
-def progress_bar(total: int, unit: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal (log lines drawn above it, not through it); without one, a plain line every
-    5% or 10 s, so a piped or logged run still shows how far it is."""
-    from tqdm import tqdm
+def progress_bar(total: int | None, unit: str) -> Iterator[Progress]:
+    """`Progress` for the length of the block."""
+    progress = Progress(total, unit)
+    if progress.bar is None:
+        yield progress
+        return
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    if sys.stderr.isatty():
-        with tqdm(total=total, unit=unit, file=sys.stderr, disable=total < 2) as bar, logging_redirect_tqdm([log]):
-            yield bar.update
-        return
-    done, t0, last = 0, time.monotonic(), 0.0
-
-    def update(n: int) -> None:
-        nonlocal done, last
-        done += n
-        now = time.monotonic()
-        if total > 1 and (done == total or now - last >= 10 or done % max(1, total // 20) == 0):
-            rate = done / max(now - t0, 1e-9)
-            eta = (total - done) / rate if rate else float("inf")
-            typer.echo(f"colorize: progress: {done}/{total} {unit}s ({rate:.2f}/s, {eta:.0f} s left)", err=True)
-            last = now
-
-    yield update
+    with progress.bar, logging_redirect_tqdm([log]):
+        yield progress
 
 
 def write_sheet(path: Path, rows: list, col_labels: tuple[str, ...] = ("before", "after")) -> None:
@@ -214,5 +247,6 @@ def write_sheet(path: Path, rows: list, col_labels: tuple[str, ...] = ("before",
     from colorize.sheets import contact_sheet
 
     grid = contact_sheet([images for _, *images in rows], col_labels=col_labels, row_labels=[name for name, *_ in rows])
+    replacing = path.exists()
     atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
-    typer.echo(f"contact sheet: {path}", err=True)
+    say(f"contact sheet: {path}" + (" (replaced the file that was there)" if replacing else ""))

@@ -1,6 +1,5 @@
 """`colorize eval`: score a model on colour photos turned gray."""
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -8,9 +7,12 @@ import typer
 
 from colorize.cli.common import (
     DataOpt, DeviceOpt, Engine, EngineOpt, RenderFactorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory,
-    friendly, write_sheet,
+    friendly, log, progress_bar, say, write_sheet,
 )
 from colorize.errors import ColorizeError
+
+# Hasler and Süsstrunk's colourfulness below which a set of photos is taken for grayscale (colour photos: ~30-60).
+GRAY_COLORFULNESS = 2.0
 
 
 @app.command("eval")
@@ -20,29 +22,29 @@ def eval_(
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON. Default: eval.json in the current folder.")] = None,
-    hints: Annotated[Optional[list[int]], typer.Option("--hints", min=1, help="Also score with N colour hints per photo at random places, in its true colour there (repeatable: --hints 1 --hints 5).")] = None,
-    object_hints: Annotated[Optional[list[int]], typer.Option("--object-hints", min=1, help="Also score with one hint in each of the photo's N largest regions of one colour, in the region's true colour: how a person hints (repeatable).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Where to save the metrics JSON. Default: eval.json in the current folder.", metavar="PATH")] = None,
+    hints: Annotated[Optional[list[int]], typer.Option("--hints", min=1, help="Also score with N colour hints per photo at random places, in its true colour there (repeatable: --hints 1 --hints 5).", metavar="N")] = None,
+    object_hints: Annotated[Optional[list[int]], typer.Option("--object-hints", min=1, help="Also score with one hint in each of the photo's N largest regions of one colour, in the region's true colour: how a person hints (repeatable).", metavar="N")] = None,
     vividness: VividnessOpt = 1.0,
     engine: EngineOpt = Engine.auto,
     held_out: Annotated[bool, typer.Option("--held-out", help="Score only the photos training holds out of --data (its manifest's split, as scripts/get_photos.py writes it), per group too: the model card's protocol.")] = False,
-    sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a contact sheet PNG: each photo in gray, colorized (no hints) and in its real colour.")] = None,
+    sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a contact sheet PNG: each photo in gray, colorized (no hints) and in its real colour.", metavar="PATH")] = None,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
     import json
 
-    from tqdm import tqdm
-
-    from colorize.atomic import atomic_write
+    from colorize.atomic import atomic_write, check_output_file
     from colorize.corpus import held_out_photos, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
     from colorize.sheets import thumbnail
 
+    out = json_out or Path("eval.json")
+    replacing = {p for p in (out, sheet) if p is not None and check_output_file(p)}
     paths, group_of = held_out_photos(data) if held_out else (list_photos(data), {})
     if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
     colorizer = colorizer_factory(weights, device, render_factor, 1, False, vividness, engine.value)()
-    with tqdm(total=len(paths) * (1 + len(hints or []) + len(object_hints or [])), unit="photo", file=sys.stderr) as bar:
+    with progress_bar(len(paths) * (1 + len(hints or []) + len(object_hints or [])), "photo") as bar:
         sheet_rows: list = []
         keep = None if sheet is None else lambda path, *images: sheet_rows.append((path.name, *map(thumbnail, images)))
         by_group = evaluate_groups(colorizer, paths, group_of, progress=bar.update, seen=keep)
@@ -55,6 +57,9 @@ def eval_(
                 results["groups"] = by_group
     if not results:
         raise ColorizeError(f"{data}: no readable photos")
+    if results["model"]["colorfulness_real"] < GRAY_COLORFULNESS:
+        log.warning("%s: these photos have (almost) no colour, so the scores say little: eval compares a model's colour "
+                    "with the photos' own", data)
     keys = ["psnr", "ab_mae", "colorfulness", "colorfulness_real", "colorfulness_gap", "score"]
     rows = {"model": results["model"], **{f"{n} hints": m for n, m in results["hints"].items()},
             **{f"{n} objects": m for n, m in results["object_hints"].items()}, "gray": results["gray"]}
@@ -65,8 +70,7 @@ def eval_(
     for group, r in results.get("groups", {}).items():
         typer.echo(f"{group}: {int(r['n_photos']['count'])} photos, ab_mae {r['model']['ab_mae']:.2f} (gray {r['gray']['ab_mae']:.2f}), "
                    f"colorfulness_gap {r['model']['colorfulness_gap']:.1f}")
-    out = json_out or Path("eval.json")
     atomic_write(out, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
-    typer.echo(f"metrics saved to {out}", err=True)
+    say(f"metrics saved to {out}" + (" (replaced the file that was there)" if out in replacing else ""))
     if sheet is not None:
         write_sheet(sheet, sheet_rows, ("gray", "colorized", "real"))

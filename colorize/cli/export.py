@@ -20,7 +20,7 @@ class ExportFormat(str, enum.Enum):
 @app.command("export")
 @friendly
 def export_(
-    out: Annotated[Path, typer.Argument(help="File to write (e.g. colorize.onnx).")],
+    out: Annotated[Path, typer.Argument(help="File to write (e.g. colorize.onnx).", metavar="OUT")],
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="onnx or torchscript.", case_sensitive=False)] = ExportFormat.onnx,
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,

@@ -1,6 +1,5 @@
 """`colorize video` and `colorize frames`: film, frame by frame, with temporal stabilisation."""
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,7 +8,7 @@ import typer
 from colorize.atomic import check_writable
 from colorize.cli.common import (
     BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, OverwriteOpt, RenderFactorOpt, VividnessOpt,
-    WeightsOpt, app, colorizer_factory, friendly,
+    WeightsOpt, app, colorizer_factory, friendly, progress_bar, say,
 )
 from colorize.errors import ColorizeError
 
@@ -19,43 +18,41 @@ StabilizeOpt = Annotated[
 
 
 @app.command()
-@friendly
+@friendly(interrupted="the unfinished film was not written (frames written by --frames-out are kept); rerun to start it again")
 def video(
-    src: Annotated[Path, typer.Argument(help="Film to colorize (MP4, AVI, MOV, MKV, ...).")],
-    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output video (.mp4, .mov, .mkv). Default: <name>_color.mp4 beside the input, unless only --frames-out is given.")] = None,
-    frames_out: Annotated[Optional[Path], typer.Option("--frames-out", help="Also write the colorized frames as numbered PNGs here.")] = None,
+    src: Annotated[Path, typer.Argument(help="Film to colorize (MP4, AVI, MOV, MKV, ...).", metavar="PHOTO")],
+    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output video (.mp4, .mov, .mkv). Default: <name>_color.mp4 beside the input, unless only --frames-out is given.", metavar="PATH")] = None,
+    frames_out: Annotated[Optional[Path], typer.Option("--frames-out", help="Also write the colorized frames as numbered PNGs here.", metavar="PATH")] = None,
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,
     batch_size: BatchSizeOpt = 8,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,
     stabilize: StabilizeOpt = True,
-    codec: Annotated[str, typer.Option("--codec", help="Video encoder: libx264 (H.264), libx265, mpeg4, ...")] = "libx264",
-    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for x264/x265/VP9: lower is better; 17 is visually lossless for x264.")] = 17,
+    codec: Annotated[str, typer.Option("--codec", help="Video encoder: libx264 (H.264), libx265, mpeg4, ...", metavar="TEXT")] = "libx264",
+    crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="Quality for x264/x265/VP9: lower is better; 17 is visually lossless for x264.", metavar="N")] = 17,
     overwrite: OverwriteOpt = False,
     report: Annotated[bool, typer.Option("--report", help="Measure flicker with and without stabilisation; print a JSON report.")] = False,
     vividness: VividnessOpt = 1.0,
     engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
-    from tqdm import tqdm
-
     from colorize.video import colorize_video, report_json
 
     if out is None and frames_out is None:
         out = src.with_name(f"{src.stem}_color.mp4")
     if out is not None and out.exists() and not overwrite:
-        typer.echo(f"{out} exists; skipped (use --overwrite to redo it)", err=True)
+        say(f"{out} exists; skipped (use --overwrite to redo it)")
         return
     check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
     colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)()
-    with tqdm(unit="frame", file=sys.stderr, dynamic_ncols=True) as bar:
+    with progress_bar(None, "frame") as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
-                             measure=report, progress=bar.update, on_total=lambda n: bar.reset(total=n or None))
+                             measure=report, progress=bar.update, on_total=lambda n: bar.set_total(n or None))
     if report:
         typer.echo(report_json(rep))
-    typer.echo(f"colorized {rep.frames} frames at {rep.frames_per_second:.1f} frames/s (audio: {rep.audio}); "
-               f"results in {out or frames_out}", err=True)
+    say(f"colorized {rep.frames} frames at {rep.frames_per_second:.1f} frames/s (audio: {rep.audio}); "
+        f"results in {out or frames_out}")
     if rep.frames_skipped or rep.frames_missing:
         # The output holds every frame that could be decoded; exit 1 because it is not the whole film.
         typer.echo(f"colorize: error: {src}: {rep.frames_skipped} damaged frame(s) skipped"
@@ -67,8 +64,8 @@ def video(
 @app.command()
 @friendly
 def frames(
-    src_dir: Annotated[Path, typer.Argument(help="Folder of numbered frames (frame_0001.png, ...).")],
-    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder for the colorized frames.")],
+    src_dir: Annotated[Path, typer.Argument(help="Folder of numbered frames (frame_0001.png, ...).", metavar="FOLDER")],
+    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder for the colorized frames.", metavar="PATH")],
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,
     batch_size: BatchSizeOpt = 8,
@@ -81,8 +78,6 @@ def frames(
     engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a folder of numbered frames in order, with the same temporal treatment as `video`; resumable."""
-    from tqdm import tqdm
-
     from colorize.video import colorize_frames, numbered_frames
 
     if not src_dir.is_dir():
@@ -90,6 +85,6 @@ def frames(
     total = len(numbered_frames(src_dir))
     check_writable([out_dir])
     colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)()
-    with tqdm(total=total, unit="frame", file=sys.stderr) as bar:
+    with progress_bar(total, "frame") as bar:
         written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update)
-    typer.echo(f"colorized {written}, skipped {skipped} (already done); results in {out_dir}", err=True)
+    say(f"colorized {written}, skipped {skipped} (already done); results in {out_dir}")

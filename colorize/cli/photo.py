@@ -16,8 +16,8 @@ from colorize.errors import ColorizeError
 @app.command()
 @friendly
 def photo(
-    src: Annotated[Path, typer.Argument(help="The photo to colorize.")],
-    out: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (.jpg, .png, .tif, .webp, .bmp) or folder (existing, ending in /, or without a suffix). Default: beside the input.")] = None,
+    src: Annotated[Path, typer.Argument(help="The photo to colorize.", metavar="PHOTO")],
+    out: Annotated[Optional[str], typer.Option("--output", "-o", help="Output file (.jpg, .png, .tif, .webp, .bmp) or folder (existing, ending in /, or without a suffix). Default: beside the input.", metavar="TEXT")] = None,
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,
     device: DeviceOpt = "auto",
@@ -29,8 +29,8 @@ def photo(
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
     engine: EngineOpt = Engine.auto,
-    hint: Annotated[Optional[list[str]], typer.Option("--hint", help="A colour you know: X,Y=COLOR, X,Y in pixels of the photo or as percentages (50%,20%), COLOR #rrggbb or a CSS name (repeatable). Spread over the object it falls on.")] = None,
-    hints: Annotated[Optional[Path], typer.Option("--hints", help="Hints image: a PNG of the photo's shape whose opaque pixels are colour hints (scribbles drawn over the photo).")] = None,
+    hint: Annotated[Optional[list[str]], typer.Option("--hint", help="A colour you know: X,Y=COLOR, X,Y in pixels of the photo or as percentages (50%,20%), COLOR #rrggbb or a CSS name (repeatable). Spread over the object it falls on.", metavar="TEXT")] = None,
+    hints: Annotated[Optional[Path], typer.Option("--hints", help="Hints image: a PNG of the photo's shape whose opaque pixels are colour hints (scribbles drawn over the photo).", metavar="PATH")] = None,
 ) -> None:
     """Colorize one photo."""
     from colorize.hints import Hints, PointHint
@@ -38,6 +38,9 @@ def photo(
 
     job = plan_single(src, out, suffix, ext.value, overwrite)
     if hint or hints:
+        if hints is not None and hints.is_dir():
+            raise ColorizeError(f"{hints}: is a folder; --hints takes one hints image (for a folder of photos and their "
+                                "hints images: colorize photos --hints-dir)")
         if hints is not None and not hints.is_file():
             raise ColorizeError(f"{hints}: hints image not found")
         job = dataclasses.replace(job, hints=Hints(tuple(PointHint.parse(h) for h in hint or ()), hints))
@@ -48,8 +51,8 @@ def photo(
 @app.command()
 @friendly
 def photos(
-    src_dir: Annotated[Path, typer.Argument(help="Folder of photos.")],
-    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder (created).")],
+    src_dir: Annotated[Path, typer.Argument(help="Folder of photos.", metavar="FOLDER")],
+    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder (created).", metavar="PATH")],
     recursive: Annotated[bool, typer.Option("--recursive", "-R", help="Include subfolders (mirrored in the output).")] = False,
     weights: WeightsOpt = None,
     render_factor: RenderFactorOpt = None,
@@ -63,7 +66,7 @@ def photos(
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
     engine: EngineOpt = Engine.auto,
-    hints_dir: Annotated[Optional[Path], typer.Option("--hints-dir", help="Folder of hints images, NAME.hints.png for photo NAME.* (default: beside each photo).")] = None,
+    hints_dir: Annotated[Optional[Path], typer.Option("--hints-dir", help="Folder of hints images, NAME.hints.png for photo NAME.* (default: beside each photo).", metavar="PATH")] = None,
 ) -> None:
     """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
     from colorize.photos import attach_hints, plan_folder

@@ -11,16 +11,16 @@ from colorize.cli.common import DeviceOpt, Engine, EngineOpt, MaxMpOpt, WeightsO
 @app.command()
 @friendly
 def serve(
-    folder: Annotated[Optional[Path], typer.Argument(help="Folder of photos to browse, colour and save into (default: none; open or drop photos in the page).")] = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; any but 127.0.0.1 needs a token (one is made if --token is not given).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
-    token: Annotated[Optional[str], typer.Option("--token", help="Require this token on every request.")] = None,
+    folder: Annotated[Optional[Path], typer.Argument(help="Folder of photos to browse, colour and save into (default: none; open or drop photos in the page).", metavar="FOLDER")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; any but 127.0.0.1 needs a token (one is made if --token is not given).", metavar="TEXT")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.", metavar="N")] = 8000,
+    token: Annotated[Optional[str], typer.Option("--token", help="Require this token on every request.", metavar="TEXT")] = None,
     browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in a web browser.")] = True,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
     engine: EngineOpt = Engine.auto,
     max_megapixels: MaxMpOpt = 150.0,
-    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=1.0, help="Refuse larger uploads.")] = 64.0,
+    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=1.0, help="Refuse larger uploads.", metavar="X")] = 64.0,
 ) -> None:
     """Colour photos in a local web page: before/after, click to give a colour, save beside the photo."""
     import threading

@@ -5,20 +5,20 @@ from typing import Annotated, Callable, Optional
 
 import typer
 
-from colorize.cli.common import DataOpt, DeviceOpt, app, friendly, log
+from colorize.cli.common import DataOpt, DeviceOpt, app, friendly, log, say
 
 train_app = typer.Typer(help="Train a colorizer with the staged NoGAN recipe.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
 RunOpt = Annotated[
     Path,
-    typer.Option("--run", "--run-dir", help="Run folder: checkpoints, logs, metrics, final model (--run-dir under torchrun)."),
+    typer.Option("--run", "--run-dir", help="Run folder: checkpoints, logs, metrics, final model (--run-dir under torchrun).", metavar="PATH"),
 ]
-RecipeOpt = Annotated[Optional[Path], typer.Option("--recipe", help="Recipe TOML (e.g. recipes/default.toml).")]
+RecipeOpt = Annotated[Optional[Path], typer.Option("--recipe", help="Recipe TOML (e.g. recipes/default.toml).", metavar="PATH")]
 SetOpt = Annotated[
-    Optional[list[str]], typer.Option("--set", help="Override a recipe key: section.key=value (repeatable).")
+    Optional[list[str]], typer.Option("--set", help="Override a recipe key: section.key=value (repeatable).", metavar="TEXT")
 ]
-ArchOpt = Annotated[Optional[str], typer.Option("--arch", help="Encoder: efficientnet_lite0/1/2, resnet18/34/50/101.")]
+ArchOpt = Annotated[Optional[str], typer.Option("--arch", help="Encoder: efficientnet_lite0/1/2, resnet18/34/50/101.", metavar="TEXT")]
 NoPretrainedOpt = Annotated[bool, typer.Option("--no-pretrained", help="Random encoder instead of ImageNet weights.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Redo stages finished with a different config.")]
 
@@ -39,7 +39,7 @@ def _train(stage: str, data: Path, run: Path, recipe: Optional[Path], overrides:
         log.info("run %s on %s (world size %d)", run, ctx.device, ctx.world)
     result = run_all(cfg, ctx) if stage == "all" else run_stage(stage, cfg, ctx)
     if ctx.is_main:
-        typer.echo(f"{stage}: done; results in {result}", err=True)
+        say(f"{stage}: done; results in {result}")
 
 
 def _train_command(stage: str) -> Callable[..., None]:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.colour.tensors import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
-from colorize.config import ModelConfig
+from colorize.config import HEADS, ModelConfig
 from colorize.errors import ConfigError
 from colorize.hints import hint_input_channels
 from colorize.models.encoders import create_encoder, encoder_spec
@@ -25,7 +25,6 @@ with warnings.catch_warnings():
 _PROBE_SIZE_PX = (128, 128)
 
 
-HEADS = ("rgb", "ab_bins")
 # ab-bin logits are predicted per 4x4 patch, as in Zhang et al.: colour varies slowly, and the loss is 16x cheaper.
 BIN_POOL = 4
 

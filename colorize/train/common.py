@@ -26,8 +26,8 @@ import torch.distributed as dist
 from torch import nn
 
 from colorize.atomic import atomic_write
-from colorize.config import RecipeConfig, TrainConfig, dump_toml, to_dict
-from colorize.errors import ColorizeError, ConfigError
+from colorize.config import PRECISIONS, RecipeConfig, TrainConfig, dump_toml, to_dict
+from colorize.errors import ColorizeError, ConfigError, Interrupted
 from colorize.inference import describe_device
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,6 @@ def init_distributed(run_dir: Path, data_dir: Path, force: bool, device: str) ->
     return StageContext(Path(run_dir), Path(data_dir), force, dev, rank, world)
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def cpu_has_native_bf16() -> bool:
@@ -259,6 +258,7 @@ class StopRequest:
 
     def __init__(self, ctx: StageContext) -> None:
         self.ctx, self.requested, self._previous = ctx, False, {}
+        self.signum = signal.SIGINT
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
@@ -271,8 +271,8 @@ class StopRequest:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
+            raise Interrupted(signum)
+        self.requested, self.signum = True, signum
         log.warning("stopping after this step, with its resume point written (signal again to stop at once)")
 
     def checkpoint_due(self, step_done: int, every: int, total: int) -> bool:
@@ -285,7 +285,7 @@ class StopRequest:
     def honour(self) -> None:
         """Stop (KeyboardInterrupt, which the CLI reports) if asked to; call after the step's resume point."""
         if self.requested:
-            raise KeyboardInterrupt
+            raise Interrupted(self.signum)
 
 
 class StepLog:

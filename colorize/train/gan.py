@@ -34,8 +34,7 @@ from PIL import Image
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
-from colorize.corpus import list_photos, split_photos
-from colorize.data import CrappifiedPhotos, load_pool, training_photos, validation_pairs
+from colorize.data import CrappifiedPhotos, training_photos, validation_pairs, validation_photos
 from colorize.colour.tensors import recolor
 from colorize.errors import ConfigError
 from colorize.losses import Objective, adversarial_loss
@@ -169,8 +168,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
     if not begin_stage(out, h, cfg, ctx):
         return out / "best.pt"
 
-    train_paths, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
-    val_pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * g.size_px)[: g.n_val_images], g.size_px)
+    val_pairs = validation_pairs(validation_photos(ctx.data_dir, cfg.data, 2 * g.size_px, g.n_val_images), g.size_px)
     data = CrappifiedPhotos(training_photos(ctx.data_dir, cfg.data, 2 * g.size_px), g.size_px, cfg.data, seed=cfg.data.seed)
 
     num = Numerics.for_stage(cfg.train, ctx.device)

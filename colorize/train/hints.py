@@ -19,8 +19,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
-from colorize.corpus import list_photos, split_photos
-from colorize.data import CrappifiedPhotos, StepBatches, load_pool, step_loader, training_photos, validation_pairs
+from colorize.data import CrappifiedPhotos, StepBatches, step_loader, training_photos, validation_pairs, validation_photos
 from colorize.errors import ConfigError, WeightsError
 from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
 from colorize.colour.tensors import rgb_to_chroma
@@ -119,6 +118,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     num = Numerics.for_stage(cfg.train, ctx.device)
     gen = num.model(gen)
     train = training_photos(ctx.data_dir, cfg.data, 2 * hc.size_px)
+    val_pool = validation_photos(ctx.data_dir, cfg.data, 2 * hc.size_px)
     # The corpus's ab distribution, when the objective rebalances: the base's own if it carries one (same seed, so
     # a resumed run computes the same).
     prior = meta["ab_prior"].numpy() if meta.get("ab_prior") is not None else None
@@ -166,8 +166,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),
                         inference=inference.to_dict(),
                         ab_prior=None if prior is None else torch.from_numpy(prior))
-        _, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
-        pairs = validation_pairs(load_pool(val_paths, 2 * hc.size_px) if val_paths else train.photos[:4], hc.size_px)
+        pairs = validation_pairs(val_pool, hc.size_px)
         for n in (0, hc.n_val_hints):
             # The same hint places for any model scored with this seed.
             rng = np.random.default_rng(cfg.data.seed)

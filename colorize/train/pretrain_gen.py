@@ -15,9 +15,7 @@ from PIL import Image
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, to_dict
-from colorize.corpus import list_photos, split_photos
-from colorize.data import CrappifiedPhotos, StepBatches, load_pool, step_loader, training_photos, validation_pairs
-from colorize.errors import ConfigError
+from colorize.data import CrappifiedPhotos, StepBatches, step_loader, training_photos, validation_pairs, validation_photos
 from colorize.losses import Objective
 from colorize.losses.colour import ab_prior
 from colorize.losses.objective import needs_prior
@@ -72,14 +70,10 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     h = digest(cfg, ctx)
     if not begin_stage(out, h, cfg, ctx):
         return out / "gen.pt"
-    if len(pg.sizes_px) != len(pg.steps_per_size):
-        raise ConfigError("pretrain_gen.sizes_px and pretrain_gen.steps_per_size must have the same length")
-
-    paths = list_photos(ctx.data_dir)
-    train_paths, val_paths = split_photos(paths, ctx.data_dir, cfg.data.val_fraction)
-    log.info("%s: %d training photos, %d validation photos", NAME, len(train_paths), len(val_paths))
     max_size = max(pg.sizes_px)
     train = training_photos(ctx.data_dir, cfg.data, 2 * max_size)
+    val_pool = validation_photos(ctx.data_dir, cfg.data, 2 * max_size)
+    log.info("%s: %d training photos, %d validation photos", NAME, len(train.photos), len(val_pool))
 
     torch.manual_seed(cfg.data.seed)
     num = Numerics.for_stage(cfg.train, ctx.device)
@@ -156,7 +150,6 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     metrics: dict[str, float] = {}
     if ctx.is_main:
         save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg), ab_prior=prior_t)
-        val_pool = load_pool(val_paths, 2 * max_size) if val_paths else train.photos[:4]
         pairs = validation_pairs(val_pool, max_size)
         metrics, preds = score_generator(gen, pairs, max_size, num)
         rows = [[g, p, r] for (g, r), p in list(zip(pairs, preds))[:SAMPLE_ROWS]]

@@ -21,8 +21,7 @@ from torch import nn
 
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig, dump_toml, to_dict
-from colorize.corpus import list_photos, split_photos
-from colorize.data import load_pool, validation_pairs
+from colorize.data import validation_pairs, validation_photos
 from colorize.errors import ColorizeError
 from colorize.inference import describe_device
 from colorize.pipeline import InferenceConfig, render_factor_for
@@ -106,8 +105,8 @@ def tune_decoding(model: nn.Module, inference: InferenceConfig, cfg: RecipeConfi
     first, then the colourfulness closest to the real photos'): the ab-bin head's temperature, or the RGB head's
     chroma gain. Returns `inference` carrying it, and every setting's scores; the model is left as it was."""
     knob, values = ("temperature", TEMPERATURES) if model.cfg.head == "ab_bins" else ("chroma_gain", CHROMA_GAINS)
-    train_paths, val_paths = split_photos(list_photos(ctx.data_dir), ctx.data_dir, cfg.data.val_fraction)
-    pairs = validation_pairs(load_pool(val_paths or train_paths[:1], 2 * cfg.gan.size_px)[: cfg.gan.n_val_images], cfg.gan.size_px)
+    pool = validation_photos(ctx.data_dir, cfg.data, 2 * cfg.gan.size_px, cfg.gan.n_val_images)
+    pairs = validation_pairs(pool, cfg.gan.size_px)
     num = Numerics(ctx.device, torch.float32, cfg.train.channels_last)
     rows = []
     for v in values:
