@@ -8,46 +8,15 @@ annotation), and the few rules between keys (`__post_init__`). Keys that trainin
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from colorize.errors import ConfigError
+from colorize.typed import OneOf, Range, dump_toml, from_dict, merge, parse_override, to_dict
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Range:
-    """A number's allowed range (bounds left None are open) and, optionally, a step it must be a multiple of."""
-
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    multiple_of: int | None = None
-
-    def check(self, value: float, where: str) -> None:
-        bad = ((self.ge is not None and value < self.ge, f">= {self.ge}"), (self.gt is not None and value <= self.gt, f"> {self.gt}"),
-               (self.le is not None and value > self.le, f"<= {self.le}"),
-               (self.multiple_of is not None and value % self.multiple_of != 0, f"a multiple of {self.multiple_of}"))
-        for failed, rule in bad:
-            if failed:
-                raise ConfigError(f"{where} = {value!r}; it must be {rule}")
-
-
-@dataclass(frozen=True)
-class OneOf:
-    """A string's allowed values."""
-
-    choices: tuple[str, ...]
-
-    def check(self, value: str, where: str) -> None:
-        if value not in self.choices:
-            raise ConfigError(f"{where} = {value!r}; choose one of: {', '.join(self.choices)}")
+__all__ = ["dump_toml", "from_dict", "load_recipe", "merge", "parse_override", "read_recipe", "to_dict"]
 
 
 Positive = Annotated[int, Range(ge=1)]
@@ -69,13 +38,18 @@ DERIVED = ("model.temperature", "model.chroma_gain", "model.hints", "model.hints
 class ModelConfig:
     """Architecture of the generator; stored in every checkpoint so a checkpoint rebuilds its model."""
 
+    # Encoder: efficientnet_lite0/1/2 or resnet18/34/50/101 (tiny: tests only).
     arch: str = "efficientnet_lite0"
+    # A self-attention layer in the decoder (SAGAN), as DeOldify.
     self_attention: bool = True
+    # Blur after each pixel-shuffle upsampling, against its checkerboard artefacts.
     blur: bool = True
+    # Spectral norm on the decoder's convolutions.
     spectral_norm: bool = True
     # "rgb": regress colour directly. "ab_bins": classify each 4x4 patch's colour into quantised CIELAB ab bins
     # (Zhang et al. 2016) and decode by the annealed mean at `temperature` (lower: more vivid, patchier).
     head: Annotated[str, OneOf(HEADS)] = "rgb"
+    # "ab_bins" head: the annealed-mean temperature; tuned at export.
     temperature: Rate = 0.38
     # "rgb" head: inference multiplies the predicted chroma by this (L1 regression predicts a median, paler than
     # the truth); tuned on the held-out photos at export, like the ab-bin head's temperature. 1 while training.
@@ -92,9 +66,13 @@ class ModelConfig:
 class CriticConfig:
     """Architecture of the patch critic."""
 
+    # The critic: a patch classifier (fastai's gan_critic shape) with spectral norm and self-attention.
     arch: Annotated[str, OneOf(("patch",))] = "patch"
+    # Width of its first layer; doubles per block.
     base_channels: Positive = 64
+    # Downsampling blocks.
     n_blocks: Positive = 3
+    # Dropout in the critic.
     dropout: Fraction = 0.15
 
 
@@ -102,20 +80,30 @@ class CriticConfig:
 class DataConfig:
     """Where photos come from and how inputs are damaged ("crappified")."""
 
+    # Share held out for validation, by a hash of each name (a manifest's split column wins).
     val_fraction: Annotated[float, Range(ge=0, le=0.9)] = 0.1
+    # Crappify: film noise of up to this standard deviation (0..1 units).
     noise_std_max: Weight = 0.04
+    # Crappify: JPEG damage at a quality drawn from min..max.
     jpeg_quality_min: Annotated[int, Range(ge=1, le=100)] = 25
+    # Upper end of that quality.
     jpeg_quality_max: Annotated[int, Range(ge=1, le=100)] = 95
+    # Crappify: share of inputs blurred.
     blur_prob: Fraction = 0.3
+    # Crappify: share of inputs faded (contrast lowered).
     fade_prob: Fraction = 0.5
     # Photos whose manifest group is "people" are drawn this many times as often, and cropped to keep at least
     # this fraction of the photo: old photos are mostly of people, the corpus mostly not.
     people_weight: Rate = 3.0
+    # See people_weight.
     people_min_crop_area: Annotated[float, Range(gt=0, le=1)] = 0.5
     # Fraction of training crops that get 1..max_cutouts photo cut-outs (DATA/cutouts/*.png) pasted on.
     composite_prob: Fraction = 0.5
+    # See composite_prob.
     max_cutouts: Count = 4
+    # DataLoader worker processes (0: in the main process).
     num_workers: Count = 0
+    # Seed of every draw: crops, damage, hints, initial weights.
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -127,8 +115,11 @@ class DataConfig:
 class LossConfig:
     """Perceptual loss (VGG16 features) plus pixel L1 and chroma L1."""
 
+    # Use the VGG16 feature term (off: pixel and chroma L1 only).
     perceptual: bool = True
+    # Weights of VGG16 relu3_3, relu4_3, relu5_3 (DeOldify's proportions).
     layer_weights: tuple[Weight, Weight, Weight] = (20.0, 70.0, 10.0)
+    # L1 on RGB.
     pixel_weight: Weight = 1.0
     # L1 on Cb/Cr: the colour error alone, whatever the feature term makes of it.
     chroma_weight: Weight = 1.0
@@ -137,6 +128,7 @@ class LossConfig:
     style_weight: Weight = 0.0
     # Cross-entropy on ab bins with rebalancing (Zhang et al. 2016); needs model.head = "ab_bins".
     classification_weight: Weight = 0.0
+    # Rebalancing's mix of the prior with a uniform one (Zhang et al.'s λ).
     rebalance_lambda: Fraction = 0.5
     # Weight the chroma L1 per pixel by the rebalancing weight of its true colour's ab bin (Zhang et al.'s w, at
     # rebalance_lambda): rare, saturated colours count more, so where the colour is uncertain the prediction moves
@@ -165,18 +157,28 @@ class TrainConfig:
 class PretrainGenConfig:
     """Stage 1: the generator alone on crappified inputs."""
 
+    # Progressive resizing: the crop size of each phase.
     sizes_px: tuple[SizePx, ...] = (64, 128, 192)
+    # Steps of each phase (one one-cycle schedule per phase).
     steps_per_size: tuple[Positive, ...] = (400, 400, 200)
+    # Crops per step.
     batch_size: Positive = 16
+    # Peak learning rate (AdamW, one-cycle); the encoder learns at a fraction of it.
     lr: Rate = 1e-3
+    # Share of the steps with the encoder frozen.
     frozen_fraction: Fraction = 0.3
     # While frozen, the encoder also keeps its ImageNet BatchNorm statistics (eval mode) instead of adapting them to
     # gray, damaged inputs, so it computes exactly the features ImageNet taught it.
     freeze_encoder_bn: bool = False
+    # AdamW weight decay.
     weight_decay: Weight = 1e-3
+    # Start the encoder from ImageNet weights.
     pretrained_encoder: bool = True
+    # Path to the encoder's ImageNet weights; none looks in the usual places.
     encoder_weights: str | None = None
+    # A log line every N steps (every step goes to the CSV).
     log_every_steps: Positive = 20
+    # Resume point every N steps.
     checkpoint_every_steps: Positive = 100
 
     def __post_init__(self) -> None:
@@ -189,7 +191,9 @@ class PretrainGenConfig:
 class CacheConfig:
     """Stage 2: write the pretrained generator's outputs to disk."""
 
+    # Generator outputs written for the critic.
     n_images: Positive = 400
+    # Their size.
     size_px: SizePx = 128
 
 
@@ -197,11 +201,17 @@ class CacheConfig:
 class PretrainCriticConfig:
     """Stage 3: the critic as a plain binary classifier, real vs cached outputs."""
 
+    # Critic steps.
     steps: Positive = 300
+    # Real and generated images per step, each.
     batch_size: Positive = 16
+    # Learning rate (Adam).
     lr: Rate = 1e-4
+    # Image size.
     size_px: SizePx = 128
+    # A log line every N steps.
     log_every_steps: Positive = 20
+    # Resume point every N steps.
     checkpoint_every_steps: Positive = 50
 
 
@@ -209,18 +219,26 @@ class PretrainCriticConfig:
 class GanConfig:
     """Stage 4: the short GAN phase and the automatic inflection point."""
 
+    # Generator steps at most.
     max_steps: Positive = 1000
+    # Crops per generator step.
     batch_size: Positive = 8
+    # Crop size; the model's render factor is size_px / 16.
     size_px: SizePx = 128
+    # Generator learning rate (Adam, betas 0 and 0.9).
     lr_gen: Rate = 2e-5
+    # The critic learns at lr_gen x this.
     crit_lr_multiple: Rate = 5.0
+    # Weight of stage 1's loss in the generator's loss.
     perceptual_weight: Weight = 1.0
+    # Weight of the adversarial term.
     adv_weight: Weight = 1.0
     # Adversarial loss: bce | minimax | hinge | wgan-gp | rals (colorize/losses/adversarial.py, formulas and sources).
     loss: Annotated[str, OneOf(GAN_LOSSES)] = "bce"
     # Classifier losses: critic steps until it gets this fraction of the batch's patches right (at most
     # max_crit_iters). wgan-gp: always max_crit_iters critic steps per generator step.
     crit_accuracy_threshold: Fraction = 0.7
+    # Critic steps per generator step at most.
     max_crit_iters: Positive = 5
     # WGAN-GP's λ (Gulrajani et al.: 10).
     gp_weight: Weight = 10.0
@@ -228,11 +246,17 @@ class GanConfig:
     r1_gamma: Weight = 0.0
     # DiffAugment (translation + cutout) on real and generated images before the critic.
     diffaugment: bool = False
+    # Checkpoint and score on the validation photos every N steps.
     eval_every_steps: Positive = 50
+    # Stop after this many scores that do not become the choice.
     patience_evals: Positive = 4
+    # Validation photos scored.
     n_val_images: Positive = 24
+    # Validation photos in the contact sheet.
     sheet_images: Count = 4
+    # A log line every N steps.
     log_every_steps: Positive = 10
+    # Repeat cache -> critic -> GAN this many times, as DeOldify did.
     cycles: Positive = 1
 
 
@@ -243,28 +267,37 @@ class HintsConfig:
 
     # The model to fine-tune: a weights file; empty for the shipped default.
     base: str | None = None
+    # Fine-tuning steps.
     steps: Positive = 2000
+    # Crops per step.
     batch_size: Positive = 16
+    # Peak learning rate (AdamW, one-cycle).
     lr: Rate = 1e-4
     # The zero-initialised hint projection learns at lr x this. It must grow from 0 to weights of order 1, and an
     # Adam step moves a weight by about lr: at the base's lr, 2000 steps left it at 0.005 and the model blind to
-    # hints (docs/model-card.md, "Colour hints").
+    # hints (docs/experiments/2026-11-30-models-v3-to-v7.md).
     hint_lr_multiple: Rate = 100.0
     # The model sees the hints spread over their regions, not as points (`colorize.hints.hint_field`).
     spread_input: bool = False
     # ...and also spread wide over the photo (`colorize.hints.WIDE_SIGMA`); the base's hint input is kept, the new
     # channels start at zero.
     wide_input: bool = False
+    # Crop size.
     size_px: SizePx = 128
     # Many images get no hint, so automatic colour stays as good; the others a geometric number of hints (mean
     # 1/p, Zhang et al.'s p = 1/8), each revealing the mean true colour of a square patch of 1 to max_patch_px.
     no_hint_prob: Fraction = 0.5
+    # See no_hint_prob.
     geometric_p: Annotated[float, Range(gt=0, le=1)] = 0.125
+    # See no_hint_prob.
     max_hints: Positive = 64
+    # See no_hint_prob.
     max_patch_px: Positive = 9
     # The stage's own held-out check: ab error with no hints and with this many true-colour hints.
     n_val_hints: Count = 5
+    # A log line every N steps.
     log_every_steps: Positive = 20
+    # Resume point every N steps.
     checkpoint_every_steps: Positive = 100
 
 
@@ -284,116 +317,31 @@ class RecipeConfig:
     hints: HintsConfig = field(default_factory=HintsConfig)
 
 
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check `value` against the annotation `tp`, converting only where no information is lost."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where)
-            except ConfigError:
-                continue
-        raise ConfigError(f"{where}: expected {tp}, got {value!r}")
-    if origin is Annotated:
-        base, *rules = typing.get_args(tp)
-        value = _coerce(value, base, where)
-        for rule in rules:
-            rule.check(value, where)
-        return value
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table of {tp.__name__} keys, got {value!r}")
-        return from_dict(tp, value, where)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
-        if len(args) != len(value):
-            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, float, str, bool) and not (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
-        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
-    return value
-
-
-def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
-    """Build dataclass `cls` from a (possibly partial) dict; unknown keys raise, listing the valid ones."""
-    hints = typing.get_type_hints(cls, include_extras=True)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        prefix = f"{where}." if where else ""
-        raise ConfigError(
-            f"unknown key(s) {', '.join(prefix + k for k in unknown)}; valid keys: {', '.join(names)}"
-        )
-    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
-    return cls(**kwargs)
-
-
-def to_dict(cfg: Any) -> dict[str, Any]:
-    """Plain dict (lists for tuples, no None values) that TOML, JSON and `torch.load(weights_only=True)` accept."""
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items() if x is not None}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        return v
-
-    return clean(dataclasses.asdict(cfg))
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Parse one `section.key=value` override; the value is read as TOML, else taken as a string."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like section.key=value, e.g. gan.max_steps=200")
-    key, raw = text.split("=", 1)
+def read_recipe(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A recipe TOML as a dict; `extends = "other.toml"` (relative to the file) takes that recipe's values first and
+    lets this file override them, table by table, so an experiment names only what it changes."""
+    path = Path(path)
     try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key.strip(), value
-
-
-def merge(cfg: T, overrides: dict[str, Any]) -> T:
-    """Apply dotted-key overrides (values left as None are dropped) and re-validate the result."""
-    data = dataclasses.asdict(cfg)
-    for dotted, value in overrides.items():
-        if value is None:
-            continue
-        node = data
-        *parents, leaf = dotted.split(".")
-        for p in parents:
-            if not isinstance(node.get(p), dict):
-                raise ConfigError(f"unknown config section {p!r} in {dotted!r}; valid: {', '.join(node)}")
-            node = node[p]
-        if leaf not in node:
-            raise ConfigError(f"unknown config key {dotted!r}; valid keys here: {', '.join(node)}")
-        node[leaf] = value
-    return from_dict(type(cfg), data)
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: recipe file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    base_path = (path.parent / str(parent)).resolve()
+    if base_path in seen:
+        raise ConfigError(f"{path}: extends {parent}, which extends it again")
+    base = read_recipe(base_path, (*seen, base_path))
+    for section, table in data.items():
+        base[section] = {**base.get(section, {}), **table} if isinstance(table, dict) else table
+    return base
 
 
 def load_recipe(path: Path | None, overrides: dict[str, Any] | None = None) -> RecipeConfig:
-    """Defaults -> recipe TOML -> overrides, validated."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: recipe file not found") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    """Defaults -> recipe TOML (and what it extends) -> overrides, validated."""
+    data = read_recipe(path) if path is not None else {}
     overrides = overrides or {}
     given = {f"{section}.{key}" for section, table in data.items() if isinstance(table, dict) for key in table}
     derived = sorted((given | {k for k, v in overrides.items() if v is not None}) & set(DERIVED))
@@ -401,25 +349,3 @@ def load_recipe(path: Path | None, overrides: dict[str, Any] | None = None) -> R
         raise ConfigError(f"{', '.join(derived)}: set by training and export, not by a recipe (remove it)")
     cfg = from_dict(RecipeConfig, data)
     return merge(cfg, overrides)
-
-
-def dump_toml(cfg: Any) -> str:
-    """Serialise a config dataclass as TOML (the subset our configs use: tables of scalars and lists)."""
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(fmt(x) for x in v) + "]"
-        return repr(v)
-
-    lines: list[str] = []
-    data = to_dict(cfg)
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    lines += [f"{k} = {fmt(v)}" for k, v in scalars.items()]
-    for section, table in data.items():
-        if isinstance(table, dict):
-            lines += ["", f"[{section}]"] + [f"{k} = {fmt(v)}" for k, v in table.items()]
-    return "\n".join(lines).strip() + "\n"

@@ -27,7 +27,7 @@ HINT_CHANNELS = 3
 # A point hint covers this many render pixels square: training reveals patches of 1-9 px (`sample_hints`).
 POINT_PATCH_PX = 3
 # How far the field a hint-aware model sees spreads (`hint_field`): this fraction of the render size where the photo
-# is flat, and a luminance step (0..1) of about this much stops it. Chosen on training photos (docs/model-card.md).
+# is flat, and a luminance step (0..1) of about this much stops it. Chosen on training photos (docs/experiments/2026-11-30-models-v3-to-v7.md).
 SPREAD_SIGMA = 0.3
 SPREAD_LUMA_SIGMA = 0.1
 # The wide field (`hint_field(wide=True)`): the same hints spread over most of the photo, which only a strong edge
@@ -184,7 +184,7 @@ def hint_field(hint_map: np.ndarray, luma: np.ndarray, wide: bool = False) -> np
     with `wide`, three more channels holding the same spread at WIDE_SIGMA and WIDE_LUMA_SIGMA.
 
     What a model built with `hints_spread` sees instead of the points: from a handful of points a fine-tuned
-    network learns little in a few thousand steps (docs/model-card.md), while a field covering the hinted regions
+    network learns little in a few thousand steps (docs/experiments/2026-11-30-models-v3-to-v7.md), while a field covering the hinted regions
     reaches the decoder's last layers, which also see the U-Net's input, and only has to be trusted or not. No
     hints give zeros, as for the points, so a zero-initialised projection still leaves the base model as it was.
     """

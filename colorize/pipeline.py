@@ -190,16 +190,18 @@ class Colorizer:
                 factor = max(MIN_RENDER_FACTOR, int(factor * 0.75))
                 log.warning("out of memory at batch 1: lowering render factor to %d for this batch", factor)
 
+    def no_hints(self, batch: int, size_px: int) -> np.ndarray | None:
+        """What the network's hint input gets: zeros for a hint-aware model, which is shown no hints (the solve does
+        better alone than on the model's own attempt, docs/model-card.md, and the model's colour then stays the same
+        while a person edits hints); None for a model without that input."""
+        if not self.takes_hints:
+            return None
+        channels = hint_input_channels(self.inference.hint_input != "points", self.inference.hint_input == "wide-field")
+        return np.zeros((batch, channels, size_px, size_px), np.float32)
+
     def _chroma(self, grays: Sequence[np.ndarray], size_px: int) -> list[np.ndarray]:
         lumas = np.stack([model_input(g, size_px) for g in grays])[:, None]  # (B, 1, S, S)
-        hint_input = None
-        if self.takes_hints:
-            # A hint-aware model is shown no hints: the solve does better alone than on the model's own attempt
-            # (docs/model-card.md), and the model's colour then stays the same while a person edits hints.
-            wide = self.inference.hint_input == "wide-field"
-            channels = hint_input_channels(self.inference.hint_input != "points", wide)
-            hint_input = np.zeros((len(grays), channels, size_px, size_px), np.float32)
-        rgb = self.backend.run(lumas, hint_input, self.temperature)  # (B, 3, S, S)
+        rgb = self.backend.run(lumas, self.no_hints(len(grays), size_px), self.temperature)  # (B, 3, S, S)
         if not np.isfinite(rgb).all():
             # Black pixels would replace the photo's own luminance: never write such a photo.
             raise ModelOutputError("the model's output is not a finite number (NaN or infinity): its weights or their "

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import sysconfig
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +38,22 @@ WEIGHTS_DIR_ENV = "COLORIZE_WEIGHTS_DIR"
 
 
 def weights_dir() -> Path:
-    """Where shipped models live: $COLORIZE_WEIGHTS_DIR, else the repository's `weights/`."""
+    """Where shipped models live: $COLORIZE_WEIGHTS_DIR; else, in a checkout (or an editable install), the
+    repository's `weights/`; else where `pip install` put the default model, PREFIX/share/colorize/weights (the
+    package's `data-files`), PREFIX being the one the package was installed under."""
     env = os.environ.get(WEIGHTS_DIR_ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent
+    checkout = package.parent / "weights"
+    if checkout.is_dir():
+        return checkout
+    # PREFIX/lib/pythonX.Y/site-packages/colorize on POSIX, PREFIX/Lib/site-packages/colorize on Windows.
+    for prefix in (*package.parents[2:4], Path(sysconfig.get_path("data"))):
+        installed = prefix / "share" / "colorize" / "weights"
+        if installed.is_dir():
+            return installed
+    return checkout
 
 
 def sha256_file(path: Path) -> str:

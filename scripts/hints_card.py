@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measure a hint-aware model for docs/model-card.md: held-out ab error and PSNR with 0, 1, 2, 5, 10 and 20 hints
+"""Measure a hint-aware model for docs/measurements.md: held-out ab error and PSNR with 0, 1, 2, 5, 10 and 20 hints
 sampled from the true colour, beside the model it was fine-tuned from (without and with hints), its automatic
 colour per group beside `--compare` models, and a before/after sheet of one photo corrected by a few hints. With
 `--ship NAME` the model is first copied to weights/NAME.pt in fp16 with its manifest, and that shipped file is what
@@ -11,7 +11,7 @@ is measured.
 
 Hints come from the photo's own colour at the given places (a person would give them from memory), so the sheet
 shows what the model does with right hints. Scores use `colorize.evaluation` (the same hint places for every
-model); the table and plot replace the `hints_card` section of docs/model-card.md, the sheet goes to
+model); the table and plot replace the `hints_card` section of docs/measurements.md, the sheet goes to
 docs/images/hints-before-after.jpg.
 """
 
@@ -38,7 +38,7 @@ from colorize.pipeline import InferenceConfig  # noqa: E402
 from colorize.sheets import contact_sheet  # noqa: E402
 from colorize.weights import read_checkpoint, save_half, write_manifest  # noqa: E402
 
-CARD = ROOT / "docs" / "model-card.md"
+CARD = ROOT / "docs" / "measurements.md"
 IMAGES = ROOT / "docs" / "images"
 COUNTS = (0, 1, 2, 5, 10, 20)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Ship a trained run as the default model and measure it for docs/model-card.md, beside references and baselines.
+"""Ship a trained run as the default model and measure it for docs/measurements.md, beside references and baselines.
 
     .venv/bin/python scripts/model_card.py --data data/photos --run runs/v4 --name colorize-lite0-v4 \\
         --compare "v3=weights/colorize-lite0-v3.pt" [--baselines runs/card]
@@ -13,7 +13,7 @@
    interrupted card resumes and a finished arm is skipped.
 4. Every model, and the gray image itself, is scored on the held-out split of `--data` (photos never trained on),
    per group (all, landscapes, objects, people), through the real inference path at each `--render-factors`; the
-   tables replace the `model_card` section of docs/model-card.md.
+   tables replace the `model_card` section of docs/measurements.md.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from colorize.pipeline import DEFAULT_RENDER_FACTOR  # noqa: E402
 from colorize.models import count_parameters  # noqa: E402
 from colorize.weights import DEFAULT_MODEL_NAME, load_generator, save_half, write_manifest  # noqa: E402
 
-CARD = ROOT / "docs" / "model-card.md"
+CARD = ROOT / "docs" / "measurements.md"
 RECIPE = ROOT / "recipes" / "default.toml"
 BASELINES = {
     "random encoder": ["pretrain_gen.pretrained_encoder=false"],

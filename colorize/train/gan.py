@@ -74,7 +74,7 @@ def _ckpt(out: Path, step: int) -> Path:
     return out / "checkpoints" / f"step_{step:06d}.pt"
 
 
-# How much ab error (relative) `choose` gives up for colourfulness. Measured on v4's GAN phase (docs/model-card.md):
+# How much ab error (relative) `choose` gives up for colourfulness. Measured on v4's GAN phase (docs/experiments/2026-11-30-models-v3-to-v7.md):
 # ranking by ab error + colourfulness gap alone chose step 100, whose held-out ab error was worse than gray's.
 ACCURACY_TOLERANCE = 0.05
 
