@@ -154,3 +154,31 @@ def test_shipped_default_model_paints_a_held_out_sky_blue(monkeypatch: pytest.Mo
     sky = rgb[: gray.shape[0] // 5]  # the photo's top fifth is clear sky
     assert sky[..., 2].mean() - sky[..., 0].mean() > 10  # blue clearly above red
     assert np.abs(np.asarray(Image.fromarray(rgb.astype(np.uint8)).convert("L"), np.int16) - gray).max() <= 1
+
+
+def test_an_installed_package_finds_the_default_model_under_its_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.weights as weights
+
+    package = tmp_path / "prefix" / "lib" / "python3.11" / "site-packages" / "colorize"
+    package.mkdir(parents=True)
+    shared = tmp_path / "prefix" / "share" / "colorize" / "weights"
+    shared.mkdir(parents=True)
+    monkeypatch.delenv(weights.WEIGHTS_DIR_ENV, raising=False)
+    monkeypatch.setattr(weights, "__file__", str(package / "weights.py"))
+    assert weights.weights_dir() == shared
+    (package.parent / "weights").mkdir()  # a checkout (or an editable install) uses its own weights/
+    assert weights.weights_dir() == package.parent / "weights"
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_default_model(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(repo)],
+                   check=True)
+    names = zipfile.ZipFile(next(tmp_path.glob("colorize-*.whl"))).namelist()
+    wanted = f"share/colorize/weights/{DEFAULT_MODEL_NAME}.pt"
+    assert any(n.endswith(wanted) for n in names) and any(n.endswith(f"{DEFAULT_MODEL_NAME}.json") for n in names)

@@ -29,6 +29,7 @@ from colorize.atomic import atomic_write
 from colorize.config import PRECISIONS, RecipeConfig, TrainConfig, dump_toml, to_dict
 from colorize.errors import ColorizeError, ConfigError, Interrupted
 from colorize.inference import describe_device
+from colorize.weights import save_checkpoint, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -239,13 +240,28 @@ def finish_stage(stage_dir: Path, digest: str, ctx: StageContext, **summary: Any
     ctx.barrier()
 
 
-def load_resume(stage_dir: Path) -> dict[str, Any] | None:
-    """The stage's `last.pt`, if an earlier attempt left one."""
-    path = stage_dir / "last.pt"
-    if not path.is_file():
-        return None
-    log.info("%s: resuming from %s", stage_dir.name, path)
-    return torch.load(path, map_location="cpu", weights_only=True)
+class TrainState:
+    """A stage's resume point, `last.pt`: its model (saved as a checkpoint that loads on its own), the other stateful
+    objects by name (optimisers, schedulers, scalers, a second network), plain values and the RNG state."""
+
+    def __init__(self, path: Path, model: torch.nn.Module, kind: str, model_cfg: Any, **parts: Any) -> None:
+        self.path, self.model, self.kind, self.model_cfg, self.parts = path, model, kind, model_cfg, parts
+
+    def save(self, **values: Any) -> None:
+        states = {name: unwrap(part).state_dict() for name, part in self.parts.items()}
+        save_checkpoint(self.path, self.model, self.kind, self.model_cfg, rng=torch.get_rng_state(), **states, **values)
+
+    def restore(self) -> dict[str, Any] | None:
+        """Load the resume point, if an earlier attempt left one, into the objects; returns it for its plain values."""
+        if not self.path.is_file():
+            return None
+        log.info("%s: resuming from %s", self.path.parent.name, self.path)
+        ckpt = torch.load(self.path, map_location="cpu", weights_only=True)
+        unwrap(self.model).load_state_dict(ckpt["state_dict"])
+        for name, part in self.parts.items():
+            unwrap(part).load_state_dict(ckpt[name])
+        torch.set_rng_state(ckpt["rng"])
+        return ckpt
 
 
 class StopRequest:

@@ -35,7 +35,7 @@ from colorize.train.common import (
     StopRequest,
     begin_stage,
     finish_stage,
-    load_resume,
+    TrainState,
     optimizer_step,
     score_generator,
     stage_hash,
@@ -132,14 +132,9 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
                             weight_decay=cfg.pretrain_gen.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=hc.steps)
     scaler = num.scaler()
-    start = 0
-    resume = load_resume(out)
-    if resume is not None:
-        unwrap(gen).load_state_dict(resume["state_dict"])
-        opt.load_state_dict(resume["optimizer"])
-        sched.load_state_dict(resume["scheduler"])
-        scaler.load_state_dict(resume["scaler"])
-        start = resume["step"]
+    resume = TrainState(out / "last.pt", gen, "generator", model_cfg, optimizer=opt, scheduler=sched, scaler=scaler)
+    resumed = resume.restore()
+    start = resumed["step"] if resumed else 0
     log.info("%s: fine-tuning %s for colour hints, steps %d-%d at %d px; loss: %s", NAME, base, start, hc.steps, hc.size_px, loss_fn.description)
     data = HintedPhotos(CrappifiedPhotos(train, hc.size_px, cfg.data, seed=cfg.data.seed), hc, cfg.data.seed)
     model = wrap_ddp(gen, ctx)
@@ -156,8 +151,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
             sched.step()
             step_log(step + 1, loss=loss.item(), lr=opt.param_groups[0]["lr"], hinted=float((hints[:, 2].amax(dim=(1, 2)) > 0).float().mean()))
             if stop_request.checkpoint_due(step + 1, hc.checkpoint_every_steps, hc.steps):
-                save_checkpoint(out / "last.pt", gen, "generator", model_cfg, step=step + 1, stage=NAME, optimizer=opt.state_dict(),
-                                scheduler=sched.state_dict(), scaler=scaler.state_dict())
+                resume.save(step=step + 1, stage=NAME)
             stop_request.honour()
     metrics: dict[str, dict[str, float]] = {}
     if ctx.is_main:

@@ -25,7 +25,7 @@ from colorize.train.common import (
     begin_stage,
     done_hash,
     finish_stage,
-    load_resume,
+    TrainState,
     stage_hash,
     wrap_ddp,
 )
@@ -77,14 +77,9 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
     log.info("%s: critic %.1fM parameters, %d cached fakes", name, count_parameters(crit) / 1e6, len(fakes))
     opt = torch.optim.Adam(crit.parameters(), lr=pc.lr, betas=(0.0, 0.9))
     scaler = num.scaler()
-    start = 0
-    resume = load_resume(out)
-    if resume is not None:
-        unwrap(crit).load_state_dict(resume["state_dict"])
-        opt.load_state_dict(resume["optimizer"])
-        scaler.load_state_dict(resume["scaler"])
-        start = resume["step"]
-        torch.set_rng_state(resume["rng"])
+    resume = TrainState(out / "last.pt", crit, "critic", cfg.critic, optimizer=opt, scaler=scaler)
+    resumed = resume.restore()
+    start = resumed["step"] if resumed else 0
     model = wrap_ddp(crit, ctx).train()
     step_log = StepLog(out / "train_log.csv", pc.log_every_steps, ctx)
     acc = float("nan")
@@ -99,8 +94,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
             acc = all_mean(sum(classifier_accuracy(real_l.detach(), fake_l.detach())) / 2, ctx)
             step_log(step + 1, crit=loss.item(), accuracy=acc)
             if stop_request.checkpoint_due(step + 1, pc.checkpoint_every_steps, pc.steps):
-                save_checkpoint(out / "last.pt", crit, "critic", cfg.critic, step=step + 1, optimizer=opt.state_dict(),
-                                scaler=scaler.state_dict(), rng=torch.get_rng_state())
+                resume.save(step=step + 1)
             stop_request.honour()
     if ctx.is_main:
         save_checkpoint(out / "crit.pt", crit, "critic", cfg.critic, step=pc.steps, stage=name)
