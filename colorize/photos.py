@@ -240,6 +240,69 @@ def _decoded(
             yield job, fut.result()
 
 
+def _to_do(jobs: Sequence[Job], overwrite: bool, settings: str, summary: Summary,
+           progress: Callable[[int], None]) -> dict[Job, str]:
+    """The jobs to run, each with what its output will be made from (`fingerprint`); planning errors and outputs
+    already made from the same inputs and settings go into `summary`."""
+    todo = {}
+    for job in jobs:
+        if job.error is not None:
+            log.error("%s", job.error)
+            summary.failed.append((job.src, job.error))
+            progress(1)
+            continue
+        digest = fingerprint(job, settings)
+        if job.dst.exists() and not overwrite:
+            if not _made_from_else(job, digest):
+                summary.skipped.append(job.dst)
+                progress(1)
+                continue
+            log.info("%s: its hints or settings changed since %s was made: redoing it", job.src, job.dst)
+        todo[job] = digest
+    return todo
+
+
+class _BatchWriter:
+    """Colorizes a batch, then writes its outputs in threads while the next batch is colorized (encoding a large
+    JPEG or PNG takes as long as the model, and Pillow releases the GIL). At most one batch is in flight, so memory
+    stays bounded."""
+
+    def __init__(self, colorizer: Colorizer, pool: ThreadPoolExecutor, summary: Summary, keep_pairs: bool,
+                 progress: Callable[[int], None]) -> None:
+        self.colorizer, self.pool, self.summary, self.keep_pairs, self.progress = colorizer, pool, summary, keep_pairs, progress
+        self.writing: list[tuple[Job, Photo, np.ndarray, Future]] = []
+
+    def colorize(self, batch: list[tuple[Job, Photo, str]]) -> None:
+        try:
+            colours = self.colorizer.colorize([p.gray for _, p, _ in batch], [job.hints for job, _, _ in batch])
+        except ModelOutputError as e:
+            for job, _, _ in batch:
+                log.error("%s: %s", job.src, e)
+                self.summary.failed.append((job.src, str(e)))
+                self.progress(1)
+            return
+        self.collect()
+        for (job, photo, digest), rgb in zip(batch, colours):
+            # The record first: an output never exists without it, so a killed run's outputs are all known.
+            atomic_write(record_path(job.dst), lambda tmp, digest=digest: tmp.write_text(digest + "\n"))
+            self.writing.append((job, photo, rgb, self.pool.submit(write_photo, job.dst, rgb, photo)))
+
+    def collect(self) -> None:
+        """Wait for the batch being written and account for it."""
+        for job, photo, rgb, fut in self.writing:
+            try:
+                written = fut.result()
+            except OSError as e:
+                log.error("%s: cannot write output %s (%s)", job.src, job.dst, e)
+                self.summary.failed.append((job.src, f"cannot write {job.dst}: {e}"))
+            else:
+                self.summary.written.append(written)
+                if self.keep_pairs:
+                    self.summary.pairs.append((job.src.name, thumbnail(photo.gray), thumbnail(rgb)))
+            self.progress(1)
+        self.writing.clear()
+
+
 def run_jobs(
     jobs: Sequence[Job],
     make_colorizer: Callable[[], Colorizer],
@@ -256,78 +319,26 @@ def run_jobs(
     The colorizer is created only when there is something to do, so a rerun over finished work loads no model.
     """
     summary = Summary()
-    todo = []
-    digests: dict[Path, str] = {}  # what each output to make is made from (`fingerprint`), by input
     remove_stale_temps(jobs)
-    for job in jobs:
-        if job.error is not None:
-            log.error("%s", job.error)
-            summary.failed.append((job.src, job.error))
-            progress(1)
-            continue
-        digest = fingerprint(job, settings)
-        if overwrite or not job.dst.exists():
-            todo.append(job)
-        elif _made_from_else(job, digest):
-            log.info("%s: its hints or settings changed since %s was made: redoing it", job.src, job.dst)
-            todo.append(job)
-        else:
-            summary.skipped.append(job.dst)
-            progress(1)
-            continue
-        digests[job.src] = digest
+    todo = _to_do(jobs, overwrite, settings, summary, progress)
     if not todo:
         return summary
     check_writable({job.dst.parent for job in todo})
     colorizer = make_colorizer()
-    batch: list[tuple[Job, Photo]] = []
-    # Encoding a large JPEG/PNG takes as long as the model (Pillow releases the GIL): one batch's writes run in
-    # threads while the next batch is colorized. At most one batch is in flight, so memory stays bounded.
-    writing: list[tuple[Job, Photo, np.ndarray, Future]] = []
-
-    def collect() -> None:
-        for job, photo, rgb, fut in writing:
-            try:
-                written = fut.result()
-            except OSError as e:
-                log.error("%s: cannot write output %s (%s)", job.src, job.dst, e)
-                summary.failed.append((job.src, f"cannot write {job.dst}: {e}"))
-            else:
-                summary.written.append(written)
-                if keep_pairs:
-                    summary.pairs.append((job.src.name, thumbnail(photo.gray), thumbnail(rgb)))
-            progress(1)
-        writing.clear()
-
-    with ThreadPoolExecutor(max_workers=2) as writer:
-
-        def flush() -> None:
-            try:
-                colours = colorizer.colorize([p.gray for _, p in batch], [job.hints for job, _ in batch])
-            except ModelOutputError as e:
-                for job, _ in batch:
-                    log.error("%s: %s", job.src, e)
-                    summary.failed.append((job.src, str(e)))
-                    progress(1)
-                batch.clear()
-                return
-            collect()
-            for (job, photo), rgb in zip(batch, colours):
-                # The record first: an output never exists without it, so a killed run's outputs are all known.
-                atomic_write(record_path(job.dst), lambda tmp, digest=digests[job.src]: tmp.write_text(digest + "\n"))
-                writing.append((job, photo, rgb, writer.submit(write_photo, job.dst, rgb, photo)))
-            batch.clear()
-
-        for job, result in _decoded(todo, max_megapixels, ahead=2 * batch_size):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        out = _BatchWriter(colorizer, pool, summary, keep_pairs, progress)
+        batch: list[tuple[Job, Photo, str]] = []
+        for job, result in _decoded(list(todo), max_megapixels, ahead=2 * batch_size):
             if isinstance(result, BadInputError):
                 log.error("%s", result)
                 summary.failed.append((job.src, str(result)))
                 progress(1)
                 continue
-            batch.append((job, result))
+            batch.append((job, result, todo[job]))
             if len(batch) >= batch_size:
-                flush()
+                out.colorize(batch)
+                batch = []
         if batch:
-            flush()
-        collect()
+            out.colorize(batch)
+        out.collect()
     return summary

@@ -22,10 +22,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Annotated, Callable
 
 import numpy as np
-from fastapi import FastAPI, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
@@ -162,9 +162,17 @@ def encode(img: np.ndarray | Image.Image, fmt: str = "JPEG") -> bytes:
     return buf.getvalue()
 
 
+router = APIRouter()
+
+
+def _session(request: Request) -> Session:
+    return request.app.state.session
+
+
 def create_app(session: Session, token: str | None = None, max_upload_mb: float = MAX_UPLOAD_MB) -> FastAPI:
     """The web app over `session`; with `token`, every request must carry it (query, header or cookie)."""
     app = FastAPI(title="colorize", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.session, app.state.max_upload_mb = session, max_upload_mb
 
     @app.middleware("http")
     async def check_token(request: Request, call_next: Callable) -> Response:
@@ -182,99 +190,111 @@ def create_app(session: Session, token: str | None = None, max_upload_mb: float 
     async def one_line(request: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"error": exc.detail}, exc.status_code)
 
-    @app.get("/")
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
-
-    @app.get("/api/photos")
-    def photos() -> dict:
-        """The folder's photos, each marked done when its colorized output exists."""
-        return {"folder": str(session.folder) if session.folder else None,
-                "photos": [{"path": pid, "done": job.dst.exists()} for pid, job in session.listing().items()]}
-
-    @app.get("/api/thumbnail")
-    def thumb(path: str) -> Response:
-        src = _folder_photo(session, path)
-        try:
-            photo = read_photo(src, session.max_megapixels)
-        except BadInputError as e:
-            raise HTTPException(422, str(e)) from None
-        return Response(encode(thumbnail(photo.gray, 160)), media_type="image/jpeg")
-
-    @app.post("/api/open")
-    def open_folder_photo(req: OpenIn) -> dict:
-        src = _folder_photo(session, req.path)
-        try:
-            photo = read_photo(src, session.max_megapixels)
-        except BadInputError as e:
-            raise HTTPException(422, str(e)) from None
-        session.photos[req.path] = OpenPhoto(src.name, photo, source=src)
-        return _described(req.path, session.photos[req.path])
-
-    @app.post("/api/upload")
-    def upload(file: UploadFile = File(...)) -> dict:
-        data = file.file.read(int(max_upload_mb * 2**20) + 1)
-        if len(data) > max_upload_mb * 2**20:
-            raise HTTPException(413, f"{file.filename}: larger than the {max_upload_mb:g} MB upload limit")
-        name = Path(file.filename or "upload").name
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
-            path.write_bytes(data)
-            try:
-                photo = read_photo(path, session.max_megapixels)
-            except BadInputError as e:
-                raise HTTPException(415, str(e).replace(str(path), name)) from None
-        photo_id = f"upload-{secrets.token_hex(6)}"
-        session.photos[photo_id] = OpenPhoto(name, photo)
-        return _described(photo_id, session.photos[photo_id])
-
-    @app.get("/api/original")
-    def original(photo: str) -> Response:
-        return Response(encode(session.get(photo).photo.gray), media_type="image/jpeg")
-
-    @app.post("/api/render")
-    def render(req: RenderIn) -> Response:
-        t0 = time.perf_counter()
-        _, rgb = session.render(req)
-        body = encode(rgb)
-        return Response(body, media_type="image/jpeg", headers={"X-Render-Ms": f"{1e3 * (time.perf_counter() - t0):.0f}"})
-
-    @app.post("/api/save")
-    def save(req: RenderIn) -> dict:
-        """Write the result and its hints beside a folder photo, as `colorize photo` names them."""
-        opened, rgb = session.render(req)
-        if opened.source is None:
-            raise HTTPException(400, f"{opened.name} was uploaded, not opened from the folder: use Download")
-        job = plan_single(opened.source, None, SUFFIX, "auto", overwrite=True)
-        written = write_photo(job.dst, rgb, opened.photo)
-        hints_path = opened.source.with_name(opened.source.stem + HINTS_SUFFIX)
-        if req.hints:
-            image = hints_image(req.hints, *opened.photo.gray.shape)
-            atomic_write(hints_path, lambda tmp: image.save(tmp, format="PNG"))
-        elif hints_path.exists():
-            hints_path.unlink()  # no hints now: an old hints file would bring them back in `colorize photos`
-        return {"written": [written.name] + ([hints_path.name] if req.hints else [])}
-
-    @app.post("/api/download")
-    def download(req: RenderIn) -> Response:
-        """The full-resolution result as a PNG file, named as the CLI would name it."""
-        opened, rgb = session.render(req)
-        name = f"{Path(opened.name).stem}{SUFFIX}.png"
-        img = Image.fromarray(rgb)
-        if opened.photo.alpha is not None:
-            img.putalpha(Image.fromarray(opened.photo.alpha))
-        return Response(encode(img, "PNG"), media_type="image/png",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-    @app.post("/api/hints-file")
-    def hints_file(req: RenderIn) -> Response:
-        opened = session.get(req.photo)
-        name = f"{Path(opened.name).stem}{HINTS_SUFFIX}"
-        return Response(encode(hints_image(req.hints, *opened.photo.gray.shape), "PNG"), media_type="image/png",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
+    app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+@router.get("/")
+def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html")
+
+
+@router.get("/api/photos")
+def photos(session: SessionDep) -> dict:
+    """The folder's photos, each marked done when its colorized output exists."""
+    return {"folder": str(session.folder) if session.folder else None,
+            "photos": [{"path": pid, "done": job.dst.exists()} for pid, job in session.listing().items()]}
+
+
+def _read(session: Session, path: Path, status: int = 422, shown_as: str | None = None) -> Photo:
+    """A photo decoded under the session's size cap; a bad one is an HTTP error naming it."""
+    try:
+        return read_photo(path, session.max_megapixels)
+    except BadInputError as e:
+        raise HTTPException(status, str(e).replace(str(path), shown_as) if shown_as else str(e)) from None
+
+
+@router.get("/api/thumbnail")
+def thumb(path: str, session: SessionDep) -> Response:
+    photo = _read(session, _folder_photo(session, path))
+    return Response(encode(thumbnail(photo.gray, 160)), media_type="image/jpeg")
+
+
+@router.post("/api/open")
+def open_folder_photo(req: OpenIn, session: SessionDep) -> dict:
+    src = _folder_photo(session, req.path)
+    session.photos[req.path] = OpenPhoto(src.name, _read(session, src), source=src)
+    return _described(req.path, session.photos[req.path])
+
+
+@router.post("/api/upload")
+def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) -> dict:
+    limit = request.app.state.max_upload_mb
+    data = file.file.read(int(limit * 2**20) + 1)
+    if len(data) > limit * 2**20:
+        raise HTTPException(413, f"{file.filename}: larger than the {limit:g} MB upload limit")
+    name = Path(file.filename or "upload").name
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
+        path.write_bytes(data)
+        photo = _read(session, path, 415, shown_as=name)
+    photo_id = f"upload-{secrets.token_hex(6)}"
+    session.photos[photo_id] = OpenPhoto(name, photo)
+    return _described(photo_id, session.photos[photo_id])
+
+
+@router.get("/api/original")
+def original(photo: str, session: SessionDep) -> Response:
+    return Response(encode(session.get(photo).photo.gray), media_type="image/jpeg")
+
+
+@router.post("/api/render")
+def render(req: RenderIn, session: SessionDep) -> Response:
+    t0 = time.perf_counter()
+    _, rgb = session.render(req)
+    body = encode(rgb)
+    return Response(body, media_type="image/jpeg", headers={"X-Render-Ms": f"{1e3 * (time.perf_counter() - t0):.0f}"})
+
+
+@router.post("/api/save")
+def save(req: RenderIn, session: SessionDep) -> dict:
+    """Write the result and its hints beside a folder photo, as `colorize photo` names them."""
+    opened, rgb = session.render(req)
+    if opened.source is None:
+        raise HTTPException(400, f"{opened.name} was uploaded, not opened from the folder: use Download")
+    job = plan_single(opened.source, None, SUFFIX, "auto", overwrite=True)
+    written = write_photo(job.dst, rgb, opened.photo)
+    hints_path = opened.source.with_name(opened.source.stem + HINTS_SUFFIX)
+    if req.hints:
+        image = hints_image(req.hints, *opened.photo.gray.shape)
+        atomic_write(hints_path, lambda tmp: image.save(tmp, format="PNG"))
+    elif hints_path.exists():
+        hints_path.unlink()  # no hints now: an old hints file would bring them back in `colorize photos`
+    return {"written": [written.name] + ([hints_path.name] if req.hints else [])}
+
+
+@router.post("/api/download")
+def download(req: RenderIn, session: SessionDep) -> Response:
+    """The full-resolution result as a PNG file, named as the CLI would name it."""
+    opened, rgb = session.render(req)
+    name = f"{Path(opened.name).stem}{SUFFIX}.png"
+    img = Image.fromarray(rgb)
+    if opened.photo.alpha is not None:
+        img.putalpha(Image.fromarray(opened.photo.alpha))
+    return Response(encode(img, "PNG"), media_type="image/png",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/api/hints-file")
+def hints_file(req: RenderIn, session: SessionDep) -> Response:
+    opened = session.get(req.photo)
+    name = f"{Path(opened.name).stem}{HINTS_SUFFIX}"
+    return Response(encode(hints_image(req.hints, *opened.photo.gray.shape), "PNG"), media_type="image/png",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _folder_photo(session: Session, path: str) -> Path:

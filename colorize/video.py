@@ -4,10 +4,8 @@ Memory stays flat: frames are decoded, colorized in batches of `Colorizer.batch_
 Every decoded frame is encoded with its own timestamp, so frame count, rational frame rate and duration are
 kept; audio packets are copied untouched when the output container accepts their codec, else re-encoded to AAC.
 
-Temporal stability (hand-written: no maintained library does chroma propagation for colorization): each frame's
-chroma is blended with the previous frame's stabilised chroma warped along dense optical flow (OpenCV Farneback),
-weighted by how well the warp explains the new frame's luminance, and reset at scene cuts. Only chroma is
-touched; every output frame keeps its own luminance.
+Temporal stability (`colorize.temporal`): each frame's chroma follows the previous frame's along optical flow;
+only chroma is touched, every output frame keeps its own luminance.
 """
 
 from __future__ import annotations
@@ -21,16 +19,15 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
-import cv2
 import numpy as np
 
 from colorize.atomic import atomic_write
 from colorize.errors import BadInputError, ColorizeError
-from colorize.colour.ycbcr import RGB_TO_Y, chroma_of, to_gray
 from colorize.images import PHOTO_SUFFIXES
 from colorize.pipeline import Colorizer
+from colorize.temporal import ChromaStabilizer, FlickerMeter
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +45,6 @@ _ENCODER_OPTIONS: dict[str, Callable[[int], dict[str, str]]] = {
     "libvpx-vp9": lambda crf: {"crf": str(crf), "b:v": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"},
 }
 _AAC_RATES = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000}
-STABILIZE_WORK_PX = 256  # optical flow runs on frames scaled to this long side
-# A pixel counts as "luminance unchanged" between frames when it moved by at most this many grey levels.
-FLICKER_LUMA_TOLERANCE = 4
 
 
 @dataclass
@@ -90,82 +84,6 @@ class StageClock:
         t0 = time.perf_counter()
         yield
         self.seconds[stage] += time.perf_counter() - t0
-
-
-class ChromaStabilizer:
-    """Motion-compensated exponential smoothing of chroma over time; see the module docstring."""
-
-    def __init__(self, strength: float = 0.85, cut_threshold: float = 0.35, work_px: int = STABILIZE_WORK_PX) -> None:
-        self.strength, self.cut_threshold, self.work_px = strength, cut_threshold, work_px
-        self.prev_gray: np.ndarray | None = None
-        self.prev_chroma: np.ndarray | None = None
-
-    def reset(self) -> None:
-        """Forget the past (a new shot or a new clip)."""
-        self.prev_gray = self.prev_chroma = None
-
-    def _work_size(self, h: int, w: int) -> tuple[int, int]:
-        scale = min(1.0, self.work_px / max(h, w))
-        return max(8, round(w * scale)), max(8, round(h * scale))
-
-    def _is_cut(self, gray: np.ndarray) -> bool:
-        a = cv2.calcHist([gray], [0], None, [32], [0, 256]).ravel()
-        b = cv2.calcHist([self.prev_gray], [0], None, [32], [0, 256]).ravel()
-        return 0.5 * np.abs(a / a.sum() - b / b.sum()).sum() > self.cut_threshold
-
-    def __call__(self, gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-        """(H, W) uint8 luminance + (h, w, 2) model chroma -> (h', w', 2) stabilised chroma at work size."""
-        size = self._work_size(*gray.shape)
-        g = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        c = cv2.resize(np.ascontiguousarray(chroma, np.float32), size, interpolation=cv2.INTER_LINEAR)
-        if self.prev_gray is not None and self.prev_gray.shape == g.shape and not self._is_cut(g):
-            # flow from this frame to the previous one: where each pixel came from
-            flow = cv2.calcOpticalFlowFarneback(g, self.prev_gray, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-            h, w = g.shape
-            grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).astype(np.float32)
-            mx, my = (grid + flow)[..., 0], (grid + flow)[..., 1]
-            warped_gray = cv2.remap(self.prev_gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            warped = cv2.remap(self.prev_chroma, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            # trust the past only where the warp explains the new luminance (no occlusion, no new content)
-            err = np.abs(g.astype(np.float32) - warped_gray.astype(np.float32)) / 255.0
-            weight = (self.strength * np.exp(-err / 0.04))[..., None]
-            c = weight * warped + (1 - weight) * c
-        self.prev_gray, self.prev_chroma = g, c.astype(np.float32)
-        return self.prev_chroma
-
-
-class FlickerMeter:
-    """Mean absolute frame-to-frame chroma change (Cb, Cr on a 0..255 scale) over pixels whose luminance
-    changed by at most FLICKER_LUMA_TOLERANCE grey levels: colour change with no reason in the picture."""
-
-    def __init__(self) -> None:
-        self.prev: tuple[np.ndarray, np.ndarray] | None = None
-        self.total, self.count = 0.0, 0
-
-    def add(self, rgb: np.ndarray) -> None:
-        """Feed the next output frame (H, W, 3) uint8."""
-        rgb = rgb.astype(np.float32)
-        y = rgb @ np.asarray(RGB_TO_Y, np.float32)
-        c = chroma_of(rgb)
-        if self.prev is not None:
-            still = np.abs(y - self.prev[0]) <= FLICKER_LUMA_TOLERANCE
-            if still.any():
-                self.total += float(np.abs(c - self.prev[1])[still].mean()) * still.sum()
-                self.count += int(still.sum())
-        self.prev = (y, c)
-
-    @property
-    def value(self) -> float:
-        """The metric; 0 for fewer than two frames."""
-        return self.total / self.count if self.count else 0.0
-
-
-def flicker(frames: Sequence[np.ndarray]) -> float:
-    """FlickerMeter over a sequence of frames."""
-    meter = FlickerMeter()
-    for f in frames:
-        meter.add(f)
-    return meter.value
 
 
 class FrameColorizer:
@@ -221,6 +139,111 @@ def _open_input(path: Path):  # -> av.container.InputContainer
     return container
 
 
+class _Transcoder:
+    """One pass over a film: demux, colorize the video frames in order, encode them with their own timestamps into
+    `out` (or only as PNGs into `frames_out`), and carry the audio across (copied, or re-encoded to AAC)."""
+
+    def __init__(self, src: Path, inp, frames: FrameColorizer, frames_out: Path | None, progress: Callable[[int], None]) -> None:  # noqa: ANN001
+        self.src, self.inp, self.frames, self.frames_out, self.progress = src, inp, frames, frames_out, progress
+        self.vin = inp.streams.video[0]
+        self.ain = inp.streams.audio[0] if inp.streams.audio else None
+        self.written, self.skipped_at, self.audio_note = 0, [], "none"
+        self.out = self.vout = self.aout = self.resampler = None
+
+    def open_output(self, out, dst: Path, codec: str, crf: int, fps: Fraction) -> None:  # noqa: ANN001
+        """Add the video stream (and the audio's, copied or to AAC) to the output container `out`."""
+        import av
+
+        vin, ain, width, height = self.vin, self.ain, self.vin.codec_context.width, self.vin.codec_context.height
+        if (width % 2 or height % 2) and codec in _EVEN_ONLY:
+            # H.264/H.265 4:2:0 need even sizes; VP9 codes odd sizes exactly, still 4:2:0 and widely playable
+            log.warning("%s: odd frame size %dx%d: encoding VP9 instead of %s to keep it exactly", self.src, width, height, codec)
+            codec = "libvpx-vp9"
+        self.out, vout = out, out.add_stream(codec, rate=fps)
+        vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+        # The encoder counts in the source's own time base, so every frame keeps its exact timestamp: with the default
+        # 1/fps, variable-frame-rate film (phones) rounds onto the average rate and collides.
+        vout.time_base = vout.codec_context.time_base = vin.time_base
+        vout.options = _ENCODER_OPTIONS.get(codec, lambda q: {})(crf)
+        rotation = _display_rotation(self.src)
+        if rotation:
+            vout.set_display_rotation(rotation)
+        self.vout = vout
+        if ain is None:
+            return
+        if ain.codec_context.name in _COPYABLE_AUDIO[dst.suffix.lower()]:
+            self.aout, self.audio_note = out.add_stream_from_template(ain), f"{ain.codec_context.name} (copied)"
+            return
+        rate = ain.codec_context.sample_rate
+        rate = rate if rate in _AAC_RATES else 48000 if rate > 44100 else 44100
+        # old files often carry an unnamed layout ("1 channels") that encoders refuse: name it
+        layout = {1: "mono", 2: "stereo"}.get(ain.codec_context.layout.nb_channels, ain.codec_context.layout.name)
+        self.aout = out.add_stream("aac", rate=rate)
+        self.aout.layout = layout
+        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+        self.audio_note = f"{ain.codec_context.name} -> aac (re-encoded for {dst.suffix})"
+
+    def run(self) -> None:
+        """Every packet through; the last batch and the encoders flushed."""
+        streams = [self.vin] + ([self.ain] if self.aout is not None else [])
+        for packet in self.inp.demux(streams):
+            if packet.stream.type == "audio":
+                self._audio(packet)
+            else:
+                for gray, tag in self._decode(packet):
+                    self._write(self.frames.push(gray, tag))
+        self._write(self.frames.flush())
+        if self.vout is not None:
+            with self.frames.clock("encode"):
+                for packet in self.vout.encode():
+                    self.out.mux(packet)
+        if self.resampler is not None:
+            for p in self.aout.encode():
+                self.out.mux(p)
+
+    def _audio(self, packet) -> None:  # noqa: ANN001
+        if packet.dts is None:
+            return
+        if self.resampler is None:
+            packet.stream = self.aout
+            self.out.mux(packet)
+            return
+        for af in packet.decode():
+            for rf in self.resampler.resample(af):
+                for p in self.aout.encode(rf):
+                    self.out.mux(p)
+
+    def _decode(self, packet) -> list:  # noqa: ANN001
+        """The packet's frames as (gray, (pts, time base)); a damaged packet costs its frame, not the film."""
+        import av
+
+        try:
+            with self.frames.clock("decode"):
+                return [(vf.to_ndarray(format="gray"), (vf.pts, vf.time_base)) for vf in packet.decode()]
+        except av.error.FFmpegError as e:
+            at = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else float("nan")
+            log.warning("%s: frame at %.3f s cannot be decoded (%s); skipped", self.src, at, e)
+            self.skipped_at.append(round(at, 3))
+            return []
+
+    def _write(self, done: list) -> None:
+        import av
+        from PIL import Image
+
+        for rgb, (pts, time_base) in done:
+            self.written += 1
+            with self.frames.clock("encode"):
+                if self.frames_out is not None:
+                    path = self.frames_out / f"frame_{self.written:06d}.png"
+                    atomic_write(path, lambda tmp: Image.fromarray(rgb).save(tmp, format="PNG"))
+                if self.vout is not None:
+                    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+                    frame.pts, frame.time_base = pts, time_base
+                    for packet in self.vout.encode(frame):
+                        self.out.mux(packet)
+            self.progress(1)
+
+
 def colorize_video(
     src: Path,
     dst: Path | None,
@@ -235,7 +258,6 @@ def colorize_video(
 ) -> VideoReport:
     """Colorize `src` into `dst` (written atomically) and/or numbered PNGs in `frames_out`."""
     import av
-    from PIL import Image
 
     if dst is not None and dst.suffix.lower() not in VIDEO_SUFFIXES:
         raise ColorizeError(f"{dst}: output must be one of {', '.join(sorted(VIDEO_SUFFIXES))}")
@@ -245,127 +267,38 @@ def colorize_video(
     inp = _open_input(src)
     vin = inp.streams.video[0]
     vin.thread_type = "AUTO"
-    ain = inp.streams.audio[0] if inp.streams.audio else None
     fps = vin.average_rate or vin.guessed_rate or Fraction(25)
     total = vin.frames or int(float(inp.duration or 0) / 1e6 * float(fps))
     on_total(total)
-    width, height = vin.codec_context.width, vin.codec_context.height
-    rotation = _display_rotation(src)
     frames = FrameColorizer(colorizer, stabilize, measure)
-    clock = frames.clock
     if frames_out is not None:
         frames_out.mkdir(parents=True, exist_ok=True)
-    n_written = 0
-    skipped_at: list[float] = []
-    audio_note = "none"
+    job = _Transcoder(src, inp, frames, frames_out, progress)
 
-    def write_frames(done: list, vout, out) -> None:  # noqa: ANN001
-        nonlocal n_written
-        for rgb, (pts, time_base) in done:
-            n_written += 1
-            with clock("encode"):
-                if frames_out is not None:
-                    path = frames_out / f"frame_{n_written:06d}.png"
-                    atomic_write(path, lambda tmp: Image.fromarray(rgb).save(tmp, format="PNG"))
-                if vout is not None:
-                    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                    frame.pts, frame.time_base = pts, time_base
-                    for packet in vout.encode(frame):
-                        out.mux(packet)
-            progress(1)
-
-    def run(out) -> None:  # noqa: ANN001
-        nonlocal audio_note
-        vout = aout = resampler = None
-        if out is not None:
-            chosen = codec
-            if (width % 2 or height % 2) and codec in _EVEN_ONLY:
-                # H.264/H.265 4:2:0 need even sizes; VP9 codes odd sizes exactly, still 4:2:0 and widely playable
-                chosen = "libvpx-vp9"
-                log.warning("%s: odd frame size %dx%d: encoding VP9 instead of %s to keep it exactly", src, width, height, codec)
-            vout = out.add_stream(chosen, rate=fps)
-            vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
-            # The encoder counts in the source's own time base, so every frame keeps its exact timestamp: with the
-            # default 1/fps, variable-frame-rate film (phones) rounds onto the average rate and collides.
-            vout.time_base = vin.time_base
-            vout.codec_context.time_base = vin.time_base
-            vout.options = _ENCODER_OPTIONS.get(chosen, lambda q: {})(crf)
-            if rotation:
-                vout.set_display_rotation(rotation)
-            if ain is not None:
-                if ain.codec_context.name in _COPYABLE_AUDIO[dst.suffix.lower()]:
-                    aout = out.add_stream_from_template(ain)
-                    audio_note = f"{ain.codec_context.name} (copied)"
-                else:
-                    rate = ain.codec_context.sample_rate
-                    rate = rate if rate in _AAC_RATES else 48000 if rate > 44100 else 44100
-                    # old files often carry an unnamed layout ("1 channels") that encoders refuse: name it
-                    channels = ain.codec_context.layout.nb_channels
-                    layout = {1: "mono", 2: "stereo"}.get(channels, ain.codec_context.layout.name)
-                    aout = out.add_stream("aac", rate=rate)
-                    aout.layout = layout
-                    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-                    audio_note = f"{ain.codec_context.name} -> aac (re-encoded for {dst.suffix})"
-        streams = [vin] + ([ain] if ain is not None and aout is not None else [])
-        for packet in inp.demux(streams):
-            if packet.stream.type == "audio":
-                if packet.dts is None:
-                    continue
-                if resampler is None:
-                    packet.stream = aout
-                    out.mux(packet)
-                else:
-                    for af in packet.decode():
-                        for rf in resampler.resample(af):
-                            for p in aout.encode(rf):
-                                out.mux(p)
-                continue
-            try:
-                with clock("decode"):
-                    decoded = [(vf.to_ndarray(format="gray"), (vf.pts, vf.time_base)) for vf in packet.decode()]
-            except av.error.FFmpegError as e:
-                # One damaged packet costs its frame, not the film: skip it, say where, and count it.
-                at = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else float("nan")
-                log.warning("%s: frame at %.3f s cannot be decoded (%s); skipped", src, at, e)
-                skipped_at.append(round(at, 3))
-                continue
-            for gray, tag in decoded:
-                write_frames(frames.push(gray, tag), vout, out)
-        write_frames(frames.flush(), vout, out)
-        if vout is not None:
-            with clock("encode"):
-                for packet in vout.encode():
-                    out.mux(packet)
-        if resampler is not None:
-            for p in aout.encode():
-                out.mux(p)
+    def write(tmp: Path) -> None:
+        with av.open(str(tmp), "w", format=_format_for(dst)) as out:
+            job.open_output(out, dst, codec, crf, fps)
+            job.run()
 
     try:
-        if dst is None:
-            run(None)
-        else:
-            def write(tmp: Path) -> None:
-                with av.open(str(tmp), "w", format=_format_for(dst)) as out:
-                    run(out)
-
-            atomic_write(dst, write)
+        job.run() if dst is None else atomic_write(dst, write)
     except av.error.FFmpegError as e:
         raise ColorizeError(f"{src}: encoding failed ({e}); try another --codec or output container") from None
     finally:
         inp.close()
     seconds = time.perf_counter() - t0
     # Frames the container announced (or its duration implies) but that never decoded: a truncated file.
-    missing = max(0, total - n_written - len(skipped_at))
+    missing = max(0, total - job.written - len(job.skipped_at))
     if missing:
         log.warning("%s: %d of %d announced frames are missing after %.3f s; the file is truncated or damaged",
-                    src, missing, total, n_written / float(fps))
+                    src, missing, total, job.written / float(fps))
     return VideoReport(
-        frames=n_written, fps=str(fps), width=width, height=height, audio=audio_note, seconds=round(seconds, 2),
-        frames_expected=total, frames_skipped=len(skipped_at), skipped_at_seconds=skipped_at, frames_missing=missing,
-        frames_per_second=round(n_written / max(seconds, 1e-9), 2),
+        frames=job.written, fps=str(fps), width=vin.codec_context.width, height=vin.codec_context.height,
+        audio=job.audio_note, seconds=round(seconds, 2), frames_expected=total, frames_skipped=len(job.skipped_at),
+        skipped_at_seconds=job.skipped_at, frames_missing=missing, frames_per_second=round(job.written / max(seconds, 1e-9), 2),
         flicker_input_model=round(frames.raw_meter.value, 4) if frames.raw_meter else None,
         flicker_output=round(frames.out_meter.value, 4) if frames.out_meter else None,
-        stage_seconds={k: round(v, 3) for k, v in clock.seconds.items()} if measure else None,
+        stage_seconds={k: round(v, 3) for k, v in frames.clock.seconds.items()} if measure else None,
     )
 
 
@@ -432,7 +365,7 @@ def colorize_frames(
         if last_done is not None and frames.stabilizer is not None:
             with Image.open(last_done) as im:  # the last finished frame's chroma is what we continue from
                 prev = np.array(im.convert("RGB"))
-            frames.stabilizer(to_gray(prev), chroma_of(prev.astype(np.float32) / 255))
+            frames.stabilizer.continue_from(prev)
             last_done = None
         photo = read_photo(src)
         for rgb, (path, ph) in frames.push(photo.gray, (dst, photo)):

@@ -13,7 +13,8 @@ from colorize.cli import app
 from colorize.errors import BadInputError
 from colorize.inference import torch_colorizer
 from colorize.pipeline import Colorizer
-from colorize.video import colorize_video, flicker, numbered_frames
+from colorize.temporal import flicker
+from colorize.video import colorize_video, numbered_frames
 from colorize.weights import load_generator
 
 from conftest import photo_array

@@ -160,12 +160,18 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
         save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),
                         inference=inference.to_dict(),
                         ab_prior=None if prior is None else torch.from_numpy(prior))
-        pairs = validation_pairs(val_pool, hc.size_px)
-        for n in (0, hc.n_val_hints):
-            # The same hint places for any model scored with this seed.
-            rng = np.random.default_rng(cfg.data.seed)
-            hints = [sample_point_hints(real, n, rng) if n else None for _, real in pairs]
-            metrics[f"{n} hints"], _ = score_generator(unwrap(gen), pairs, hc.size_px, num, hints)
-        log.info("%s: held-out ab error %s", NAME, ", ".join(f"{k} {m['ab_mae']:.3f}" for k, m in metrics.items()))
+        metrics = _score(unwrap(gen), validation_pairs(val_pool, hc.size_px), hc, cfg.data.seed, num)
     finish_stage(out, digest, ctx, steps=hc.steps, base=str(base), val_metrics=metrics)
     return out / "gen.pt"
+
+
+def _score(gen: torch.nn.Module, pairs: list, hc: HintsConfig, seed: int, num: Numerics) -> dict[str, dict[str, float]]:
+    """The stage's own check: held-out metrics with no hints and with `n_val_hints` true-colour hints, at the same
+    places for any model scored with this seed."""
+    metrics = {}
+    for n in (0, hc.n_val_hints):
+        rng = np.random.default_rng(seed)
+        hints = [sample_point_hints(real, n, rng) if n else None for _, real in pairs]
+        metrics[f"{n} hints"], _ = score_generator(gen, pairs, hc.size_px, num, hints)
+    log.info("%s: held-out ab error %s", NAME, ", ".join(f"{k} {m['ab_mae']:.3f}" for k, m in metrics.items()))
+    return metrics
