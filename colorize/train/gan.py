@@ -39,20 +39,8 @@ from colorize.losses import Objective, adversarial_loss
 from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
 from colorize.train.common import (
-    Numerics,
-    optimizer_step,
-    StageContext,
-    StepLog,
-    StopRequest,
-    TrainState,
-    all_mean,
-    begin_stage,
-    broadcast_flag,
-    done_hash,
-    finish_stage,
-    score_generator,
-    stage_hash,
-    wrap_ddp,
+    Numerics, optimizer_step, StageContext, StepLog, StopRequest, TrainState, all_mean, begin_stage, broadcast_flag,
+    done_hash, finish_stage, score_generator, stage_hash, wrap_ddp,
 )
 from colorize.train.gan_report import checkpoint_path, finish_outputs
 from colorize.weights import load_generator, read_checkpoint, save_checkpoint

@@ -29,17 +29,8 @@ from colorize.losses.colour import ab_prior
 from colorize.losses.objective import needs_prior
 from colorize.models import create_generator
 from colorize.train.common import (
-    Numerics,
-    StageContext,
-    StepLog,
-    StopRequest,
-    begin_stage,
-    finish_stage,
-    TrainState,
-    optimizer_step,
-    score_generator,
-    stage_hash,
-    wrap_ddp,
+    Numerics, StageContext, StepLog, StopRequest, begin_stage, finish_stage, TrainState, optimizer_step,
+    score_generator, stage_hash, wrap_ddp,
 )
 from colorize.weights import load_generator, resolve_weights, save_checkpoint, sha256_file, unwrap
 

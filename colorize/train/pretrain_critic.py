@@ -16,18 +16,8 @@ from colorize.errors import ConfigError
 from colorize.losses.adversarial import bce_critic, classifier_accuracy
 from colorize.models import count_parameters, create_critic
 from colorize.train.common import (
-    Numerics,
-    optimizer_step,
-    StageContext,
-    StepLog,
-    StopRequest,
-    all_mean,
-    begin_stage,
-    done_hash,
-    finish_stage,
-    TrainState,
-    stage_hash,
-    wrap_ddp,
+    Numerics, optimizer_step, StageContext, StepLog, StopRequest, all_mean, begin_stage, done_hash, finish_stage,
+    TrainState, stage_hash, wrap_ddp,
 )
 from colorize.weights import save_checkpoint, unwrap
 

@@ -22,18 +22,8 @@ from colorize.losses.objective import needs_prior
 from colorize.models import count_parameters, create_generator
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
-    Numerics,
-    optimizer_step,
-    StageContext,
-    StepLog,
-    StopRequest,
-    begin_stage,
-    finish_stage,
-    TrainState,
-    gather_digests,
-    score_generator,
-    stage_hash,
-    wrap_ddp,
+    Numerics, optimizer_step, StageContext, StepLog, StopRequest, begin_stage, finish_stage, TrainState,
+    gather_digests, score_generator, stage_hash, wrap_ddp,
 )
 from colorize.weights import save_checkpoint, unwrap
 
