@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from colorize.colour.ycbcr import to_gray
+from colorize.color.ycbcr import to_gray
 from colorize.config import DataConfig
 from colorize.corpus import CUTOUTS_DIR, list_photos, read_manifest, split_photos
 from colorize.errors import ConfigError

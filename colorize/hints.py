@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageColor, UnidentifiedImageError
 
-from colorize.colour.ycbcr import chroma_of
+from colorize.color.ycbcr import chroma_of
 from colorize.errors import BadInputError, ColorizeError
 
 log = logging.getLogger(__name__)
@@ -266,8 +266,8 @@ def sample_point_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> Hin
     for _ in range(n):
         x, y = int(rng.integers(w)), int(rng.integers(h))
         patch = rgb[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0)
-        colour = tuple(int(round(c)) for c in patch)
-        points.append(PointHint(x, y, False, False, colour, f"{x},{y}=#{colour[0]:02x}{colour[1]:02x}{colour[2]:02x}"))
+        color = tuple(int(round(c)) for c in patch)
+        points.append(PointHint(x, y, False, False, color, f"{x},{y}=#{color[0]:02x}{color[1]:02x}{color[2]:02x}"))
     return Hints(tuple(points))
 
 
@@ -303,6 +303,6 @@ def sample_object_hints(rgb: np.ndarray, n: int) -> Hints:
         distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5)[1:-1, 1:-1]
         sy, sx = np.unravel_index(int(np.argmax(distance)), distance.shape)
         x, y = min(w - 1, int((sx + 0.5) / scale)), min(h - 1, int((sy + 0.5) / scale))
-        colour = tuple(int(round(c)) for c in small[mask].mean(axis=0))
-        points.append(PointHint(x, y, False, False, colour, f"{x},{y}=#{colour[0]:02x}{colour[1]:02x}{colour[2]:02x}"))
+        color = tuple(int(round(c)) for c in small[mask].mean(axis=0))
+        points.append(PointHint(x, y, False, False, color, f"{x},{y}=#{color[0]:02x}{color[1]:02x}{color[2]:02x}"))
     return Hints(tuple(points))

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from colorize.colour.ycbcr import lab_ab
+from colorize.color.ycbcr import lab_ab
 
 
 _MSE_FLOOR = 1 / 12  # variance of uniform rounding to integer levels

@@ -274,7 +274,7 @@ class _BatchWriter:
 
     def colorize(self, batch: list[tuple[Job, Photo, str]]) -> None:
         try:
-            colours = self.colorizer.colorize([p.gray for _, p, _ in batch], [job.hints for job, _, _ in batch])
+            colors = self.colorizer.colorize([p.gray for _, p, _ in batch], [job.hints for job, _, _ in batch])
         except ModelOutputError as e:
             for job, _, _ in batch:
                 log.error("%s: %s", job.src, e)
@@ -282,7 +282,7 @@ class _BatchWriter:
                 self.progress(1)
             return
         self.collect()
-        for (job, photo, digest), rgb in zip(batch, colours):
+        for (job, photo, digest), rgb in zip(batch, colors):
             # The record first: an output never exists without it, so a killed run's outputs are all known.
             atomic_write(record_path(job.dst), lambda tmp, digest=digest: tmp.write_text(digest + "\n"))
             self.writing.append((job, photo, rgb, self.pool.submit(write_photo, job.dst, rgb, photo)))

@@ -20,7 +20,7 @@ from typing import Any, Protocol, Sequence
 import cv2
 import numpy as np
 
-from colorize.colour.ycbcr import chroma_of, merge
+from colorize.color.ycbcr import chroma_of, merge
 from colorize.errors import ColorizeError
 from colorize.hint_solver import solve_hints
 from colorize.hints import Hints, hint_input_channels

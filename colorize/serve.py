@@ -32,7 +32,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from colorize.atomic import atomic_write
-from colorize.colour.ycbcr import merge
+from colorize.color.ycbcr import merge
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints, PointHint
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, Photo, read_photo, write_photo
@@ -102,7 +102,7 @@ class Session:
         return {j.src.relative_to(self.folder).as_posix(): j for j in jobs
                 if j.error is None and root in j.src.resolve().parents}
 
-    def colour(self, photo_id: str, render_factor: int | None, vividness: float) -> np.ndarray:
+    def color(self, photo_id: str, render_factor: int | None, vividness: float) -> np.ndarray:
         """The model's colour for an open photo at these settings, computed once and kept."""
         key = (photo_id, render_factor, vividness)
         with self.lock:
@@ -127,7 +127,7 @@ class Session:
         opened = self.get(req.photo)
         gray = opened.photo.gray
         hints = to_hints(req.hints, *gray.shape)
-        chroma = Colorizer.apply_hints(gray, self.colour(req.photo, req.render_factor, req.vividness), hints)
+        chroma = Colorizer.apply_hints(gray, self.color(req.photo, req.render_factor, req.vividness), hints)
         return opened, merge(gray, chroma)
 
     def get(self, photo_id: str) -> OpenPhoto:

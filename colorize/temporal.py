@@ -13,7 +13,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from colorize.colour.ycbcr import RGB_TO_Y, chroma_of, to_gray
+from colorize.color.ycbcr import RGB_TO_Y, chroma_of, to_gray
 
 STABILIZE_WORK_PX = 256  # optical flow runs on frames scaled to this long side
 # A pixel counts as "luminance unchanged" between frames when it moved by at most this many grey levels.

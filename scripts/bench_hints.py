@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize import hint_solver  # noqa: E402
-from colorize.colour.ycbcr import merge  # noqa: E402
+from colorize.color.ycbcr import merge  # noqa: E402
 from colorize.hints import sample_point_hints  # noqa: E402
 from colorize.onnx_engine import onnx_colorizer  # noqa: E402
 from colorize.serve import encode  # noqa: E402

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize.config import CriticConfig, LossConfig, ModelConfig, TrainConfig  # noqa: E402
-from colorize.colour.tensors import recolor
+from colorize.color.tensors import recolor
 from colorize.inference import describe_device  # noqa: E402
 from colorize.losses import PerceptualLoss, adversarial_loss  # noqa: E402
 from colorize.models import create_critic, create_generator  # noqa: E402

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
-from colorize.colour.ycbcr import to_gray  # noqa: E402
+from colorize.color.ycbcr import to_gray  # noqa: E402
 from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.images import load_rgb  # noqa: E402
 from colorize.evaluation import evaluate_groups, evaluate_photos  # noqa: E402
@@ -43,7 +43,7 @@ IMAGES = ROOT / "docs" / "images"
 COUNTS = (0, 1, 2, 5, 10, 20)
 
 
-def true_colour_hints(real: np.ndarray, places: list[str]) -> Hints:
+def true_color_hints(real: np.ndarray, places: list[str]) -> Hints:
     """Hints at `places` ("X,Y" in pixels or %) carrying the photo's own colour there (3x3 mean)."""
     h, w = real.shape[:2]
     points = []
@@ -51,8 +51,8 @@ def true_colour_hints(real: np.ndarray, places: list[str]) -> Hints:
         probe = PointHint.parse(f"{place}=black")
         fx, fy = probe.fraction(h, w)
         x, y = min(int(fx * w), w - 1), min(int(fy * h), h - 1)
-        colour = tuple(int(round(c)) for c in real[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0))
-        points.append(PointHint(x, y, False, False, colour, f"{x},{y}=#{colour[0]:02x}{colour[1]:02x}{colour[2]:02x}"))
+        color = tuple(int(round(c)) for c in real[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).mean(axis=0))
+        points.append(PointHint(x, y, False, False, color, f"{x},{y}=#{color[0]:02x}{color[1]:02x}{color[2]:02x}"))
     return Hints(tuple(points))
 
 
@@ -145,7 +145,7 @@ def main() -> None:
     fig.savefig(IMAGES / "hints-curve.png", dpi=110)
 
     real = load_rgb(args.photo, 1024)
-    hints = true_colour_hints(real, args.hint)
+    hints = true_color_hints(real, args.hint)
     g = to_gray(real)
     # The same model without and with the hints: what a user sees when adding them.
     sheet = contact_sheet([[np.repeat(g[..., None], 3, -1), model.colorize([g])[0], mark(model.colorize([g], [hints])[0], hints), real]],

@@ -21,7 +21,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-from colorize.colour.ycbcr import to_gray  # noqa: E402
+from colorize.color.ycbcr import to_gray  # noqa: E402
 from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
 from colorize.hints import sample_object_hints  # noqa: E402

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from colorize.config import CriticConfig
-from colorize.colour.tensors import rgb_to_chroma
+from colorize.color.tensors import rgb_to_chroma
 from colorize.losses import ADVERSARIAL_LOSSES
 from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
@@ -66,7 +66,7 @@ def test_r1_is_zero_at_gamma_zero_and_positive_otherwise() -> None:
     assert r1_penalty(crit, real, 2.0).item() == pytest.approx(float(crit[1].weight.pow(2).sum()), rel=1e-5)
 
 
-def test_diffaugment_moves_the_whole_batch_alike_and_adds_no_colour() -> None:
+def test_diffaugment_moves_the_whole_batch_alike_and_adds_no_color() -> None:
     torch.manual_seed(1)
     base = torch.rand(1, 3, 16, 16)
     batch = base.repeat(3, 1, 1, 1)

@@ -14,14 +14,14 @@ from colorize.corpus import held_out_photos, list_photos, split_photos
 from colorize.data import CrappifiedPhotos, paste_cutouts, training_photos
 
 
-def disc(size: int, colour: tuple[int, int, int]) -> np.ndarray:
+def disc(size: int, color: tuple[int, int, int]) -> np.ndarray:
     """An RGBA cut-out: an opaque disc with a soft edge on a transparent square whose hidden colour is magenta."""
     yy, xx = np.mgrid[0:size, 0:size]
     r = np.hypot(yy - size / 2 + 0.5, xx - size / 2 + 0.5)
     alpha = np.clip((size / 2 - r) / 2, 0, 1) * 255
     rgba = np.zeros((size, size, 4), np.uint8)
     rgba[...] = (255, 0, 255, 0)
-    rgba[alpha > 0, :3] = colour
+    rgba[alpha > 0, :3] = color
     rgba[..., 3] = alpha.astype(np.uint8)
     return rgba
 

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorize.colour.ycbcr import chroma_of, lab_ab, merge
+from colorize.color.ycbcr import chroma_of, lab_ab, merge
 from colorize.hint_solver import solve_hints
 from colorize.hints import Hints, PointHint
 
 BLUE = "#2050c0"
 
 
-def _share_of(chroma: np.ndarray, colour: str) -> np.ndarray:
+def _share_of(chroma: np.ndarray, color: str) -> np.ndarray:
     """(H, W): how much of the hinted colour's chroma each pixel carries (1 = all of it, 0 = none)."""
-    rgb = np.asarray(Image.new("RGB", (1, 1), colour)).reshape(3) / 255
+    rgb = np.asarray(Image.new("RGB", (1, 1), color)).reshape(3) / 255
     target = chroma_of(rgb)
     return (chroma @ target) / (target @ target)
 
@@ -29,7 +29,7 @@ def _two_regions(seed: int = 0, h: int = 120, w: int = 160) -> np.ndarray:
     return np.clip(gray, 0, 255).astype(np.uint8)
 
 
-def test_one_hint_colours_its_region_up_to_the_edge_and_not_beyond() -> None:
+def test_one_hint_colors_its_region_up_to_the_edge_and_not_beyond() -> None:
     gray = _two_regions()
     out = solve_hints(gray, np.zeros((32, 32, 2), np.float32), Hints((PointHint.parse(f"20,60={BLUE}"),)))
     share = _share_of(out, BLUE)
@@ -38,19 +38,19 @@ def test_one_hint_colours_its_region_up_to_the_edge_and_not_beyond() -> None:
     assert (share[:, 82:] > 0.5).mean() < 0.05
 
 
-def test_the_hinted_pixel_gets_the_hinted_colour_after_the_merge() -> None:
+def test_the_hinted_pixel_gets_the_hinted_color_after_the_merge() -> None:
     gray = _two_regions()
     model = np.full((32, 32, 2), (0.05, 0.1), np.float32)  # the model says orange
     hints = Hints((PointHint.parse(f"30,40={BLUE}"), PointHint.parse("120,90=#40a040")))
     rgb = merge(gray, solve_hints(gray, model, hints))
-    for (x, y), colour in (((30, 40), BLUE), ((120, 90), "#40a040")):
-        hinted = np.asarray(Image.new("RGB", (1, 1), colour))
+    for (x, y), color in (((30, 40), BLUE), ((120, 90), "#40a040")):
+        hinted = np.asarray(Image.new("RGB", (1, 1), color))
         # The hint's chroma on this pixel's own luminance, as inference would render it.
         want = merge(gray[y : y + 1, x : x + 1], chroma_of(hinted.astype(np.float32) / 255))
         assert np.linalg.norm(lab_ab(rgb[y : y + 1, x : x + 1]) - lab_ab(want)) < 5
 
 
-def test_no_hints_leave_the_models_colour_exactly() -> None:
+def test_no_hints_leave_the_models_color_exactly() -> None:
     model = np.random.default_rng(0).normal(0, 0.1, (16, 16, 2)).astype(np.float32)
     assert solve_hints(_two_regions(), model, Hints()) is model
 

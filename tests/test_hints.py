@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from colorize.cli import app
 from colorize.config import ModelConfig
 from colorize.errors import BadInputError, ColorizeError
-from colorize.colour.ycbcr import chroma_of
+from colorize.color.ycbcr import chroma_of
 from colorize.hints import Hints, PointHint, parse_color
 from colorize.models import create_generator
 
@@ -38,7 +38,7 @@ def test_zero_initialised_hint_input_reproduces_the_base_model_exactly(head: str
         assert not torch.allclose(base(gray), hinted(gray, hints=hints))
 
 
-def test_colours_parse_from_hex_and_css_names() -> None:
+def test_colors_parse_from_hex_and_css_names() -> None:
     assert parse_color("#2050c0") == (0x20, 0x50, 0xC0)
     assert parse_color("#fff") == (255, 255, 255)
     assert parse_color("navy") == (0, 0, 128)
@@ -98,7 +98,7 @@ def _hint_model(tmp_path: Path) -> Path:
     return path
 
 
-def test_photo_hint_changes_the_colour_where_the_model_takes_hints(tmp_path: Path, tiny_weights: Path) -> None:
+def test_photo_hint_changes_the_color_where_the_model_takes_hints(tmp_path: Path, tiny_weights: Path) -> None:
     src = write_photo_file(tmp_path / "p.png", h=64, w=64)
     weights = _hint_model(tmp_path)
     plain = runner.invoke(app, ["photo", str(src), "-o", str(tmp_path / "plain.png"), "--weights", str(weights), "--device", "cpu"])
@@ -145,18 +145,18 @@ def test_hints_dir_is_read_and_must_exist(tmp_path: Path) -> None:
     assert r.exit_code != 0 and "no such folder (--hints-dir)" in r.stderr
 
 
-def test_simulated_hints_hold_the_true_colour_as_the_renderer_encodes_it() -> None:
+def test_simulated_hints_hold_the_true_color_as_the_renderer_encodes_it() -> None:
     from colorize.config import HintsConfig
     from colorize.train.hints import simulated_hints
 
-    colour = np.asarray([0x20, 0x50, 0xC0]) / 255
-    target = torch.tensor(colour, dtype=torch.float32).view(3, 1, 1).expand(3, 32, 32)
+    color = np.asarray([0x20, 0x50, 0xC0]) / 255
+    target = torch.tensor(color, dtype=torch.float32).view(3, 1, 1).expand(3, 32, 32)
     cfg = HintsConfig(no_hint_prob=0.5)
     maps = np.stack([simulated_hints(target, cfg, np.random.default_rng([0, k])) for k in range(64)])
     hinted = maps[:, 2].max(axis=(1, 2)) > 0
     assert 16 < int(hinted.sum()) < 48  # about half the images get hints
     mask = maps[:, 2] > 0
-    expected = (2 * chroma_of(colour)).astype(np.float32)
+    expected = (2 * chroma_of(color)).astype(np.float32)
     np.testing.assert_allclose(maps[:, :2].transpose(0, 2, 3, 1)[mask], np.broadcast_to(expected, (int(mask.sum()), 2)), atol=1e-5)
     assert np.abs(maps[:, :2].transpose(0, 2, 3, 1)[~mask]).max() == 0
     assert np.array_equal(maps[7], simulated_hints(target, cfg, np.random.default_rng([0, 7])))
@@ -167,7 +167,7 @@ def test_hinted_photos_draw_the_same_hints_for_the_same_sample_id(tmp_path: Path
     from colorize.data import CrappifiedPhotos, training_photos
     from colorize.train.hints import HintedPhotos
 
-    data = HintedPhotos(CrappifiedPhotos(training_photos(_two_colour_photos(tmp_path / "p"), DataConfig(val_fraction=0.0), 64), 32,
+    data = HintedPhotos(CrappifiedPhotos(training_photos(_two_color_photos(tmp_path / "p"), DataConfig(val_fraction=0.0), 64), 32,
                                          DataConfig(), seed=3), HintsConfig(no_hint_prob=0.0, spread_input=True, wide_input=True), seed=3)
     x, y, hints = data[5]
     assert x.shape == (1, 32, 32) and y.shape == (3, 32, 32) and hints.shape == (6, 32, 32)
@@ -175,12 +175,12 @@ def test_hinted_photos_draw_the_same_hints_for_the_same_sample_id(tmp_path: Path
     assert torch.equal(hints, data[5][2]) and not torch.equal(hints, data[6][2])
 
 
-def _two_colour_photos(folder: Path) -> Path:
+def _two_color_photos(folder: Path) -> Path:
     """Flat red and blue photos of the same luminance (108): their gray cannot tell them apart, a hint can."""
     folder.mkdir()
     for i in range(6):
-        colour = (220, 60, 60) if i % 2 else (40, 114, 255)
-        Image.new("RGB", (64, 64), colour).save(folder / f"{i}.png")
+        color = (220, 60, 60) if i % 2 else (40, 114, 255)
+        Image.new("RGB", (64, 64), color).save(folder / f"{i}.png")
     return folder
 
 
@@ -192,7 +192,7 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
     from colorize.train.common import StageContext
     from colorize.weights import load_generator
 
-    data = _two_colour_photos(tmp_path / "toy")
+    data = _two_color_photos(tmp_path / "toy")
     sets = {"hints.base": str(tiny_weights), "hints.steps": 150, "hints.size_px": 32, "hints.batch_size": 8, "hints.lr": 1e-2,
             "hints.checkpoint_every_steps": 50, "hints.no_hint_prob": 0.3, "loss.perceptual": False, "data.val_fraction": 0.0}
     cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
@@ -208,10 +208,10 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
     # a region is what the real model's longer fine-tuning learns.
     colorizer = torch_colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True)
     errors = {"with": [], "without": []}
-    for colour in ((220, 60, 60), (40, 114, 255)):
-        real = np.asarray(Image.new("RGB", (64, 64), colour))
+    for color in ((220, 60, 60), (40, 114, 255)):
+        real = np.asarray(Image.new("RGB", (64, 64), color))
         gray = np.asarray(Image.fromarray(real).convert("L"))
-        Image.new("RGBA", (64, 64), (*colour, 255)).save(tmp_path / "scribble.png")
+        Image.new("RGBA", (64, 64), (*color, 255)).save(tmp_path / "scribble.png")
         hint = Hints(image=tmp_path / "scribble.png")
         errors["with"].append(evaluate(colorizer.colorize([gray], [hint]), [real])["ab_mae"])
         errors["without"].append(evaluate(colorizer.colorize([gray]), [real])["ab_mae"])
@@ -237,7 +237,7 @@ def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny
     sets = {"hints.base": str(tiny_weights), "hints.steps": 3, "hints.size_px": 32, "hints.batch_size": 4, "hints.no_hint_prob": 0.0,
             "hints.spread_input": True, "hints.wide_input": wide, "loss.perceptual": False, "data.val_fraction": 0.0}
     cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
-    gen_path = hints_stage.run(cfg, StageContext(tmp_path / "run", _two_colour_photos(tmp_path / "toy"), device=torch.device("cpu")))
+    gen_path = hints_stage.run(cfg, StageContext(tmp_path / "run", _two_color_photos(tmp_path / "toy"), device=torch.device("cpu")))
     model, _ = load_generator(gen_path)
     assert model.cfg.hints and model.cfg.hints_spread and model.cfg.hints_wide == wide
     assert model.hint_in.in_channels == (6 if wide else 3)
@@ -248,12 +248,12 @@ def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny
 def test_a_rebalanced_fine_tune_of_a_base_without_a_prior_takes_the_corpus_prior(tmp_path: Path, tiny_weights: Path) -> None:
     from colorize.config import load_recipe
     from colorize.data import training_photos
-    from colorize.losses.colour import ab_prior
+    from colorize.losses.color import ab_prior
     from colorize.train import hints as hints_stage
     from colorize.train.common import StageContext
     from colorize.weights import load_generator
 
-    data = _two_colour_photos(tmp_path / "toy")
+    data = _two_color_photos(tmp_path / "toy")
     sets = {"hints.base": str(tiny_weights), "hints.steps": 2, "hints.size_px": 32, "hints.batch_size": 2,
             "loss.perceptual": False, "loss.rebalance_chroma": True, "data.val_fraction": 0.0}
     cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
@@ -277,7 +277,7 @@ def test_a_wide_input_model_grown_from_a_spread_one_reproduces_it_exactly(tmp_pa
         assert not torch.equal(base(gray), base(gray, hints=field[:, :3]))
 
 
-def test_eval_scores_with_true_colour_hints(tmp_path: Path, tiny_weights: Path) -> None:
+def test_eval_scores_with_true_color_hints(tmp_path: Path, tiny_weights: Path) -> None:
     import json
 
     from colorize.hints import sample_point_hints
@@ -340,7 +340,7 @@ def test_retuning_the_decoding_of_a_hint_aware_model_keeps_its_hint_inputs(tmp_p
 
     cfg = ModelConfig(arch="tiny", hints=True, hints_spread=True)
     model = create_generator(cfg).eval()
-    ctx = StageContext(run_dir=tmp_path, data_dir=_two_colour_photos(tmp_path / "p"), device=torch.device("cpu"))
+    ctx = StageContext(run_dir=tmp_path, data_dir=_two_color_photos(tmp_path / "p"), device=torch.device("cpu"))
     untuned = InferenceConfig(render_factor=7, hint_input="field")
     tuned, scores = tune_decoding(model, untuned, RecipeConfig(gan=GanConfig(size_px=32, n_val_images=4)), ctx)
     assert tuned.hint_input == "field" and tuned.render_factor == 7 and tuned.chroma_gain in CHROMA_GAINS

@@ -364,7 +364,7 @@ def test_a_permission_error_is_named_as_such(tmp_path: Path, monkeypatch: pytest
 @pytest.mark.parametrize("hint", ["25%,50%=blue", "25%,50%=red"])
 def test_a_hint_stops_at_a_strong_edge_between_flat_areas(tmp_path: Path, hint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A photo split at gray 190 / 60: a hint on the light side colours it, and the dark side keeps the model's colour."""
-    from colorize.colour.ycbcr import lab_ab
+    from colorize.color.ycbcr import lab_ab
 
     monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)  # the shipped default model, hint channels and all
     gray = np.full((96, 192), 190, np.uint8)
@@ -439,15 +439,15 @@ def test_a_rerun_redoes_a_photo_whose_hints_or_settings_changed_and_skips_the_re
         assert r.exit_code == 0, r.stderr
         return r.stderr
 
-    def colours() -> dict[str, bytes]:
+    def colors() -> dict[str, bytes]:
         return {name: (out / name).read_bytes() for name in visible(out)}
 
     assert "colorized 2, skipped 0" in run()
-    first = colours()
+    first = colors()
     assert "colorized 0, skipped 2" in run()  # the same inputs and settings: done
     Image.fromarray(np.full((48, 64, 4), (255, 0, 0, 255), np.uint8)).save(src / "a.hints.png")
     assert "colorized 1, skipped 1" in run()  # a's hints appeared: a is redone
-    assert colours()["a_color.png"] != first["a_color.png"] and colours()["b_color.png"] == first["b_color.png"]
+    assert colors()["a_color.png"] != first["a_color.png"] and colors()["b_color.png"] == first["b_color.png"]
     Image.fromarray(np.full((48, 64, 4), (0, 0, 255, 255), np.uint8)).save(src / "a.hints.png")
     assert "colorized 1, skipped 1" in run()  # edited hints
     assert "colorized 2, skipped 0" in run("--vividness", "1.5")  # another setting: every photo

@@ -28,7 +28,7 @@ def invoke(*args: object):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def colour_folder(path: Path, n: int = 2) -> Path:
+def color_folder(path: Path, n: int = 2) -> Path:
     path.mkdir()
     for i in range(n):
         write_photo_file(path / f"c{i}.png", seed=i)
@@ -38,7 +38,7 @@ def colour_folder(path: Path, n: int = 2) -> Path:
 # Output paths -------------------------------------------------------------------------------------------------------
 
 def test_eval_checks_its_output_paths_before_scoring(tmp_path: Path, tiny_weights: Path) -> None:
-    data = colour_folder(tmp_path / "data")
+    data = color_folder(tmp_path / "data")
     (tmp_path / "file").write_text("")
     for flag in ("--json", "--sheet"):
         r = invoke("eval", "--data", data, "-w", tiny_weights, flag, tmp_path / "file" / "out", *COMMON)
@@ -49,7 +49,7 @@ def test_eval_checks_its_output_paths_before_scoring(tmp_path: Path, tiny_weight
 
 
 def test_eval_says_when_it_replaces_a_file(tmp_path: Path, tiny_weights: Path) -> None:
-    data = colour_folder(tmp_path / "data")
+    data = color_folder(tmp_path / "data")
     out = tmp_path / "eval.json"
     first = invoke("eval", "--data", data, "-w", tiny_weights, "--json", out, *COMMON)
     assert first.exit_code == 0 and "replaced" not in first.stderr
@@ -103,7 +103,7 @@ def test_keys_that_training_sets_are_refused_in_a_recipe(tmp_path: Path, key: st
 
 
 def test_a_bad_recipe_value_fails_train_before_any_stage(tmp_path: Path) -> None:
-    data = colour_folder(tmp_path / "data", 3)
+    data = color_folder(tmp_path / "data", 3)
     r = invoke("train", "all", "--data", data, "--run", tmp_path / "run", "--recipe", SMOKE, "--set", "gan.loss=banana")
     assert r.exit_code == 1 and "gan.loss = 'banana'" in r.stderr
     assert not (tmp_path / "run" / "1-pretrain-gen").exists()
@@ -120,7 +120,7 @@ def test_an_unreadable_held_out_side_falls_back_to_training_photos_before_traini
     from colorize.config import DataConfig
     from colorize.data import validation_photos
 
-    data = colour_folder(tmp_path / "data", 8)
+    data = color_folder(tmp_path / "data", 8)
     for name in ("bad1.jpg", "bad2.jpg"):
         (data / name).write_bytes(b"not a jpeg")
     rows = [f"c{i}.png,train" for i in range(8)] + ["bad1.jpg,val", "bad2.jpg,val"]
@@ -135,7 +135,7 @@ def test_an_unreadable_held_out_side_falls_back_to_training_photos_before_traini
 
 
 def test_sigterm_during_training_exits_143(tmp_path: Path) -> None:
-    data = colour_folder(tmp_path / "data", 6)
+    data = color_folder(tmp_path / "data", 6)
     args = ["train", "pretrain-gen", "--data", data, "--run", tmp_path / "run", "--recipe", SMOKE, "--arch", "tiny",
             "--set", "loss.perceptual=false"]
     with at_step(2, lambda: os.kill(os.getpid(), signal.SIGTERM)):
@@ -231,8 +231,8 @@ def test_eval_on_grayscale_photos_warns_that_its_scores_say_little(tmp_path: Pat
         write_photo_file(data / f"g{i}.png", mode="L", seed=i)
     r = invoke("eval", "--data", data, "-w", tiny_weights, "--json", tmp_path / "e.json", *COMMON)
     assert r.exit_code == 0 and "have (almost) no colour" in r.stderr
-    colour = invoke("eval", "--data", colour_folder(tmp_path / "c"), "-w", tiny_weights, "--json", tmp_path / "f.json", *COMMON)
-    assert "no colour" not in colour.stderr
+    color = invoke("eval", "--data", color_folder(tmp_path / "c"), "-w", tiny_weights, "--json", tmp_path / "f.json", *COMMON)
+    assert "no colour" not in color.stderr
 
 
 @pytest.mark.parametrize(("hint", "message"), [
@@ -290,7 +290,7 @@ def test_a_hints_image_is_found_whatever_the_case_of_its_photos_name(tmp_path: P
 
 
 def test_quiet_prints_no_summary_and_a_log_gets_no_progress_bar(tmp_path: Path, tiny_weights: Path) -> None:
-    src = colour_folder(tmp_path / "in", 3)
+    src = color_folder(tmp_path / "in", 3)
     quiet = invoke("-q", "photos", src, "-o", tmp_path / "q", "-w", tiny_weights, *COMMON)
     assert quiet.exit_code == 0 and quiet.stderr == "" and len(visible(tmp_path / "q")) == 3
     logged = invoke("photos", src, "-o", tmp_path / "l", "-w", tiny_weights, *COMMON)

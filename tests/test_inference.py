@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from colorize.errors import ColorizeError
-from colorize.colour.tensors import merge_luma_chroma, recolor, rgb_to_chroma, rgb_to_luma
-from colorize.colour.ycbcr import merge
+from colorize.color.tensors import merge_luma_chroma, recolor, rgb_to_chroma, rgb_to_luma
+from colorize.color.ycbcr import merge
 from colorize.inference import torch_colorizer
 from colorize.pipeline import Colorizer
 from colorize.weights import load_generator
@@ -25,7 +25,7 @@ def pil_luma(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).convert("L")).astype(int)
 
 
-def test_output_keeps_input_luminance_and_adds_colour(colorizer: Colorizer) -> None:
+def test_output_keeps_input_luminance_and_adds_color(colorizer: Colorizer) -> None:
     grays = [np.asarray(Image.fromarray(photo_array(h, w, s)).convert("L")) for h, w, s in [(37, 53, 1), (64, 40, 2), (5, 7, 3)]]
     grays.append(np.full((20, 30), 255, np.uint8))  # pure white can only stay white
     outs = colorizer.colorize(grays)
@@ -55,7 +55,7 @@ def test_merge_keeps_luma_exactly_even_for_out_of_gamut_chroma() -> None:
     assert torch.allclose(rgb_to_luma(rgb), y, atol=1e-5)
 
 
-def test_recolor_takes_luminance_from_the_real_and_colour_from_the_prediction() -> None:
+def test_recolor_takes_luminance_from_the_real_and_color_from_the_prediction() -> None:
     torch.manual_seed(0)
     real, pred = torch.rand(2, 3, 8, 8) * 0.5 + 0.25, torch.rand(2, 3, 8, 8) * 0.5 + 0.25
     out = recolor(pred, real)
@@ -65,7 +65,7 @@ def test_recolor_takes_luminance_from_the_real_and_colour_from_the_prediction() 
 
 
 def test_numpy_strip_merge_matches_the_torch_merge(monkeypatch: pytest.MonkeyPatch) -> None:
-    import colorize.colour.ycbcr as ycbcr
+    import colorize.color.ycbcr as ycbcr
 
     monkeypatch.setattr(ycbcr, "_MERGE_STRIP_PX", 5000)  # many strips, the last one short
     rng = np.random.default_rng(0)
@@ -78,7 +78,7 @@ def test_numpy_strip_merge_matches_the_torch_merge(monkeypatch: pytest.MonkeyPat
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
 
 
-def test_chroma_round_trip_for_in_gamut_colour() -> None:
+def test_chroma_round_trip_for_in_gamut_color() -> None:
     rgb = torch.rand(1, 3, 8, 8)
     back = merge_luma_chroma(rgb_to_luma(rgb), rgb_to_chroma(rgb))
     assert torch.allclose(back, rgb, atol=1e-4)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from colorize.config import LossConfig
-from colorize.colour.tensors import merge_luma_chroma, rgb_to_chroma, rgb_to_luma
+from colorize.color.tensors import merge_luma_chroma, rgb_to_chroma, rgb_to_luma
 from colorize.losses import PerceptualLoss, VggSource, hed_weights_path
 from colorize.losses.perceptual import _gram
 

@@ -48,7 +48,7 @@ def _torch_colorizer(weights: Path, **kwargs: object) -> Colorizer:
 
 @pytest.mark.parametrize(("vividness", "hints_spread", "hints_wide"), [(1.0, False, False), (1.6, False, False), (1.0, True, False),
                                                                       (1.0, True, True)])
-def test_onnx_colour_equals_pytorch_colour_with_and_without_hints(tmp_path: Path, vividness: float, hints_spread: bool,
+def test_onnx_color_equals_pytorch_color_with_and_without_hints(tmp_path: Path, vividness: float, hints_spread: bool,
                                                                   hints_wide: bool) -> None:
     weights = _weights(tmp_path / "h.pt", seed=1, hints=True, hints_spread=hints_spread, hints_wide=hints_wide, chroma_gain=1.3)
     grays = [photo_array(48, 64, seed=0).mean(2).astype(np.uint8), photo_array(90, 40, seed=1).mean(2).astype(np.uint8)]

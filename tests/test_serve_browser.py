@@ -71,7 +71,7 @@ def rendered(page, after: int) -> int:
     return int(page.get_attribute("#after", "data-rendered"))
 
 
-def test_click_pick_a_colour_see_it_and_save(server: tuple[str, Path], tmp_path: Path) -> None:
+def test_click_pick_a_color_see_it_and_save(server: tuple[str, Path], tmp_path: Path) -> None:
     url, folder = server
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

@@ -350,7 +350,7 @@ def test_every_adversarial_loss_trains_through_the_cli(finished_run: Path, photo
         assert all(int(float(x["crit_iters"])) == 5 for x in log)
 
 
-def test_inflection_point_never_takes_colour_worse_than_gray() -> None:
+def test_inflection_point_never_takes_color_worse_than_gray() -> None:
     from colorize.train.gan import choose
 
     def row(step: int, ab: float, gap: float) -> dict[str, float]:

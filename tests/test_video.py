@@ -162,7 +162,7 @@ def test_stabilisation_reduces_measured_flicker(tmp_path: Path, colorizer: Color
     assert steady.flicker_output < 0.7 * plain.flicker_output, (steady.flicker_output, plain.flicker_output)
 
 
-def test_flicker_metric_sees_colour_change_only() -> None:
+def test_flicker_metric_sees_color_change_only() -> None:
     still = np.full((8, 8, 3), 120, np.uint8)
     tinted = still.copy()
     tinted[..., 0] += 20

@@ -10,13 +10,13 @@ from torch import nn
 
 from colorize.config import LossConfig, ModelConfig
 from colorize.errors import ConfigError
-from colorize.colour.tensors import recolor
-from colorize.losses.colour import BinClassificationLoss, BinWeights, colorfulness_loss, rebalance_weights
+from colorize.color.tensors import recolor
+from colorize.losses.color import BinClassificationLoss, BinWeights, colorfulness_loss, rebalance_weights
 from colorize.losses.perceptual import PerceptualLoss
 
 
 def needs_prior(cfg: LossConfig) -> bool:
-    """Whether the objective rebalances by the corpus's ab prior (`colorize.losses.colour.ab_prior`)."""
+    """Whether the objective rebalances by the corpus's ab prior (`colorize.losses.color.ab_prior`)."""
     return bool(cfg.classification_weight) or cfg.rebalance_chroma
 
 

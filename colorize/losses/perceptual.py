@@ -22,7 +22,7 @@ from torch import nn
 
 from colorize.config import LossConfig
 from colorize.errors import WeightsError
-from colorize.colour.tensors import recolor, rgb_to_chroma
+from colorize.color.tensors import recolor, rgb_to_chroma
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorize.colour.tensors import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
+from colorize.color.tensors import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
 from colorize.config import HEADS, ModelConfig
 from colorize.errors import ConfigError
 from colorize.hints import hint_input_channels

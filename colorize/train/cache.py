@@ -16,7 +16,7 @@ from tqdm import tqdm
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, training_photos
-from colorize.colour.tensors import recolor
+from colorize.color.tensors import recolor
 from colorize.train.common import StageContext, begin_stage, done_hash, eval_mode, finish_stage, stage_hash
 from colorize.weights import load_generator
 

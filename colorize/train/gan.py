@@ -33,7 +33,7 @@ import torch
 from colorize.atomic import atomic_write
 from colorize.config import RecipeConfig
 from colorize.data import CrappifiedPhotos, training_photos, validation_pairs, validation_photos
-from colorize.colour.tensors import recolor
+from colorize.color.tensors import recolor
 from colorize.errors import ConfigError
 from colorize.losses import Objective, adversarial_loss
 from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty

@@ -22,10 +22,10 @@ from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, step_loader, training_photos, validation_pairs, validation_photos
 from colorize.errors import ConfigError, WeightsError
 from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
-from colorize.colour.tensors import rgb_to_chroma
+from colorize.color.tensors import rgb_to_chroma
 from colorize.pipeline import InferenceConfig, hint_input_kind, render_factor_for
 from colorize.losses import Objective
-from colorize.losses.colour import ab_prior
+from colorize.losses.color import ab_prior
 from colorize.losses.objective import needs_prior
 from colorize.models import create_generator
 from colorize.train.common import (

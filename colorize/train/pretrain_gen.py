@@ -17,7 +17,7 @@ from colorize.atomic import atomic_write
 from colorize.config import PretrainGenConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, step_loader, training_photos, validation_pairs, validation_photos
 from colorize.losses import Objective
-from colorize.losses.colour import ab_prior
+from colorize.losses.color import ab_prior
 from colorize.losses.objective import needs_prior
 from colorize.models import count_parameters, create_generator
 from colorize.sheets import contact_sheet

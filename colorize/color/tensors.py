@@ -1,4 +1,4 @@
-"""Colour in torch, differentiable: BT.601 YCbCr (the constants of `colorize.colour.ycbcr`) for the losses, the
+"""Colour in torch, differentiable: BT.601 YCbCr (the constants of `colorize.color.ycbcr`) for the losses, the
 critic and the film's flicker meter, and CIELAB with its quantised ab space (Zhang et al. 2016, *Colorful Image
 Colorization*) for the ab-bin head and its loss. Written by hand: these must be differentiable torch ops to train
 end to end, which OpenCV's and scikit-image's are not.
@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import torch
 
-from colorize.colour.ycbcr import CHROMA_TO_RGB, RGB_TO_CB, RGB_TO_CR, RGB_TO_Y
+from colorize.color.ycbcr import CHROMA_TO_RGB, RGB_TO_CB, RGB_TO_CR, RGB_TO_Y
 
 AB_GRID = 10  # bin size in ab units (Zhang et al.)
 AB_LIMIT = 110
@@ -38,7 +38,7 @@ def merge_luma_chroma(y: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     """(B, 1, H, W) Y and (B, 2, H, W) CbCr -> (B, 3, H, W) RGB in [0, 1] whose luminance is exactly `y`.
 
     Where the colour would leave the RGB cube, the chroma is scaled down instead of clipping the channels,
-    which would change the luminance (as `colorize.colour.ycbcr.merge` does at inference).
+    which would change the luminance (as `colorize.color.ycbcr.merge` does at inference).
     """
     offsets = torch.einsum("ck,bkhw->bchw", y.new_tensor(CHROMA_TO_RGB), chroma)  # (B, 3, H, W)
     room = torch.where(offsets > 0, 1.0 - y, y)  # how far each channel may move in its direction

@@ -8,11 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from colorize.colour.tensors import _lab_to_rgb_unclamped, ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb, rgb_to_lab
+from colorize.color.tensors import _lab_to_rgb_unclamped, ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb, rgb_to_lab
 from colorize.config import LossConfig, ModelConfig
 from colorize.errors import ConfigError
 from colorize.losses import Objective
-from colorize.losses.colour import BinWeights, ab_prior, colorfulness_loss, rebalance_weights, soft_encode
+from colorize.losses.color import BinWeights, ab_prior, colorfulness_loss, rebalance_weights, soft_encode
 from colorize.models import create_generator
 
 
@@ -66,7 +66,7 @@ def test_bin_weights_are_each_pixels_nearest_bin_weight() -> None:
     assert (got == expected).float().mean() > 0.98  # the rest are ties on a cell's edge
 
 
-def test_rebalanced_chroma_prefers_the_rare_saturated_colour_to_the_common_gray() -> None:
+def test_rebalanced_chroma_prefers_the_rare_saturated_color_to_the_common_gray() -> None:
     # A patch whose true colour is gray in 3 pixels of 4 and saturated red in the last: plain L1 is least for gray
     # (the median), the rebalanced L1 for red, which the corpus (mostly gray) makes rare.
     target = torch.full((1, 3, 8, 8), 0.5)
@@ -85,14 +85,14 @@ def test_rebalanced_chroma_needs_the_prior() -> None:
         Objective(LossConfig(perceptual=False, rebalance_chroma=True), ModelConfig(arch="tiny"))
 
 
-def test_colorfulness_loss_prefers_colour() -> None:
+def test_colorfulness_loss_prefers_color() -> None:
     gray = torch.full((1, 3, 8, 8), 0.5)
     vivid = torch.zeros(1, 3, 8, 8)
     vivid[:, 0, :, :4], vivid[:, 2, :, 4:] = 1, 1
     assert colorfulness_loss(vivid) < colorfulness_loss(gray)
 
 
-def test_bin_head_with_lower_temperature_is_more_colourful(tmp_path: Path) -> None:
+def test_bin_head_with_lower_temperature_is_more_colorful(tmp_path: Path) -> None:
     torch.manual_seed(0)
     gen = create_generator(ModelConfig(arch="tiny", head="ab_bins")).eval()
     gray = torch.rand(1, 1, 32, 32)
@@ -110,7 +110,7 @@ def test_classification_needs_the_bin_head() -> None:
         Objective(LossConfig(perceptual=False, classification_weight=1.0), ModelConfig(arch="tiny"))
 
 
-def test_temperature_comes_from_the_checkpoint_and_vividness_moves_colourfulness(tmp_path: Path) -> None:
+def test_temperature_comes_from_the_checkpoint_and_vividness_moves_colorfulness(tmp_path: Path) -> None:
     from colorize.inference import load_colorizer
     from colorize.metrics import colorfulness
     from colorize.weights import save_checkpoint

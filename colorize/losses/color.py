@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorize.colour.tensors import AB_GRID, ab_bins, rgb_to_lab
+from colorize.color.tensors import AB_GRID, ab_bins, rgb_to_lab
 
 SOFT_NEIGHBOURS = 5  # bins each true colour is spread over (Zhang et al.)
 SOFT_SIGMA = 5.0  # ab units, for the soft encoding and for smoothing the prior
