@@ -47,6 +47,12 @@ model-card: $(STAMP)
 	$(PY) scripts/hints_card.py --data data/photos --model runs/hints-v7/hints/gen.pt \
 		--base weights/colorize-lite0-v6.pt --ship colorize-lite0-v7 --tune-decoding $(HINTS_CARD)
 
+# The browser tests drive Debian's Chromium: installed here where apt can, else they skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium not installed: the browser tests will skip"
+
 test: $(STAMP) browser
 	$(PY) -m pytest -q
 

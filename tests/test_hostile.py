@@ -195,8 +195,10 @@ def test_outputs_keep_luminance_png_exactly_jpeg_within_its_own_loss(tmp_path: P
 
 
 def test_inference_imports_no_training_or_gan_code() -> None:
-    """Every module behind `photo`, `photos`, `video`, `frames` and `eval` stays clear of training code and data."""
-    entry_points = "colorize.pipeline, colorize.inference, colorize.onnx_engine, colorize.photos, colorize.video, colorize.evaluation"
+    """Every module behind `photo`, `photos`, `video`, `frames`, `eval` and `serve`, and the CLI itself, stays clear of
+    training code and data."""
+    entry_points = ("colorize.pipeline, colorize.inference, colorize.onnx_engine, colorize.photos, colorize.video, "
+                    "colorize.temporal, colorize.evaluation, colorize.hint_solver, colorize.serve, colorize.cli")
     training = ("fastai.vision.gan", "colorize.train", "colorize.data", "colorize.losses")
     code = f"import sys, {entry_points}; print(sorted(m for m in sys.modules if m.startswith({training!r})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
