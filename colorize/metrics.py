@@ -9,6 +9,10 @@
   average has done more harm than good.
 - ab_diversity: mean pairwise distance between the photos' mean a*b* (a mode-collapse signal: it falls towards 0
   when every photo gets the same tint); ab_diversity_real is the real photos' own.
+- coverage, per hue sector of CIELAB (`colorize.color.ycbcr.HUE_SECTORS`: neutral, warm, yellow, green, blue,
+  purple): `SECTOR_share` the share of all output pixels in it, `SECTOR_share_real` the real photos' share, and
+  `SECTOR_recall` the share of the pixels truly in it that the model put there (NaN where no pixel truly is). A
+  model that never paints green has green_share 0 and green_recall 0, whatever its ab error.
 - score: ab_mae + colorfulness_gap, one number to compare runs by (both on comparable scales, tens of units for
   typical photos). The GAN stage's inflection point uses the two separately, accuracy first
   (`colorize.train.gan.choose`).
@@ -20,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from colorize.color.ycbcr import lab_ab
+from colorize.color.ycbcr import SECTOR_NAMES, hue_sector, lab_ab
 
 
 _MSE_FLOOR = 1 / 12  # variance of uniform rounding to integer levels
@@ -53,6 +57,22 @@ def ab_diversity(images: Sequence[np.ndarray]) -> float:
     return float(d[np.triu_indices(len(means), 1)].mean())
 
 
+def coverage(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[str, float]:
+    """Per hue sector, pooled over all pixels: the output's share, the real photos' share, and the recall."""
+    n = len(SECTOR_NAMES)
+    confusion = np.zeros((n, n), np.int64)  # [true sector, predicted sector]
+    for p, r in zip(preds, reals):
+        confusion += np.bincount(hue_sector(r).ravel().astype(np.int64) * n + hue_sector(p).ravel(), minlength=n * n).reshape(n, n)
+    total = max(int(confusion.sum()), 1)
+    out = {}
+    for k, name in enumerate(SECTOR_NAMES):
+        truly = confusion[k].sum()
+        out[f"{name}_share"] = float(confusion[:, k].sum() / total)
+        out[f"{name}_share_real"] = float(truly / total)
+        out[f"{name}_recall"] = float(confusion[k, k] / truly) if truly else float("nan")
+    return out
+
+
 def evaluate(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[str, float]:
     """Mean metrics over a set of (prediction, real) pairs."""
     cf_pred = float(np.mean([colorfulness(p) for p in preds]))
@@ -68,4 +88,5 @@ def evaluate(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[s
         "ab_diversity_real": ab_diversity(reals),
     }
     out["score"] = out["ab_mae"] + out["colorfulness_gap"]
+    out.update(coverage(preds, reals))
     return out

@@ -154,3 +154,28 @@ def test_vividness_scales_an_rgb_models_tuned_chroma_gain_and_keeps_luminance(tm
         assert np.abs(np.asarray(Image.fromarray(out).convert("L"), np.int16) - gray).max() <= 1
         scores[v] = colorfulness(out)
     assert scores[0.5] < scores[1.0] < scores[2.0]
+
+
+def test_hue_sectors_put_named_colours_where_a_person_would() -> None:
+    from colorize.color.ycbcr import SECTOR_NAMES, hue_sector
+
+    named = {"warm": [(255, 0, 0), (255, 165, 0), (224, 172, 145)], "yellow": [(255, 255, 0)],
+             "green": [(0, 255, 0), (107, 142, 35), (34, 139, 34)], "blue": [(0, 255, 255), (135, 206, 235), (0, 0, 255)],
+             "purple": [(128, 0, 128)], "neutral": [(128, 128, 128), (120, 122, 125)]}
+    for sector, colours in named.items():
+        got = hue_sector(np.array([colours], np.uint8))[0]
+        assert [SECTOR_NAMES[k] for k in got] == [sector] * len(colours), sector
+
+
+def test_coverage_counts_a_colour_never_painted_as_zero_recall() -> None:
+    from colorize.metrics import coverage
+
+    real = np.zeros((10, 20, 3), np.uint8)
+    real[:, :10] = (34, 139, 34)  # half green
+    real[:, 10:] = (135, 206, 235)  # half sky blue
+    beige = real.copy()
+    beige[:, :10] = (200, 180, 150)  # the model paints the leaves beige
+    c = coverage([beige], [real])
+    assert c["green_share_real"] == 0.5 and c["green_share"] == 0.0 and c["green_recall"] == 0.0
+    assert c["blue_recall"] == 1.0 and c["yellow_share"] == 0.5  # beige reads as a pale yellow
+    assert coverage([real], [real])["green_recall"] == 1.0 and np.isnan(c["purple_recall"])

@@ -34,6 +34,7 @@ def eval_(
     import json
 
     from colorize.atomic import atomic_write, check_output_file
+    from colorize.color.ycbcr import SECTOR_NAMES
     from colorize.corpus import held_out_photos, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
     from colorize.sheets import thumbnail
@@ -67,9 +68,17 @@ def eval_(
     for name, m in rows.items():
         typer.echo(f"{name:10}" + "".join(f"{m[k]:>18.3f}" for k in keys))
     typer.echo(f"{int(results['n_photos']['count'])} photos; psnr higher is better, the rest lower (colorfulness: closer to real)")
+    typer.echo("colour coverage: % of pixels in each hue sector, model / real photos; recall: of the pixels truly in it, "
+               "the % the model put there")
+    for sector in SECTOR_NAMES:
+        m = results["model"]
+        typer.echo(f"  {sector:8} {100 * m[f'{sector}_share']:5.1f} / {100 * m[f'{sector}_share_real']:5.1f}   "
+                   f"recall {100 * m[f'{sector}_recall']:5.1f}")
     for group, r in results.get("groups", {}).items():
-        typer.echo(f"{group}: {int(r['n_photos']['count'])} photos, ab_mae {r['model']['ab_mae']:.2f} (gray {r['gray']['ab_mae']:.2f}), "
-                   f"colorfulness_gap {r['model']['colorfulness_gap']:.1f}")
+        m = r["model"]
+        typer.echo(f"{group}: {int(r['n_photos']['count'])} photos, ab_mae {m['ab_mae']:.2f} (gray {r['gray']['ab_mae']:.2f}), "
+                   f"colorfulness_gap {m['colorfulness_gap']:.1f}, green {100 * m['green_share']:.1f} / "
+                   f"{100 * m['green_share_real']:.1f} % (recall {100 * m['green_recall']:.1f} %)")
     atomic_write(out, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
     say(f"metrics saved to {out}" + (" (replaced the file that was there)" if out in replacing else ""))
     if sheet is not None:

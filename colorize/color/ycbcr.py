@@ -16,6 +16,15 @@ RGB_TO_CR = (0.5, -0.418688, -0.081312)
 # RGB = Y + offsets; each row is (Cb, Cr) -> one channel's offset, and each has zero luminance.
 CHROMA_TO_RGB = ((0.0, 1.402), (-0.344136, -0.714136), (1.772, 0.0))
 
+# Named hue sectors of CIELAB (hue angle of a*b*, degrees, [start, end)), for colour coverage: which colours a model
+# paints and which it never does. Pixels below NEUTRAL_CHROMA (C*ab) are neutral, whatever their hue. The borders
+# put sRGB's primaries and their neighbours where a person would: red 40° and orange 73° (warm), yellow 100°, olive
+# 115° and green 136° (green), cyan 196° and sky 236° (blue), blue 306°, purple 328°.
+HUE_SECTORS = (("warm", -10.0, 75.0), ("yellow", 75.0, 105.0), ("green", 105.0, 190.0), ("blue", 190.0, 310.0),
+               ("purple", 310.0, 350.0))
+NEUTRAL_CHROMA = 10.0
+SECTOR_NAMES = ("neutral", *(name for name, _, _ in HUE_SECTORS))
+
 _MERGE_STRIP_PX = 1 << 18  # pixels per strip of the merge: its temporaries stay in cache
 
 
@@ -32,6 +41,18 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
 def lab_ab(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W, 2) float32 CIELAB a*, b* (D65)."""
     return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
+
+
+def hue_sector(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8 index into SECTOR_NAMES (0 neutral, then HUE_SECTORS in order)."""
+    ab = lab_ab(rgb)
+    hue = np.degrees(np.arctan2(ab[..., 1], ab[..., 0])) % 360.0
+    hue = np.where(hue >= 350.0, hue - 360.0, hue)  # the warm sector wraps through 0
+    out = np.zeros(hue.shape, np.uint8)
+    for k, (_, start, end) in enumerate(HUE_SECTORS, start=1):
+        out[(hue >= start) & (hue < end)] = k
+    out[np.hypot(ab[..., 0], ab[..., 1]) < NEUTRAL_CHROMA] = 0
+    return out
 
 
 def merge(gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:
