@@ -80,8 +80,12 @@ class CriticConfig:
 class DataConfig:
     """Where photos come from and how inputs are damaged ("crappified")."""
 
-    # Share held out for validation, by a hash of each name (a manifest's split column wins).
+    # Share held out for validation, by a hash of each name (a manifest's split column wins); with split = "by-source",
+    # the share of sources.
     val_fraction: Annotated[float, Range(ge=0, le=0.9)] = 0.1
+    # "random": photos are held out one by one. "by-source": whole sources (an activity set, an album, a wallpaper
+    # pack: `colorize.corpus.source_of`), so validation says how a model does on photos of a kind it never saw.
+    split: Annotated[str, OneOf(("random", "by-source"))] = "random"
     # Crappify: film noise of up to this standard deviation (0..1 units).
     noise_std_max: Weight = 0.04
     # Crappify: JPEG damage at a quality drawn from min..max.

@@ -49,10 +49,26 @@ def read_manifest(root: Path) -> dict[str, dict[str, str]]:
         return {row["file"]: row for row in csv.DictReader(f) if "file" in row}
 
 
-def split_photos(paths: Sequence[Path], root: Path, val_fraction: float) -> tuple[list[Path], list[Path]]:
-    """Deterministic train/val split: the side `root/manifest.csv` records for a photo, else a hash of its path
-    relative to `root` against `val_fraction`. Either way a photo never changes sides."""
+def source_of(path: Path, root: Path) -> str:
+    """Where a photo comes from: its subfolder and the part of its name before the last `__` (scripts/get_photos.py
+    names files PACKAGE__SET__NAME), so the photos of one activity set, wallpaper pack or album share a source."""
+    rel = path.relative_to(root)
+    parts = [*rel.parent.parts, *([rel.name.rsplit("__", 1)[0]] if "__" in rel.name else [])]
+    return "/".join(parts) or rel.name
+
+
+def split_photos(paths: Sequence[Path], root: Path, val_fraction: float, by_source: bool = False) -> tuple[list[Path], list[Path]]:
+    """Deterministic train/val split; a photo never changes sides.
+
+    Random (the default): the side `root/manifest.csv` records for a photo, else a hash of its path relative to
+    `root` against `val_fraction`. By source: whole sources (`source_of`) are held out, by a hash of the source's
+    name against `val_fraction`, so validation photos share no activity set, album or photographer with training
+    ones and their scores say how a model does on photos of a kind it never saw. Sources are held out group by group
+    (`_held_out_sources`), so no group loses all its photos to validation."""
     manifest = read_manifest(root)
+    if by_source:
+        val = _held_out_sources(paths, root, manifest, val_fraction)
+        return sorted(set(paths) - set(val)), sorted(val)
 
     def side(p: Path) -> str | None:
         return manifest.get(p.relative_to(root).as_posix(), {}).get("split")
@@ -67,10 +83,33 @@ def split_photos(paths: Sequence[Path], root: Path, val_fraction: float) -> tupl
     return train, sorted(val)
 
 
-def held_out_photos(root: Path, val_fraction: float = DataConfig.val_fraction) -> tuple[list[Path], dict[Path, str]]:
+def _held_out_sources(paths: Sequence[Path], root: Path, manifest: dict, val_fraction: float) -> list[Path]:
+    """Within each group (a source's commonest manifest group), whole sources in the order of a hash of their
+    names, until the group's held-out photos reach `val_fraction` of it; one source of each group always stays in
+    training."""
+    by_source: dict[str, list[Path]] = {}
+    for p in paths:
+        by_source.setdefault(source_of(p, root), []).append(p)
+    groups: dict[str, list[str]] = {}
+    for source, members in by_source.items():
+        kinds = [manifest.get(p.relative_to(root).as_posix(), {}).get("group") or "other" for p in members]
+        groups.setdefault(max(sorted(set(kinds)), key=kinds.count), []).append(source)
+    val: list[Path] = []
+    for sources in groups.values():
+        total, held = sum(len(by_source[s]) for s in sources), 0
+        for source in sorted(sources, key=lambda s: _hash_fraction(f"source:{s}"))[: len(sources) - 1]:
+            if held >= val_fraction * total:
+                break
+            val += by_source[source]
+            held += len(by_source[source])
+    return val
+
+
+def held_out_photos(root: Path, val_fraction: float = DataConfig.val_fraction, by_source: bool = False
+                    ) -> tuple[list[Path], dict[Path, str]]:
     """The photos of `root` that training holds out (`split_photos`), and each one's group from the manifest
     ("other" where it records none): what the model card scores."""
     root = Path(root)
-    _, val = split_photos(list_photos(root), root, val_fraction)
+    _, val = split_photos(list_photos(root), root, val_fraction, by_source)
     manifest = read_manifest(root)
     return val, {p: manifest.get(p.relative_to(root).as_posix(), {}).get("group") or "other" for p in val}

@@ -33,7 +33,7 @@ def validation_photos(root: Path, cfg: DataConfig, max_short_side_px: int, limit
     trains, so a problem shows at once. Where the held-out side has no readable photo (a small corpus, or one
     whose held-out files are damaged), the first readable training photos stand in, said in the log: their scores
     flatter, and the corpus needs more photos for honest ones."""
-    train_paths, val_paths = split_photos(list_photos(root), root, cfg.val_fraction)
+    train_paths, val_paths = split_photos(list_photos(root), root, cfg.val_fraction, cfg.split == "by-source")
     photos = _decode_some(val_paths, max_short_side_px, limit)
     if not photos:
         unreadable = f" ({len(val_paths)} held out, none readable)" if val_paths else ""
@@ -151,7 +151,7 @@ def load_cutouts(root: Path) -> list[np.ndarray]:
 
 def training_photos(root: Path, cfg: DataConfig, max_short_side_px: int) -> TrainingPhotos:
     """The training side of `root`'s split, decoded once, with people weighted up (by the manifest's `group`)."""
-    train_paths, _ = split_photos(list_photos(root), root, cfg.val_fraction)
+    train_paths, _ = split_photos(list_photos(root), root, cfg.val_fraction, cfg.split == "by-source")
     groups = {k: v.get("group") for k, v in read_manifest(root).items()}
     photos, people = [], []
     for path in train_paths:

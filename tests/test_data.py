@@ -119,3 +119,16 @@ def test_composites_and_people_weighting_in_training_samples(tmp_path: Path) -> 
     plain = DataConfig(composite_prob=0.0)
     without = CrappifiedPhotos(training_photos(root, plain, 64), 32, plain, seed=0)
     assert not any(np.any(without[k][1][2].numpy() < 0.2) for k in range(10))  # no yellow without compositing
+
+
+def test_a_by_source_split_holds_out_whole_sources(tmp_path: Path) -> None:
+    from colorize.corpus import source_of
+
+    names = [f"pack{k}__set{j}__photo{i}.jpg" for k in range(4) for j in range(5) for i in range(3)] + ["loose.jpg"]
+    paths = [tmp_path / n for n in names] + [tmp_path / "album" / "a.jpg", tmp_path / "album" / "b.jpg"]
+    assert source_of(paths[0], tmp_path) == "pack0__set0" and source_of(paths[-1], tmp_path) == "album"
+    assert source_of(tmp_path / "loose.jpg", tmp_path) == "loose.jpg"
+    train, val = split_photos(paths, tmp_path, 0.3, by_source=True)
+    held = {source_of(p, tmp_path) for p in val}
+    assert val and train and held.isdisjoint({source_of(p, tmp_path) for p in train})
+    assert split_photos(list(reversed(paths)), tmp_path, 0.3, by_source=True) == (train, val)

@@ -28,6 +28,8 @@ def eval_(
     vividness: VividnessOpt = 1.0,
     engine: EngineOpt = Engine.auto,
     held_out: Annotated[bool, typer.Option("--held-out", help="Score only the photos training holds out of --data (its manifest's split, as scripts/get_photos.py writes it), per group too: the model card's protocol.")] = False,
+    by_source: Annotated[bool, typer.Option("--by-source", help="With --held-out: hold out whole sources (activity sets, albums, wallpaper packs; the recipe's data.split = \"by-source\"), the split that says how a model does on photos of a kind it never saw.")] = False,
+    val_fraction: Annotated[Optional[float], typer.Option("--val-fraction", min=0.0, max=0.9, metavar="X", help="With --held-out: the recipe's data.val_fraction (default 0.1).")] = None,
     sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a contact sheet PNG: each photo in gray, colorized (no hints) and in its real colour.", metavar="PATH")] = None,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
@@ -35,13 +37,15 @@ def eval_(
 
     from colorize.atomic import atomic_write, check_output_file
     from colorize.color.ycbcr import SECTOR_NAMES
+    from colorize.config import DataConfig
     from colorize.corpus import held_out_photos, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
     from colorize.sheets import thumbnail
 
     out = json_out or Path("eval.json")
     replacing = {p for p in (out, sheet) if p is not None and check_output_file(p)}
-    paths, group_of = held_out_photos(data) if held_out else (list_photos(data), {})
+    fraction = DataConfig.val_fraction if val_fraction is None else val_fraction
+    paths, group_of = held_out_photos(data, fraction, by_source) if held_out else (list_photos(data), {})
     if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
     colorizer = colorizer_factory(weights, device, render_factor, 1, False, vividness, engine.value)()
