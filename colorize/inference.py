@@ -98,13 +98,13 @@ class TorchBackend:
 
 def torch_colorizer(model: nn.Module, device: str | torch.device = "auto", inference: InferenceConfig | None = None,
                     render_factor: int | None = None, batch_size: int = 4, fp32: bool = False, channels_last: bool = True,
-                    vividness: float = 1.0) -> Colorizer:
+                    vividness: float = 1.0, mirror: bool = True) -> Colorizer:
     """A `Colorizer` running `model` with PyTorch; `inference` defaults to what the model's own config says (a
     model fresh from training: chroma gain 1, the default render factor unless given)."""
     if inference is None:
         inference = InferenceConfig.from_checkpoint({"model_config": dataclasses.asdict(model.cfg)})
     backend = TorchBackend(model, device, fp32, channels_last)
-    return Colorizer(backend, inference, render_factor, batch_size, vividness)
+    return Colorizer(backend, inference, render_factor, batch_size, vividness, mirror)
 
 
 def load_colorizer(weights: Path | None = None, **kwargs: object) -> Colorizer:

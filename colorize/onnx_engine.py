@@ -87,7 +87,7 @@ class OnnxBackend:
 
 
 def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor: int | None, batch_size: int,
-                   vividness: float) -> Colorizer | None:
+                   vividness: float, mirror: bool = True) -> Colorizer | None:
     """The ONNX engine for a photo run, exporting the model into the cache on first use; None where PyTorch must run
     it instead (engine `torch`, a GPU may be used, onnxruntime is missing, or the export failed)."""
     if engine not in ENGINES:
@@ -137,7 +137,7 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
         except OSError:
             pass  # a read-only cache keeps it; the checksum check sends the next run to re-export or PyTorch
         return _fall_back(engine, f"{onnx_path}: unusable cached export ({e})")
-    return Colorizer(backend, inference, factor, batch_size, vividness)
+    return Colorizer(backend, inference, factor, batch_size, vividness, mirror)
 
 
 def _fall_back(engine: str, reason: str) -> None:

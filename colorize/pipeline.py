@@ -117,9 +117,11 @@ class Colorizer:
     """Turns grayscale photos (H, W) uint8 into colour (H, W, 3) uint8 with the original luminance."""
 
     def __init__(self, backend: Backend, inference: InferenceConfig, render_factor: int | None = None,
-                 batch_size: int = 4, vividness: float = 1.0) -> None:
+                 batch_size: int = 4, vividness: float = 1.0, mirror: bool = True) -> None:
         """`render_factor` overrides the model's own; `vividness` multiplies an RGB model's chroma gain or divides
-        an ab-bin model's temperature: above 1 more saturated, below 1 paler."""
+        an ab-bin model's temperature: above 1 more saturated, below 1 paler. With `mirror`, the model's colour is
+        the mean of its colour for the photo and for the photo mirrored (twice the network's time): where the model
+        is unsure, the two disagree and their mean falls toward neutral, and a colour it is sure of stays."""
         render_factor = render_factor or inference.render_factor
         if render_factor < MIN_RENDER_FACTOR:
             raise ColorizeError(f"render factor {render_factor} is too small; use {MIN_RENDER_FACTOR} or more")
@@ -131,6 +133,7 @@ class Colorizer:
         self.inference = inference
         self.render_factor = render_factor
         self.batch_size = batch_size
+        self.mirror = mirror
         self.chroma_gain = inference.chroma_gain * (1.0 if inference.temperature is not None else vividness)
         self.temperature = None if inference.temperature is None else inference.temperature / vividness
 
@@ -201,7 +204,11 @@ class Colorizer:
 
     def _chroma(self, grays: Sequence[np.ndarray], size_px: int) -> list[np.ndarray]:
         lumas = np.stack([model_input(g, size_px) for g in grays])[:, None]  # (B, 1, S, S)
-        rgb = self.backend.run(lumas, self.no_hints(len(grays), size_px), self.temperature)  # (B, 3, S, S)
+        if self.mirror:
+            lumas = np.concatenate([lumas, lumas[..., ::-1]])
+        rgb = self.backend.run(np.ascontiguousarray(lumas), self.no_hints(len(lumas), size_px), self.temperature)  # (B, 3, S, S)
+        if self.mirror:  # chroma is linear in RGB: the mean of the two colours is the mean of their chroma
+            rgb = (rgb[: len(grays)] + rgb[len(grays) :, ..., ::-1]) * np.float32(0.5)
         if not np.isfinite(rgb).all():
             # Black pixels would replace the photo's own luminance: never write such a photo.
             raise ModelOutputError("the model's output is not a finite number (NaN or infinity): its weights or their "

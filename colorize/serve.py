@@ -120,7 +120,7 @@ class Session:
 
     def colorizer(self, render_factor: int | None, vividness: float) -> Colorizer:
         """The pipeline at these settings, over the one loaded model."""
-        return Colorizer(self.base.backend, self.base.inference, render_factor, 1, vividness)
+        return Colorizer(self.base.backend, self.base.inference, render_factor, 1, vividness, self.base.mirror)
 
     def render(self, req: RenderIn) -> tuple[OpenPhoto, np.ndarray]:
         """(the photo, its colour (H, W, 3) uint8) as `colorize photo` would make it."""

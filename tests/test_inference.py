@@ -89,7 +89,7 @@ def test_render_factor_sets_model_input_size(tiny_weights: Path) -> None:
     seen = []
     model.register_forward_hook(lambda m, i, o: seen.append(tuple(i[0].shape)))
     torch_colorizer(model, "cpu", render_factor=10).colorize([np.zeros((100, 30), np.uint8)])
-    assert seen == [(1, 1, 160, 160)]
+    assert seen == [(2, 1, 160, 160)]  # the photo and its mirror image, in one batch
 
 
 def test_bad_settings_are_clear_errors(tiny_weights: Path) -> None:
@@ -130,3 +130,25 @@ def test_cuda_fp16_matches_cpu(tiny_weights: Path) -> None:
     gpu = torch_colorizer(model, "cuda", render_factor=8).colorize(gray)[0]
     assert np.abs(cpu.astype(int) - gpu.astype(int)).mean() < 3
     assert np.abs(pil_luma(gpu) - gray[0]).max() <= 1
+
+
+def test_mirror_averages_the_colour_for_the_photo_and_its_mirror_image() -> None:
+    from colorize.pipeline import Colorizer, InferenceConfig
+
+    class LeftIsRed:
+        """A stand-in network that paints the left half red and the right half blue, whatever it is shown."""
+        description = "test"
+
+        def run(self, luma: np.ndarray, hints: object, temperature: object) -> np.ndarray:
+            b, _, s, _ = luma.shape
+            rgb = np.zeros((b, 3, s, s), np.float32)
+            rgb[:, 0, :, : s // 2] = 1.0
+            rgb[:, 2, :, s // 2 :] = 1.0
+            return rgb
+
+    gray = np.full((64, 64), 120, np.uint8)
+    plain = Colorizer(LeftIsRed(), InferenceConfig(), 7, mirror=False).model_chroma([gray])[0]
+    mirrored = Colorizer(LeftIsRed(), InferenceConfig(), 7).model_chroma([gray])[0]
+    assert np.abs(plain).max() > 0.3  # alone it is sure: red on the left
+    assert np.allclose(mirrored, mirrored[:, ::-1], atol=1e-6)  # two guesses that disagree meet in the middle
+    assert np.abs(mirrored).max() < np.abs(plain).max()

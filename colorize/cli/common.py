@@ -74,6 +74,11 @@ EngineOpt = Annotated[
                          help="auto: on CPU, the model exported once to ONNX and run by onnxruntime (starts ~10x faster, "
                               "no PyTorch import), else PyTorch; onnx or torch to choose.", metavar="auto|onnx|torch")
 ]
+MirrorOpt = Annotated[
+    bool, typer.Option("--mirror/--no-mirror",
+                       help="Average the model's colour for the photo and for it mirrored (twice the model's time): where "
+                            "the model is unsure its colour falls toward neutral instead of a wrong hue.")
+]
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder of colour photos (recursive).", metavar="PATH")]
 SheetOpt = Annotated[
     Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.", metavar="PATH")
@@ -142,23 +147,23 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def colorizer_factory(weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool,
-                       vividness: float, engine: str) -> Callable[[], Any]:
+                       vividness: float, engine: str, mirror: bool = True) -> Callable[[], Any]:
     def make() -> Any:
         from colorize.onnx_engine import onnx_colorizer
 
-        c = onnx_colorizer(weights, device, engine, render_factor, batch_size, vividness)
+        c = onnx_colorizer(weights, device, engine, render_factor, batch_size, vividness, mirror)
         if c is None:
             from colorize.inference import load_colorizer
 
             c = load_colorizer(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32,
-                               vividness=vividness)
+                               vividness=vividness, mirror=mirror)
         log.info("model on %s, render size %d px", c.device, c.render_size_px)
         return c
 
     return make
 
 
-def run_settings(weights: Optional[Path], render_factor: Optional[int], vividness: float) -> str:
+def run_settings(weights: Optional[Path], render_factor: Optional[int], vividness: float, mirror: bool = True) -> str:
     """What besides its input decides a photo's output, for the record that lets a rerun skip finished work."""
     from colorize.weights import resolve_weights
 
@@ -168,7 +173,8 @@ def run_settings(weights: Optional[Path], render_factor: Optional[int], vividnes
         model = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
     except (ColorizeError, OSError):
         model = str(weights)
-    return f"colorize {__version__}; weights {model}; render factor {render_factor}; vividness {vividness:g}"
+    return (f"colorize {__version__}; weights {model}; render factor {render_factor}; vividness {vividness:g}"
+            + ("; mirror" if mirror else ""))
 
 
 def run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,

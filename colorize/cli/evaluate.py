@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from colorize.cli.common import (
-    DataOpt, DeviceOpt, Engine, EngineOpt, RenderFactorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory,
+    DataOpt, DeviceOpt, Engine, EngineOpt, RenderFactorOpt, MirrorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory,
     friendly, log, progress_bar, say, write_sheet,
 )
 from colorize.errors import ColorizeError
@@ -26,6 +26,7 @@ def eval_(
     hints: Annotated[Optional[list[int]], typer.Option("--hints", min=1, help="Also score with N colour hints per photo at random places, in its true colour there (repeatable: --hints 1 --hints 5).", metavar="N")] = None,
     object_hints: Annotated[Optional[list[int]], typer.Option("--object-hints", min=1, help="Also score with one hint in each of the photo's N largest regions of one colour, in the region's true colour: how a person hints (repeatable).", metavar="N")] = None,
     vividness: VividnessOpt = 1.0,
+    mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
     held_out: Annotated[bool, typer.Option("--held-out", help="Score only the photos training holds out of --data (its manifest's split, as scripts/get_photos.py writes it), per group too: the model card's protocol.")] = False,
     by_source: Annotated[bool, typer.Option("--by-source", help="With --held-out: hold out whole sources (activity sets, albums, wallpaper packs; the recipe's data.split = \"by-source\"), the split that says how a model does on photos of a kind it never saw.")] = False,
@@ -48,7 +49,7 @@ def eval_(
     paths, group_of = held_out_photos(data, fraction, by_source) if held_out else (list_photos(data), {})
     if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
-    colorizer = colorizer_factory(weights, device, render_factor, 1, False, vividness, engine.value)()
+    colorizer = colorizer_factory(weights, device, render_factor, 1, False, vividness, engine.value, mirror)()
     with progress_bar(len(paths) * (1 + len(hints or []) + len(object_hints or [])), "photo") as bar:
         sheet_rows: list = []
         keep = None if sheet is None else lambda path, *images: sheet_rows.append((path.name, *map(thumbnail, images)))

@@ -7,7 +7,7 @@ import typer
 
 from colorize.atomic import check_writable
 from colorize.cli.common import (
-    BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, OverwriteOpt, RenderFactorOpt, VividnessOpt,
+    BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MirrorOpt, OverwriteOpt, RenderFactorOpt, VividnessOpt,
     WeightsOpt, app, colorizer_factory, friendly, progress_bar, say,
 )
 from colorize.errors import ColorizeError
@@ -34,6 +34,7 @@ def video(
     overwrite: OverwriteOpt = False,
     report: Annotated[bool, typer.Option("--report", help="Measure flicker with and without stabilisation; print a JSON report.")] = False,
     vividness: VividnessOpt = 1.0,
+    mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
@@ -45,7 +46,7 @@ def video(
         say(f"{out} exists; skipped (use --overwrite to redo it)")
         return
     check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
-    colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)()
+    colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value, mirror)()
     with progress_bar(None, "frame") as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
                              measure=report, progress=bar.update, on_total=lambda n: bar.set_total(n or None))
@@ -75,6 +76,7 @@ def frames(
     ext: ExtOpt = Ext.auto,
     overwrite: OverwriteOpt = False,
     vividness: VividnessOpt = 1.0,
+    mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a folder of numbered frames in order, with the same temporal treatment as `video`; resumable."""
@@ -84,7 +86,7 @@ def frames(
         raise ColorizeError(f"{src_dir}: no such folder")
     total = len(numbered_frames(src_dir))
     check_writable([out_dir])
-    colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)()
+    colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value, mirror)()
     with progress_bar(total, "frame") as bar:
         written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update)
     say(f"colorized {written}, skipped {skipped} (already done); results in {out_dir}")

@@ -8,7 +8,7 @@ import typer
 
 from colorize.cli.common import (
     BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MaxMpOpt, OverwriteOpt, RenderFactorOpt,
-    SheetOpt, SuffixOpt, VividnessOpt, WeightsOpt, app, colorizer_factory, friendly, run_photo_jobs, run_settings,
+    SheetOpt, SuffixOpt, MirrorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory, friendly, run_photo_jobs, run_settings,
 )
 from colorize.errors import ColorizeError
 
@@ -28,6 +28,7 @@ def photo(
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
+    mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
     hint: Annotated[Optional[list[str]], typer.Option("--hint", help="A colour you know: X,Y=COLOR, X,Y in pixels of the photo or as percentages (50%,20%), COLOR #rrggbb or a CSS name (repeatable). Spread over the object it falls on.", metavar="TEXT")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Hints image: a PNG of the photo's shape whose opaque pixels are colour hints (scribbles drawn over the photo).", metavar="PATH")] = None,
@@ -44,8 +45,8 @@ def photo(
         if hints is not None and not hints.is_file():
             raise ColorizeError(f"{hints}: hints image not found")
         job = dataclasses.replace(job, hints=Hints(tuple(PointHint.parse(h) for h in hint or ()), hints))
-    make = colorizer_factory(weights, device, render_factor, 1, fp32, vividness, engine.value)
-    run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst, run_settings(weights, render_factor, vividness))
+    make = colorizer_factory(weights, device, render_factor, 1, fp32, vividness, engine.value, mirror)
+    run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst, run_settings(weights, render_factor, vividness, mirror))
 
 
 @app.command()
@@ -65,6 +66,7 @@ def photos(
     max_megapixels: MaxMpOpt = 150.0,
     sheet: SheetOpt = None,
     vividness: VividnessOpt = 1.0,
+    mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
     hints_dir: Annotated[Optional[Path], typer.Option("--hints-dir", help="Folder of hints images, NAME.hints.png for photo NAME.* (default: beside each photo).", metavar="PATH")] = None,
 ) -> None:
@@ -76,5 +78,5 @@ def photos(
     jobs = attach_hints(plan_folder(src_dir, out_dir, recursive, suffix, ext.value), src_dir, hints_dir)
     if not jobs:
         raise ColorizeError(f"{src_dir}: no files to colorize")
-    make = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value)
-    run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir, run_settings(weights, render_factor, vividness))
+    make = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value, mirror)
+    run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir, run_settings(weights, render_factor, vividness, mirror))

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from colorize.cli.common import DeviceOpt, Engine, EngineOpt, MaxMpOpt, WeightsOpt, app, colorizer_factory, friendly
+from colorize.cli.common import DeviceOpt, Engine, EngineOpt, MaxMpOpt, MirrorOpt, WeightsOpt, app, colorizer_factory, friendly
 
 
 @app.command()
@@ -19,6 +19,7 @@ def serve(
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
     engine: EngineOpt = Engine.auto,
+    mirror: MirrorOpt = True,
     max_megapixels: MaxMpOpt = 150.0,
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=1.0, help="Refuse larger uploads.", metavar="X")] = 64.0,
 ) -> None:
@@ -32,7 +33,7 @@ def serve(
 
     ensure_folder(folder)
     token = required_token(host, token)
-    session = Session(folder, colorizer_factory(weights, device, None, 1, False, 1.0, engine.value)(), max_megapixels)
+    session = Session(folder, colorizer_factory(weights, device, None, 1, False, 1.0, engine.value, mirror)(), max_megapixels)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     typer.echo(f"colorize: serving {folder or 'uploads'} at {url} (Ctrl-C to stop)", err=True)

@@ -359,8 +359,9 @@ def score_generator(
 
     plain = getattr(gen, "module", gen)
     with eval_mode(plain):
+        # The network's own colour, one pass: what training changes, and what earlier runs were chosen on.
         colorizer = torch_colorizer(plain, num.device, inference, render_factor=render_factor_for(size_px), batch_size=8,
-                                    fp32=True, channels_last=num.channels_last)
+                                    fp32=True, channels_last=num.channels_last, mirror=False)
         preds = colorizer.colorize([g for g, _ in val_pairs], hints)
     return evaluate(preds, [r for _, r in val_pairs]), preds
 
