@@ -195,8 +195,8 @@ class Colorizer:
 
     def no_hints(self, batch: int, size_px: int) -> np.ndarray | None:
         """What the network's hint input gets: zeros for a hint-aware model, which is shown no hints (the solve does
-        better alone than on the model's own attempt, docs/model-card.md, and the model's colour then stays the same
-        while a person edits hints); None for a model without that input."""
+        better alone than on the model's own attempt, docs/experiments/2026-11-30-models-v3-to-v7.md, and the
+        model's colour then stays the same while a person edits hints); None for a model without that input."""
         if not self.takes_hints:
             return None
         channels = hint_input_channels(self.inference.hint_input != "points", self.inference.hint_input == "wide-field")
