@@ -28,7 +28,7 @@ SizePx = Annotated[int, Range(ge=16, multiple_of=16)]
 
 HEADS = ("rgb", "ab_bins")
 # colorize/losses/adversarial.py defines each; a test keeps the two lists equal.
-GAN_LOSSES = ("bce", "minimax", "hinge", "wgan-gp", "rals")
+GAN_LOSSES = ("bce", "minimax", "hinge", "wgan", "wgan-gp", "rals", "began")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # Set by training and export, carried in checkpoints; a recipe that sets them is refused.
 DERIVED = ("model.temperature", "model.chroma_gain", "model.hints", "model.hints_spread", "model.hints_wide")
@@ -74,6 +74,11 @@ class CriticConfig:
     n_blocks: Positive = 3
     # Dropout in the critic.
     dropout: Fraction = 0.15
+    # ProGAN's minibatch standard deviation: one more channel before the last layer, the batch's mean standard
+    # deviation, so a batch without variety (mode collapse) is visible to the critic.
+    minibatch_std: bool = False
+    # ProGAN's equalised learning rate: weights stored N(0, 1), scaled by He's constant at every use.
+    equalized_lr: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,8 @@ class GanConfig:
     perceptual_weight: Weight = 1.0
     # Weight of the adversarial term.
     adv_weight: Weight = 1.0
-    # Adversarial loss: bce | minimax | hinge | wgan-gp | rals (colorize/losses/adversarial.py, formulas and sources).
+    # Adversarial loss (colorize/losses/adversarial.py, formulas and sources). wgan: RMSProp and weight clipping;
+    # began: an autoencoder critic trained from scratch in this phase.
     loss: Annotated[str, OneOf(GAN_LOSSES)] = "bce"
     # Classifier losses: critic steps until it gets this fraction of the batch's patches right (at most
     # max_crit_iters). wgan-gp: always max_crit_iters critic steps per generator step.
@@ -246,6 +252,12 @@ class GanConfig:
     max_crit_iters: Positive = 5
     # WGAN-GP's λ (Gulrajani et al.: 10).
     gp_weight: Weight = 10.0
+    # WGAN's weight clipping: every critic weight is kept within ±this after each critic step (Arjovsky et al.: 0.01).
+    clip_value: Rate = 0.01
+    # BEGAN's equilibrium γ = E[L(G(z))] / E[L(x)] (the diversity ratio; Berthelot et al. try 0.3-0.7) and the
+    # learning rate λ_k of its controller k_t (0.001).
+    began_gamma: Fraction = 0.5
+    began_lambda_k: Weight = 0.001
     # R1 penalty on real photos (Mescheder et al. 2018); 0 = off.
     r1_gamma: Weight = 0.0
     # DiffAugment (translation + cutout) on real and generated images before the critic.

@@ -7,7 +7,8 @@ time of its file I/O alone and of its network alone, as ratios.
 Photos: a folder of `--photos` gray JPEGs (samples/heldout_hill.jpg at the size shown) colorized as `colorize photos`
 does (`colorize.photos.run_jobs`, batch 4, the ONNX engine on CPU, model loaded and exported beforehand). Floors:
 "I/O" decodes and encodes the same photos as the run does (`read_photo`, `write_photo`), "network" runs the
-model's backend alone on one batch of the same size at the render size (per photo: its time / 4). Film: a 640x480 clip (the sample photo
+model's backend alone on one batch as the pipeline gives it (4 photos and, with the default mirror, their 4 mirror
+images) at the render size (per photo: its time / 4). Film: a 640x480 clip (the sample photo
 panned, 48 frames, H.264) through `colorize.video.colorize_video` with stabilisation; its I/O floor decodes and
 encodes the same frames with PyAV, its network floor runs the backend on batches of 8. Each figure is the median of
 `--runs` after one warm-up. `--write-doc` replaces the `bench_end_to_end` section of docs/benchmarks.md.
@@ -62,10 +63,12 @@ def photo_row(weights: Path | None, megapixels: float, factor: int, n: int, runs
             write_photo(out / f"io-{path.name}", np.repeat(photo.gray[..., None], 3, axis=2), photo)
 
     size = factor * RENDER_UNIT_PX
-    batch = np.random.default_rng(0).random((BATCH, 1, size, size), dtype=np.float32)
+    # What the pipeline gives the network per batch: the photos, and with the mirror as many mirror images.
+    n_in = BATCH * (2 if colorizer.mirror else 1)
+    batch = np.random.default_rng(0).random((n_in, 1, size, size), dtype=np.float32)
 
     def network_alone() -> None:
-        colorizer.backend.run(batch, colorizer.no_hints(BATCH, size), colorizer.temperature)
+        colorizer.backend.run(batch, colorizer.no_hints(n_in, size), colorizer.temperature)
 
     return {"e2e": median_seconds(end_to_end, runs) / n, "io": median_seconds(io_alone, runs) / n,
             "net": median_seconds(network_alone, runs) / BATCH}
@@ -108,10 +111,11 @@ def film_row(weights: Path | None, factor: int, frames: int, runs: int, work: Pa
             out.mux(stream.encode())
 
     size = factor * RENDER_UNIT_PX
-    batch = np.random.default_rng(0).random((8, 1, size, size), dtype=np.float32)
+    n_in = 8 * (2 if colorizer.mirror else 1)
+    batch = np.random.default_rng(0).random((n_in, 1, size, size), dtype=np.float32)
 
     def network_alone() -> None:
-        colorizer.backend.run(batch, colorizer.no_hints(8, size), colorizer.temperature)
+        colorizer.backend.run(batch, colorizer.no_hints(n_in, size), colorizer.temperature)
 
     return {"e2e": median_seconds(end_to_end, runs) / frames, "io": median_seconds(io_alone, runs) / frames,
             "net": median_seconds(network_alone, runs) / 8}
@@ -159,7 +163,7 @@ def main() -> None:
         f"{args.runs} runs after a warm-up. Command: `python scripts/bench_end_to_end.py --runs {args.runs} --write-doc`", "",
         "Photos: a folder of gray JPEGs of `samples/heldout_hill.jpg` at the size shown, colorized and written as JPEG. "
         "*I/O alone* decodes and encodes the same files without the model; *network alone* is the model's backend on "
-        "batches of the render size. Film: a 640x480 H.264 clip of 48 frames, stabilised, encoded with x264 at CRF 17; "
+        "the batches the pipeline gives it (each photo and its mirror image, the default) at the render size. Film: a 640x480 H.264 clip of 48 frames, stabilised, encoded with x264 at CRF 17; "
         "its I/O floor decodes and encodes the same frames.", "",
         *table(rows), "", *goals])
     print(body)

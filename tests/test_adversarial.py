@@ -7,7 +7,7 @@ from torch import nn
 from colorize.config import CriticConfig
 from colorize.color.tensors import rgb_to_chroma
 from colorize.losses import ADVERSARIAL_LOSSES
-from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
+from colorize.losses.adversarial import BeganBalance, clip_weights, diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
 
 
@@ -15,11 +15,11 @@ from colorize.models import create_critic
 def test_every_loss_is_finite_with_gradients_for_both_networks(name: str) -> None:
     torch.manual_seed(0)
     adv = ADVERSARIAL_LOSSES[name]
-    crit = create_critic(CriticConfig(base_channels=8, n_blocks=1))
+    crit = create_critic(CriticConfig(base_channels=8, n_blocks=1), autoencoder=adv.equilibrium)
     gen_out = torch.rand(4, 3, 32, 32, requires_grad=True)  # stands for the generator's output
     real = torch.rand(4, 3, 32, 32)
     r, f = crit(real), crit(gen_out)
-    lc = adv.critic(r, f)
+    lc = adv.critic(r, f, 0.5) if adv.equilibrium else adv.critic(r, f)
     if adv.gradient_penalty:
         lc = lc + gradient_penalty(crit, real, gen_out)
     crit_grads = torch.autograd.grad(lc, list(crit.parameters()), allow_unused=True)
@@ -80,3 +80,40 @@ def test_diffaugment_moves_the_whole_batch_alike_and_adds_no_color() -> None:
     x = batch.clone().requires_grad_(True)
     diff_augment(x).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_weight_clipping_keeps_every_critic_weight_within_c_after_a_step() -> None:
+    torch.manual_seed(0)
+    crit = create_critic(CriticConfig(base_channels=8, n_blocks=1))
+    opt = torch.optim.RMSprop(crit.parameters(), lr=0.5)  # a large step, to push weights out
+    loss = ADVERSARIAL_LOSSES["wgan"].critic(crit(torch.rand(4, 3, 32, 32)), crit(torch.rand(4, 3, 32, 32)))
+    loss.backward()
+    opt.step()
+    assert max(float(p.abs().max()) for p in crit.parameters()) > 0.01
+    clip_weights(crit, 0.01)
+    assert max(float(p.abs().max()) for p in crit.parameters()) <= 0.01
+
+
+def test_began_k_stays_in_0_1_and_moves_as_the_equilibrium_demands() -> None:
+    balance = BeganBalance(gamma=0.5, lambda_k=0.1, k=0.5)
+    m = balance.update(loss_real=1.0, loss_fake=0.2)  # generated images too easy: γL(x) > L(G(z)), so k rises
+    assert balance.k == pytest.approx(0.5 + 0.1 * (0.5 - 0.2)) and m == pytest.approx(1.0 + abs(0.5 - 0.2))
+    balance.update(loss_real=0.2, loss_fake=1.0)  # the critic is losing on generated images: k falls
+    assert balance.k == pytest.approx(0.53 + 0.1 * (0.1 - 1.0))
+    for _ in range(100):
+        balance.update(loss_real=0.0, loss_fake=5.0)
+    assert balance.k == 0.0
+    for _ in range(100):
+        balance.update(loss_real=5.0, loss_fake=0.0)
+    assert balance.k == 1.0
+
+
+def test_minibatch_std_adds_one_channel_equal_to_the_batchs_mean_standard_deviation() -> None:
+    from colorize.models.critic import MinibatchStd
+
+    x = torch.randn(6, 4, 5, 5)
+    out = MinibatchStd()(x)
+    assert out.shape == (6, 5, 5, 5) and torch.equal(out[:, :4], x)
+    assert torch.allclose(out[:, 4], (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean().expand(6, 5, 5))
+    crit = create_critic(CriticConfig(base_channels=8, n_blocks=1, minibatch_std=True, equalized_lr=True))
+    assert crit(torch.rand(4, 3, 32, 32)).shape == create_critic(CriticConfig(base_channels=8, n_blocks=1))(torch.rand(4, 3, 32, 32)).shape

@@ -334,7 +334,7 @@ def test_a_signal_stops_the_gan_stage_after_its_step_and_the_rerun_matches_a_str
         assert torch.allclose(x, crits["stopped"][k], atol=1e-6), k
 
 
-@pytest.mark.parametrize("loss", ["bce", "minimax", "hinge", "wgan-gp", "rals"])
+@pytest.mark.parametrize("loss", ["bce", "minimax", "hinge", "wgan", "wgan-gp", "rals", "began"])
 def test_every_adversarial_loss_trains_through_the_cli(finished_run: Path, photo_dir: Path, tmp_path: Path, loss: str) -> None:
     import shutil
 
@@ -346,8 +346,12 @@ def test_every_adversarial_loss_trains_through_the_cli(finished_run: Path, photo
     assert r.exit_code == 0, r.stderr
     log = list(csv.DictReader(open(run / "4-gan" / "train_log.csv")))
     assert len(log) == 2 and all(np.isfinite(float(x["gen"])) and np.isfinite(float(x["crit"])) for x in log)
-    if loss == "wgan-gp":  # a fixed number of critic steps, whatever its accuracy
+    if loss.startswith("wgan"):  # a fixed number of critic steps, whatever its accuracy
         assert all(int(float(x["crit_iters"])) == 5 for x in log)
+    if loss == "began":  # its controller and convergence measure are logged, and M is in the scores
+        assert all(0 <= float(x["began_k"]) <= 1 and float(x["began_M"]) > 0 for x in log)
+        scored = list(csv.DictReader(open(run / "4-gan" / "metrics.csv")))
+        assert all(np.isfinite(float(row["began_M"])) for row in scored[1:])  # step 0 precedes any GAN step
 
 
 def test_inflection_point_never_takes_color_worse_than_gray() -> None:
@@ -405,3 +409,21 @@ def test_ab_bin_recipe_trains_end_to_end_and_tunes_its_temperature(photo_dir: Pa
     assert "ab-bin cross-entropy" in manifest["training"]["loss"]
     prior = torch.load(run / "1-pretrain-gen" / "gen.pt", weights_only=True)["ab_prior"]
     assert prior.ndim == 1 and abs(float(prior.sum()) - 1) < 1e-4
+
+
+def test_every_stage_writes_tensorboard_scalars_and_the_gan_its_validation_sheets(finished_run: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def board(stage: str) -> EventAccumulator:
+        acc = EventAccumulator(str(finished_run / stage / "tensorboard"), size_guidance={"images": 0})
+        acc.Reload()
+        return acc
+
+    assert {"train/loss", "train/lr"} <= set(board("1-pretrain-gen").Tags()["scalars"])
+    assert {"train/crit", "train/accuracy"} <= set(board("3-pretrain-critic").Tags()["scalars"])
+    gan = board("4-gan")
+    tags = set(gan.Tags()["scalars"])
+    assert {"train/gen", "train/adv", "train/acc_real", "train/acc_fake", "train/adv_grad_norm",
+            "validation/ab_mae", "validation/colorfulness", "validation/ab_diversity", "validation/green_recall"} <= tags
+    sheets = gan.Images("validation/sheet")
+    assert len(sheets) == len(gan.Scalars("validation/ab_mae")) >= 2 and sheets[0].width > 0

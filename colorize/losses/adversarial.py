@@ -8,8 +8,10 @@ Switching (how many critic steps per generator step) depends on what the critic 
 - the classifier losses (bce, minimax, hinge, rals) train the critic until it classifies the batch's patches with
   at least `gan.crit_accuracy_threshold` accuracy (at most `gan.max_crit_iters` steps): accuracy is bounded and
   means the same for all of them, unlike a loss value;
-- wgan-gp's critic loss is an unbounded distance estimate, so no threshold means anything: it takes a fixed
-  `gan.max_crit_iters` critic steps per generator step (Gulrajani et al.'s n_critic = 5).
+- the Wasserstein losses (wgan, wgan-gp) estimate an unbounded distance, so no threshold means anything: they
+  take a fixed `gan.max_crit_iters` critic steps per generator step (n_critic = 5 in both papers);
+- began balances the two by its own controller k_t (`BeganBalance`), with one critic step per generator step as
+  in the paper, unless `gan.max_crit_iters` says more.
 """
 
 from __future__ import annotations
@@ -72,9 +74,54 @@ def rals_generator(f: Logits, r: Logits) -> torch.Tensor:
     return _bce(r - f.mean(), False) + _bce(f - r.mean(), True)
 
 
+def wasserstein_generator(f: Logits, r: Logits) -> torch.Tensor:
+    """WGAN's generator: −E[f] (Arjovsky et al. 2017), the critic's score of generated images raised."""
+    return -f.mean()
+
+
+def began_critic(r: Logits, f: Logits, k: float) -> torch.Tensor:
+    """BEGAN's critic (Berthelot et al. 2017), r and f the autoencoder's reconstruction errors L(x), L(G(z)):
+    L(x) − k_t · L(G(z)), reconstruct real photos well and generated ones badly, the second as much as k_t says."""
+    return r.mean() - k * f.mean()
+
+
+def began_generator(f: Logits, r: Logits) -> torch.Tensor:
+    """BEGAN's generator: L(G(z)), make generated images that the critic reconstructs well."""
+    return f.mean()
+
+
+def clip_weights(crit: nn.Module, c: float) -> None:
+    """WGAN's Lipschitz constraint: every critic weight clamped to [−c, c] after its update."""
+    with torch.no_grad():
+        for p in crit.parameters():
+            p.clamp_(-c, c)
+
+
+@dataclass
+class BeganBalance:
+    """BEGAN's proportional controller and convergence measure. After each generator step,
+    k_{t+1} = clip(k_t + λ_k (γ L(x) − L(G(z))), 0, 1) keeps E[L(G(z))] = γ E[L(x)], and
+    M = L(x) + |γ L(x) − L(G(z))| falls as the game converges (the paper's global measure)."""
+
+    gamma: float
+    lambda_k: float
+    k: float = 0.0
+
+    def update(self, loss_real: float, loss_fake: float) -> float:
+        """Move k_t by one step; returns M for these losses."""
+        self.k = min(max(self.k + self.lambda_k * (self.gamma * loss_real - loss_fake), 0.0), 1.0)
+        return loss_real + abs(self.gamma * loss_real - loss_fake)
+
+
 def classifier_accuracy(r: Logits, f: Logits) -> tuple[float, float]:
     """Fraction of real patches called real (r > 0) and of generated patches called generated (f < 0)."""
     return float((r > 0).float().mean()), float((f < 0).float().mean())
+
+
+def reconstruction_accuracy(r: Logits, f: Logits) -> tuple[float, float]:
+    """began's "logits" are reconstruction errors, lower for what it takes as real: real when r < E[f], generated
+    when f > E[r]."""
+    return float((r < f.mean()).float().mean()), float((f > r.mean()).float().mean())
 
 
 def relativistic_accuracy(r: Logits, f: Logits) -> tuple[float, float]:
@@ -92,6 +139,10 @@ class AdversarialLoss:
     accuracy: Callable[[Logits, Logits], tuple[float, float]]
     gradient_penalty: bool = False
     fixed_crit_iters: bool = False
+    # wgan: RMSProp for both networks and the critic's weights clipped (`clip_weights`), as Arjovsky et al. train it.
+    weight_clipping: bool = False
+    # began: an autoencoder critic and the k_t controller (`BeganBalance`); `critic` then takes k_t as a third argument.
+    equilibrium: bool = False
 
 
 ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
@@ -99,9 +150,12 @@ ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
     "minimax": AdversarialLoss("minimax", bce_critic, minimax_generator, classifier_accuracy),
     "hinge": AdversarialLoss("hinge", hinge_critic, hinge_generator, classifier_accuracy),
     # A Wasserstein critic's scores have no sign convention, only an order: its accuracy is read relatively.
-    "wgan-gp": AdversarialLoss("wgan-gp", wasserstein_critic, hinge_generator, relativistic_accuracy,
+    "wgan-gp": AdversarialLoss("wgan-gp", wasserstein_critic, wasserstein_generator, relativistic_accuracy,
                                gradient_penalty=True, fixed_crit_iters=True),
     "rals": AdversarialLoss("rals", rals_critic, rals_generator, relativistic_accuracy),
+    "wgan": AdversarialLoss("wgan", wasserstein_critic, wasserstein_generator, relativistic_accuracy,
+                            fixed_crit_iters=True, weight_clipping=True),
+    "began": AdversarialLoss("began", began_critic, began_generator, reconstruction_accuracy, equilibrium=True),
 }
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typing import TYPE_CHECKING
 
 from torch import nn
 
 from colorize.config import CriticConfig, ModelConfig
 from colorize.models.encoders import ENCODERS
 from colorize.models.generator import Generator
-
-if TYPE_CHECKING:
-    from colorize.models.critic import Critic
 
 __all__ = ["ENCODERS", "Generator", "create_critic", "create_generator", "count_parameters"]
 
@@ -23,12 +19,12 @@ def create_generator(cfg: ModelConfig, pretrained: bool = False, encoder_weights
     return Generator(cfg, pretrained=pretrained, encoder_weights=encoder_weights)
 
 
-def create_critic(cfg: CriticConfig) -> "Critic":
-    """Build the patch critic for `cfg`. Imported here: its fastai module takes seconds to import, and inference
-    never needs it."""
-    from colorize.models.critic import Critic
+def create_critic(cfg: CriticConfig, autoencoder: bool = False) -> nn.Module:
+    """Build the patch critic for `cfg`, or with `autoencoder` BEGAN's. Imported here: its fastai module takes
+    seconds to import, and inference never needs it."""
+    from colorize.models.critic import AutoencoderCritic, Critic
 
-    return Critic(cfg)
+    return AutoencoderCritic(cfg) if autoencoder else Critic(cfg)
 
 
 def count_parameters(model: nn.Module) -> int:

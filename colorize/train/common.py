@@ -305,12 +305,23 @@ class StopRequest:
 
 
 class StepLog:
-    """One fixed-format log line every N steps; every step's values also go to a CSV in the stage folder."""
+    """One fixed-format log line every N steps; every step's values also go to a CSV in the stage folder and, as
+    scalars, to TensorBoard event files in its `tensorboard/` folder (`tensorboard --logdir runs/`)."""
 
     def __init__(self, path: Path, every: int, ctx: StageContext) -> None:
         self.path, self.every, self.ctx = path, every, ctx
         self.t0 = time.perf_counter()
         self.last_step: int | None = None
+        self._board: Any = None
+
+    @property
+    def board(self) -> Any:
+        """The stage's TensorBoard writer (main process only), opened on first use."""
+        if self._board is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._board = SummaryWriter(log_dir=str(self.path.parent / "tensorboard"))
+        return self._board
 
     def __call__(self, step: int, **values: float) -> None:
         now = time.perf_counter()
@@ -325,9 +336,23 @@ class StepLog:
             if new:
                 w.writeheader()
             w.writerow(row)
+        for k, v in row.items():
+            if k != "step":
+                self.board.add_scalar(f"train/{k}", v, step)
         if step % self.every == 0:
             parts = " | ".join(f"{k} {v:.4g}" for k, v in values.items())
             log.info("step %d | %s | %.0f ms/it", step, parts, ms)
+            self.board.flush()
+
+    def scores(self, step: int, metrics: dict[str, float], sheet: Any = None) -> None:
+        """Validation metrics (and a contact sheet, (H, W, 3) uint8) at `step`, for TensorBoard."""
+        if not self.ctx.is_main:
+            return
+        for k, v in metrics.items():
+            self.board.add_scalar(f"validation/{k}", float(v), step)
+        if sheet is not None:
+            self.board.add_image("validation/sheet", sheet, step, dataformats="HWC")
+        self.board.flush()
 
 
 @contextmanager

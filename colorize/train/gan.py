@@ -36,8 +36,9 @@ from colorize.data import CrappifiedPhotos, training_photos, validation_pairs, v
 from colorize.color.tensors import recolor
 from colorize.errors import ConfigError
 from colorize.losses import Objective, adversarial_loss
-from colorize.losses.adversarial import diff_augment, gradient_penalty, r1_penalty
+from colorize.losses.adversarial import BeganBalance, clip_weights, diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
+from colorize.sheets import contact_sheet
 from colorize.train.common import (
     Numerics, optimizer_step, StageContext, StepLog, StopRequest, TrainState, all_mean, begin_stage, broadcast_flag,
     done_hash, finish_stage, score_generator, stage_hash, wrap_ddp,
@@ -48,7 +49,7 @@ from colorize.weights import load_generator, read_checkpoint, save_checkpoint
 log = logging.getLogger(__name__)
 
 METRIC_FIELDS = ["step", "score", "ab_mae", "ab_mae_gray", "psnr", "colorfulness", "colorfulness_real", "colorfulness_gap",
-                 "ab_diversity", "ab_diversity_real", "acc_real", "acc_fake", "adv_grad_norm"]
+                 "ab_diversity", "ab_diversity_real", "acc_real", "acc_fake", "adv_grad_norm", "began_M"]
 # Training dynamics averaged over the generator steps since the previous evaluation.
 _DYNAMICS = ("acc_real", "acc_fake", "adv_grad_norm")
 # GAN batches draw sample ids from their own range, disjoint from the earlier stages'.
@@ -96,13 +97,19 @@ class GanPhase:
         num = self.num = Numerics.for_stage(cfg.train, ctx.device)
         gen, self.meta = load_generator(gen_path)
         self.gen = num.model(gen).train()
-        crit = create_critic(cfg.critic)
-        crit.load_state_dict(read_checkpoint(crit_path, kind="critic")["state_dict"])
+        crit = create_critic(cfg.critic, autoencoder=self.adv.equilibrium)
+        if self.adv.equilibrium:
+            log.info("%s: began trains its autoencoder critic from scratch (the pretrained classifier does not apply)", name)
+        else:
+            crit.load_state_dict(read_checkpoint(crit_path, kind="critic")["state_dict"])
         self.crit = num.model(crit).train()
         prior = self.meta.get("ab_prior")
         self.loss_fn = num.model(Objective(cfg.loss, cfg.model, None if prior is None else prior.numpy()))
-        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=g.lr_gen, betas=(0.0, 0.9))
-        self.opt_c = torch.optim.Adam(self.crit.parameters(), lr=g.lr_gen * g.crit_lr_multiple, betas=(0.0, 0.9))
+        # WGAN as published trains both networks with RMSProp (momentum destabilised it); the others with Adam (0, 0.9).
+        optim = (lambda params, lr: torch.optim.RMSprop(params, lr=lr)) if self.adv.weight_clipping else \
+            (lambda params, lr: torch.optim.Adam(params, lr=lr, betas=(0.0, 0.9)))
+        self.opt_g = optim(self.gen.parameters(), g.lr_gen)
+        self.opt_c = optim(self.crit.parameters(), g.lr_gen * g.crit_lr_multiple)
         self.scaler_g, self.scaler_c = num.scaler(), num.scaler()
         torch.manual_seed(cfg.data.seed)  # DiffAugment and wgan-gp draw from it: a rerun is the same run
         self.resume = TrainState(out / "last.pt", self.gen, "generator", cfg.model, critic=self.crit, optimizer=self.opt_g,
@@ -114,7 +121,9 @@ class GanPhase:
             if self.state["loss"] != g.loss:
                 raise ConfigError(f"{out}: interrupted with gan.loss = {self.state['loss']!r}, now {g.loss!r}; resume "
                                   f"with the same loss, or delete {out / 'last.pt'} to start the GAN phase over")
+        self.balance = BeganBalance(g.began_gamma, g.began_lambda_k, self.state.get("began_k", 0.0))
         self.gen_m, self.crit_m = wrap_ddp(self.gen, ctx), wrap_ddp(self.crit, ctx)
+        self.step_log = StepLog(out / "train_log.csv", g.log_every_steps, ctx)
 
     @property
     def out_of_patience(self) -> bool:
@@ -145,12 +154,16 @@ class GanPhase:
                 out_rgb = self.gen_m(x)
             fake = recolor(out_rgb.float(), real)  # the critic judges colour only, as inference keeps the luminance
             r, f, seen = self.judge(self.crit_m, real, fake)
-            loss = adv.critic(r, f)
+            loss = adv.critic(r, f, self.balance.k) if adv.equilibrium else adv.critic(r, f)
             if adv.gradient_penalty:
                 loss = loss + gradient_penalty(self.crit, seen[: len(real)], seen[len(real) :], g.gp_weight)
             loss = loss + r1_penalty(self.crit, seen[: len(real)], g.r1_gamma)
             optimizer_step(loss, self.opt_c, self.scaler_c)
+            if adv.weight_clipping:
+                clip_weights(self.crit, g.clip_value)
             acc_real, acc_fake = adv.accuracy(r.detach(), f.detach())
+            if adv.equilibrium:
+                break  # k_t, not accuracy, balances the two: one critic step per generator step, as the paper
             if not adv.fixed_crit_iters and all_mean((acc_real + acc_fake) / 2, self.ctx) >= g.crit_accuracy_threshold:
                 break
         return {"crit": loss.item(), "crit_iters": crit_iters, "acc_real": acc_real, "acc_fake": acc_fake}
@@ -174,8 +187,12 @@ class GanPhase:
         optimizer_step(loss, self.opt_g, self.scaler_g)
         self.crit.requires_grad_(True)
         self.state["step"] += 1
-        return {"gen": loss.item(), "perceptual": perceptual.item(), "adv": adversarial.item(),
-                "adv_grad_norm": float(adv_grad.flatten(1).norm(dim=1).mean())}
+        values = {"gen": loss.item(), "perceptual": perceptual.item(), "adv": adversarial.item(),
+                  "adv_grad_norm": float(adv_grad.flatten(1).norm(dim=1).mean())}
+        if self.adv.equilibrium:
+            values["began_M"] = self.balance.update(float(r.mean()), float(f.mean()))
+            values["began_k"] = self.state["began_k"] = self.balance.k
+        return values
 
     def save_resume(self) -> None:
         self.resume.save(gan_state=self.state)
@@ -186,9 +203,10 @@ class GanPhase:
         if self.ctx.is_main:
             state, step = self.state, self.state["step"]
             save_checkpoint(checkpoint_path(self.out, step), self.gen, "generator", self.model_cfg, step=step, stage=self.name)
-            metrics, _ = score_generator(self.gen, self.val_pairs, self.g.size_px, self.num)
+            metrics, preds = score_generator(self.gen, self.val_pairs, self.g.size_px, self.num)
             dyn = state["dynamics"]
-            means = {k: float(np.mean([d[k] for d in dyn])) if dyn else float("nan") for k in _DYNAMICS}
+            keys = [*_DYNAMICS, *(["began_M"] if self.adv.equilibrium else [])]
+            means = {k: float(np.mean([d[k] for d in dyn])) if dyn else float("nan") for k in keys}
             state["dynamics"] = []
             row = {"step": step, **{k: round(v, 4) for k, v in {**metrics, **means}.items()}}
             state["rows"].append(row)
@@ -197,6 +215,8 @@ class GanPhase:
                      "critic acc real %.2f fake %.2f", self.name, step, row["score"], row["ab_mae"], row["colorfulness"],
                      row["colorfulness_real"], row["ab_diversity"], row["acc_real"], row["acc_fake"])
             write_metrics_csv(self.out / "metrics.csv", state["rows"])
+            rows = [[gray, pred, real] for (gray, real), pred in list(zip(self.val_pairs, preds))[: self.g.sheet_images]]
+            self.step_log.scores(step, row, contact_sheet(rows, ["gray", f"step {step}", "real"], cell_px=self.g.size_px))
             stop = state["bad_evals"] >= self.g.patience_evals
             self.save_resume()
         return broadcast_flag(stop, self.ctx)
@@ -215,7 +235,6 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         return out / "best.pt"
     phase = GanPhase(cfg, ctx, gen_path, crit_path, out, name)
     state = phase.state
-    step_log = StepLog(out / "train_log.csv", g.log_every_steps, ctx)
     with StopRequest(ctx) as stop_request:
         # A run interrupted just after its patience ran out is finished, not resumed. Step 0, the pretrained
         # generator, is a candidate too.
@@ -223,8 +242,8 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, n
         while not stopped and state["step"] < g.max_steps:
             critic = phase.train_critic()
             values = {**critic, **phase.train_generator()}
-            state["dynamics"].append({k: values[k] for k in _DYNAMICS})
-            step_log(state["step"], **values)
+            state["dynamics"].append({k: values[k] for k in (*_DYNAMICS, "began_M") if k in values})
+            phase.step_log(state["step"], **values)
             evaluated = state["step"] % g.eval_every_steps == 0 or state["step"] == g.max_steps
             if evaluated:
                 stopped = phase.evaluate()
