@@ -74,11 +74,11 @@ def choose(rows: list[dict[str, float]], order: str = "step") -> dict[str, float
 
 
 def write_metrics_csv(path: Path, rows: list[dict[str, float]]) -> None:
-    """Per-checkpoint metrics, one row per scored step."""
+    """Per-checkpoint metrics, one row per scored step (began's M only where the loss is began)."""
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=METRIC_FIELDS, extrasaction="ignore")
+            w = csv.DictWriter(f, fieldnames=[k for k in METRIC_FIELDS if k in rows[0]], extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)
 
