@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Compare the adversarial losses on one run: the GAN phase once per `gan.loss`, all from the same pretrained
-generator and critic, with the same data, seed and number of generator steps (early stopping off).
+"""Compare the adversarial losses on one run: the GAN phase once per `gan.loss` and seed, all from the same
+pretrained generator and critic, with the same data and number of generator steps (early stopping off).
 
     colorize train pretrain-gen|cache|pretrain-critic --data D --run-dir RUN --recipe R   # once, the shared start
-    .venv/bin/python scripts/compare_gan.py --data D --run RUN --recipe R [--steps 30] [--losses bce hinge ...]
+    .venv/bin/python scripts/compare_gan.py --data D --run RUN --recipe R [--steps 300] [--seeds 3] [--losses bce ...]
 
-Each loss's GAN phase is an ordinary stage folder, `RUN/gan-LOSS/` (metrics.csv, metrics.png with the training
-dynamics, contact_sheet.png, best.pt), so a rerun skips the losses already done. The table and the figure of every
+Each loss's GAN phase is an ordinary stage folder, `RUN/gan-LOSS-sSEED/` (metrics.csv, metrics.png with the
+training dynamics, contact_sheet.png, best.pt, TensorBoard events), so a rerun skips what is done and an interrupted
+one resumes. The table gives each metric's mean ± standard deviation over the seeds (`data.seed`: the batches,
+DiffAugment and penalties); for began also the checkpoint its convergence measure M would pick (the lowest M) beside
+the accuracy-first rule's. The table and the figure of every
 loss's score curve replace the generated section of docs/gan-losses.md; the conclusion around it is written by hand.
 """
 
@@ -63,12 +66,42 @@ def plot(curves: dict[str, list[dict[str, float]]], path: Path) -> None:
     plt.close(fig)
 
 
+def summary(out: Path) -> dict:
+    """One GAN phase's outcome: its chosen checkpoint's metrics, its dynamics, and M's own pick (began)."""
+    done = json.loads((out / "DONE").read_text())
+    rows = read_rows(out / "metrics.csv")
+    dyn = [r for r in rows if r["step"] > 0]
+    out_row = {**done["chosen_metrics"], "step": done["chosen_step"], "minutes": done["seconds"] / 60, "rows": rows,
+               "acc_real": sum(r["acc_real"] for r in dyn) / len(dyn), "acc_fake": sum(r["acc_fake"] for r in dyn) / len(dyn)}
+    if dyn and "began_M" in dyn[0]:
+        by_m = min(dyn, key=lambda r: r["began_M"])
+        out_row["m_pick"] = (int(by_m["step"]), by_m["ab_mae"])
+    return out_row
+
+
+def row(name: str, runs: list[dict]) -> str:
+    """A table row: each metric's mean ± standard deviation over the seeds."""
+    import numpy as np
+
+    def ms(key: str, fmt: str = ".2f") -> str:
+        v = np.array([r[key] for r in runs], float)
+        return f"{v.mean():{fmt}} ± {v.std():{fmt}}" if len(v) > 1 else f"{v[0]:{fmt}}"
+
+    m_note = ""
+    if "m_pick" in runs[0]:
+        m_note = "; M picks " + ", ".join(f"step {s} (ab {ab:.2f})" for s, ab in (r["m_pick"] for r in runs))
+    return (f"| {name} | {len(runs)} | {', '.join(str(int(r['step'])) for r in runs)} | {ms('ab_mae')} "
+            f"(gray {runs[0]['ab_mae_gray']:.2f}){m_note} | {ms('colorfulness_gap', '.1f')} | {ms('ab_diversity')} "
+            f"({runs[0]['ab_diversity_real']:.2f}) | {ms('acc_real')} / {ms('acc_fake')} | {ms('minutes', '.1f')} min |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--run", type=Path, required=True, help="run folder holding the pretrained generator and critic")
     ap.add_argument("--recipe", type=Path, default=ROOT / "recipes" / "default.toml")
     ap.add_argument("--steps", type=int, default=30, help="generator steps per loss")
+    ap.add_argument("--seeds", type=int, default=1, help="runs per loss, seeds 0..N-1")
     ap.add_argument("--losses", nargs="+", default=list(ADVERSARIAL_LOSSES), choices=list(ADVERSARIAL_LOSSES))
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="extra recipe override, section.key=value")
     ap.add_argument("--device", default="auto")
@@ -80,31 +113,27 @@ def main() -> None:
     for p in (gen_path, crit_path):
         if not (p.parent / "DONE").is_file():
             sys.exit(f"{p} missing: run `colorize train pretrain-gen`, `cache` and `pretrain-critic` into {args.run} first")
-    table = ["| loss | chosen step | ab error | colourfulness (real) | gap | diversity (real) | critic acc real / fake | wall time |",
-             "|---|---|---|---|---|---|---|---|"]
+    table = ["| loss | seeds | chosen step | ab error | colourfulness gap | diversity (real) | critic acc real / fake | "
+             "wall time per run |", "|---|---|---|---|---|---|---|---|"]
     curves = {}
     for name in args.losses:
-        # Early stopping off: every loss gets the same number of generator steps.
-        cfg = load_recipe(args.recipe, {**base, "gan.loss": name, "gan.max_steps": args.steps, "gan.patience_evals": 10**6})
-        gan.run(cfg, ctx, gen_path, crit_path, f"gan-{name}")
-        out = args.run / f"gan-{name}"
-        done = json.loads((out / "DONE").read_text())
-        rows = read_rows(out / "metrics.csv")
-        curves[name] = rows
-        best = done["chosen_metrics"]
-        dyn = [r for r in rows if r["step"] > 0]
-        acc_r = sum(r["acc_real"] for r in dyn) / len(dyn)
-        acc_f = sum(r["acc_fake"] for r in dyn) / len(dyn)
-        table.append(f"| {name} | {done['chosen_step']} | {best['ab_mae']:.2f} (gray {best['ab_mae_gray']:.2f}) | "
-                     f"{best['colorfulness']:.1f} ({best['colorfulness_real']:.1f}) | {best['colorfulness_gap']:.1f} | "
-                     f"{best['ab_diversity']:.2f} ({best['ab_diversity_real']:.2f}) | {acc_r:.2f} / {acc_f:.2f} | "
-                     f"{done['seconds'] / 60:.1f} min |")
+        runs = []
+        for seed in range(args.seeds):
+            # Early stopping off: every loss gets the same number of generator steps.
+            cfg = load_recipe(args.recipe, {**base, "gan.loss": name, "gan.max_steps": args.steps,
+                                            "gan.patience_evals": 10**6, "data.seed": seed})
+            stage = f"gan-{name}" if args.seeds == 1 else f"gan-{name}-s{seed}"
+            gan.run(cfg, ctx, gen_path, crit_path, stage)
+            runs.append(summary(args.run / stage))
+        curves[name] = runs[0]["rows"]
+        table.append(row(name, runs))
         print(table[-1], flush=True)
     plot(curves, FIGURE)
     command = " ".join(["scripts/compare_gan.py", *sys.argv[1:]])
-    body = (f"Command: `.venv/bin/python {command}`; {args.steps} generator steps per loss from "
+    body = (f"Command: `.venv/bin/python {command}`; {args.steps} generator steps per loss and seed from "
             f"`{gen_path}` and `{crit_path}`. Metrics at each loss's chosen inflection point on the held-out photos; "
-            f"critic accuracy is the mean over the phase of its last step before each generator step.\n\n"
+            f"critic accuracy is the mean over the phase of its last step before each generator step; ± is the "
+            f"standard deviation over {args.seeds} seed(s).\n\n"
             + "\n".join(table) + f"\n\n![score curves per loss](images/{FIGURE.name})")
     replace_section("compare_gan", body, doc=DOC)
     print(f"wrote {DOC} and {FIGURE}")

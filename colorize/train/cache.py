@@ -6,6 +6,7 @@ The inputs are crappified exactly as in stage 1, so the critic learns what the g
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,8 @@ def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, name: str) -> Path
         data = CrappifiedPhotos(training_photos(ctx.data_dir, cfg.data, 2 * cfg.cache.size_px), cfg.cache.size_px, cfg.data, seed=cfg.data.seed)
         images.mkdir(parents=True, exist_ok=True)
         with eval_mode(gen), torch.inference_mode():
-            for i in tqdm(range(cfg.cache.n_images), desc=name, unit="img", leave=False):
+            # A bar on a terminal only: into a log it would write carriage returns, not lines.
+            for i in tqdm(range(cfg.cache.n_images), desc=name, unit="img", leave=False, disable=not sys.stderr.isatty()):
                 path = images / f"{i:06d}.png"
                 if path.exists():  # resume: earlier attempt got this far
                     continue
