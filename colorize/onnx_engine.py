@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,18 @@ def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Pa
                 "(cached in %s)", weights.name, size, onnx_path.parent)
     t0 = time.monotonic()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
-    report = export_model(model, onnx_path, "onnx", size)
-    log.info("exported in %.0f s", time.monotonic() - t0)
+    done = threading.Event()
+
+    def heartbeat() -> None:  # the export is one long call: say every 10 s that it is still going
+        while not done.wait(10):
+            log.warning("still exporting (%.0f s)", time.monotonic() - t0)
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+    try:
+        report = export_model(model, onnx_path, "onnx", size)
+    finally:
+        done.set()
+    log.warning("exported in %.0f s; later runs start at once", time.monotonic() - t0)
     if report.max_abs_diff is None or not report.max_abs_diff <= MAX_EXPORT_DIFF:  # NaN fails too
         onnx_path.unlink(missing_ok=True)
         raise ValueError(f"its output differs from PyTorch's by {report.max_abs_diff}")
