@@ -28,18 +28,24 @@ from colorize.images import load_rgb
 
 log = logging.getLogger(__name__)
 
+# Statistics of the corpus (the ab prior) are computed on at most this many of its photos, spread evenly.
+PRIOR_PHOTOS = 2000
+# Validation decodes at most this many held-out photos: scores need a few hundred, not a million.
+MAX_VALIDATION_PHOTOS = 500
+
 def validation_photos(root: Path, cfg: DataConfig, max_short_side_px: int, limit: int | None = None) -> list[np.ndarray]:
     """The held-out side of `root`'s split, decoded (at most `limit`), for scoring. Every stage reads it before it
     trains, so a problem shows at once. Where the held-out side has no readable photo (a small corpus, or one
     whose held-out files are damaged), the first readable training photos stand in, said in the log: their scores
     flatter, and the corpus needs more photos for honest ones."""
     train_paths, val_paths = split_photos(list_photos(root), root, cfg.val_fraction, cfg.split == "by-source")
+    limit = min(limit or MAX_VALIDATION_PHOTOS, MAX_VALIDATION_PHOTOS)
     photos = _decode_some(val_paths, max_short_side_px, limit)
     if not photos:
         unreadable = f" ({len(val_paths)} held out, none readable)" if val_paths else ""
         log.warning("%s: no readable held-out photo%s; validating on training photos instead, which flatters the "
                     "scores", root, unreadable)
-        photos = _decode_some(train_paths, max_short_side_px, min(4, limit or 4))
+        photos = _decode_some(train_paths, max_short_side_px, min(4, limit))
     if not photos:
         raise ConfigError(f"{root}: none of its {len(train_paths) + len(val_paths)} photos is readable")
     return photos
@@ -131,12 +137,38 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 
 @dataclass
 class TrainingPhotos:
-    """Decoded training photos, each one's sampling weight, and the RGBA cut-outs pasted onto them."""
+    """The training side of a corpus as paths, each photo decoded when a sample needs it (in the DataLoader's
+    workers), so memory does not grow with the corpus; each photo's sampling weight; the RGBA cut-outs pasted on."""
 
-    photos: list[np.ndarray]
+    paths: list[Path]
     people: list[bool]
     weights: np.ndarray  # sampling probability per photo, sums to 1
+    max_short_side_px: int
     cutouts: list[np.ndarray] = field(default_factory=list)
+    unreadable: set[int] = field(default_factory=set)  # found so far, in this process
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def photo(self, i: int) -> tuple[int, np.ndarray]:
+        """Photo `i` decoded, or where it cannot be, the next readable one: (its index, RGB). A file that fails is
+        skipped from then on and counted in the log, never a crash."""
+        for k in (j % len(self.paths) for j in range(i, i + len(self.paths))):
+            if k in self.unreadable:
+                continue
+            img = load_rgb(self.paths[k], self.max_short_side_px)
+            if img is not None:
+                return k, img
+            self.unreadable.add(k)
+            log.warning("%d training photo(s) unreadable so far, skipped", len(self.unreadable))
+        raise ConfigError("no readable photos to train on")
+
+    def decoded(self, limit: int = PRIOR_PHOTOS) -> Iterator[np.ndarray]:
+        """Up to `limit` readable photos, spread evenly over the corpus (for statistics such as the ab prior)."""
+        for i in np.unique(np.linspace(0, len(self.paths) - 1, min(limit, len(self.paths))).astype(int)):
+            img = load_rgb(self.paths[i], self.max_short_side_px)
+            if img is not None:
+                yield img
 
 
 def load_cutouts(root: Path) -> list[np.ndarray]:
@@ -150,23 +182,18 @@ def load_cutouts(root: Path) -> list[np.ndarray]:
 
 
 def training_photos(root: Path, cfg: DataConfig, max_short_side_px: int) -> TrainingPhotos:
-    """The training side of `root`'s split, decoded once, with people weighted up (by the manifest's `group`)."""
+    """The training side of `root`'s split, with people weighted up (by the manifest's `group`); photos are decoded
+    as samples need them, so any size of corpus fits in memory."""
     train_paths, _ = split_photos(list_photos(root), root, cfg.val_fraction, cfg.split == "by-source")
     groups = {k: v.get("group") for k, v in read_manifest(root).items()}
-    photos, people = [], []
-    for path in train_paths:
-        img = load_rgb(path, max_short_side_px)
-        if img is not None:
-            photos.append(img)
-            people.append(groups.get(path.relative_to(root).as_posix()) == "people")
-    log.info("loaded %d training photos (%d unreadable, skipped), %d of people", len(photos), len(train_paths) - len(photos), sum(people))
-    if not photos:
-        raise ConfigError("no readable photos to train on")
+    people = [groups.get(p.relative_to(root).as_posix()) == "people" for p in train_paths]
     weights = np.where(people, cfg.people_weight, 1.0)
-    cutouts = load_cutouts(root)
-    if cutouts:
-        log.info("loaded %d cut-outs to paste onto %d%% of training crops", len(cutouts), round(100 * cfg.composite_prob))
-    return TrainingPhotos(photos, people, weights / weights.sum(), cutouts)
+    train = TrainingPhotos(train_paths, people, weights / weights.sum(), max_short_side_px, load_cutouts(root))
+    train.photo(0)  # at least one readable photo, found now rather than in the first batch
+    log.info("%d training photos, %d of people, decoded as needed", len(train), sum(people))
+    if train.cutouts:
+        log.info("loaded %d cut-outs to paste onto %d%% of training crops", len(train.cutouts), round(100 * cfg.composite_prob))
+    return train
 
 
 class CrappifiedPhotos(Dataset):
@@ -185,8 +212,7 @@ class CrappifiedPhotos(Dataset):
 
     def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, k])
-        i = int(rng.choice(len(self.train.photos), p=self.train.weights))
-        photo = self.train.photos[i]
+        i, photo = self.train.photo(int(rng.choice(len(self.train), p=self.train.weights)))
         min_area = self.cfg.people_min_crop_area if self.train.people[i] else 0.25
         y0, x0, ch, cw = crop_window(*photo.shape[:2], rng, min_area)
         window = photo[y0 : y0 + ch, x0 : x0 + cw]

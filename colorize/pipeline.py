@@ -154,8 +154,13 @@ class Colorizer:
 
     def colorize(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[np.ndarray]:
         """Colorize (H, W) uint8 luminance arrays of any sizes (with each one's hints, if any), batched by
-        `batch_size`."""
-        return [merge(g, c) for g, c in zip(grays, self.chroma(grays, hints))]
+        `batch_size`; each batch's colour is merged before the next is computed, so only outputs accumulate."""
+        hints = list(hints) if hints is not None else [None] * len(grays)
+        out: list[np.ndarray] = []
+        for start in range(0, len(grays), self.batch_size):
+            batch = slice(start, start + self.batch_size)
+            out += [merge(g, c) for g, c in zip(grays[batch], self.chroma(grays[batch], hints[batch]))]
+        return out
 
     def chroma(self, grays: Sequence[np.ndarray], hints: Sequence[Hints | None] | None = None) -> list[np.ndarray]:
         """The model's colour for each (H, W) uint8 luminance: (S, S, 2) float32 CbCr at render size, or where a

@@ -2,9 +2,12 @@
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -107,7 +110,7 @@ def test_composites_and_people_weighting_in_training_samples(tmp_path: Path) -> 
     root = corpus(tmp_path)
     cfg = DataConfig(composite_prob=1.0, people_weight=5.0, noise_std_max=0.0)
     train = training_photos(root, cfg, 64)
-    assert len(train.photos) == 5 and len(train.cutouts) == 1
+    assert len(train) == 5 and len(train.cutouts) == 1
     assert np.isclose(train.weights[0], 5 / 9) and np.isclose(train.weights.sum(), 1)
     data = CrappifiedPhotos(train, 32, cfg, seed=0)
     yellow = 0
@@ -132,3 +135,43 @@ def test_a_by_source_split_holds_out_whole_sources(tmp_path: Path) -> None:
     held = {source_of(p, tmp_path) for p in val}
     assert val and train and held.isdisjoint({source_of(p, tmp_path) for p in train})
     assert split_photos(list(reversed(paths)), tmp_path, 0.3, by_source=True) == (train, val)
+
+
+def test_an_unreadable_training_photo_is_skipped_and_counted_never_a_crash(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = corpus(tmp_path)
+    bad = sorted(root.glob("*.png"))[1]
+    bad.write_bytes(b"not a png any more")
+    cfg = DataConfig(composite_prob=0.0)
+    train = training_photos(root, cfg, 64)
+    data = CrappifiedPhotos(train, 32, cfg, seed=0)
+    with caplog.at_level(logging.WARNING):
+        samples = [data[k] for k in range(40)]
+    assert all(torch.isfinite(x).all() and torch.isfinite(y).all() for x, y in samples)
+    assert train.unreadable == {train.paths.index(bad)} and "1 training photo(s) unreadable so far" in caplog.text
+
+
+@pytest.mark.slow
+def test_training_memory_does_not_grow_with_the_corpus(tmp_path: Path) -> None:
+    """20,000 photos train in the memory 200 take: photos are decoded as samples need them (~40 s)."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    tile = rng.integers(0, 255, (64, 64, 3), np.uint8)
+    peaks = {}
+    for n in (200, 20_000):
+        root = tmp_path / f"c{n}"
+        root.mkdir()
+        for i in range(n):
+            Image.fromarray(np.roll(tile, i, axis=1)).save(root / f"p{i:05d}.jpg", quality=80)
+        code = ("import resource, sys; from colorize.cli import app\n"
+                "try: app(sys.argv[1:])\n"
+                "except SystemExit as e: assert e.code == 0, e.code\n"
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+        smoke = Path(__file__).resolve().parents[1] / "recipes" / "smoke.toml"
+        r = subprocess.run([sys.executable, "-c", code, "train", "pretrain-gen", "--data", str(root), "--run", str(tmp_path / f"run{n}"),
+                            "--recipe", str(smoke), "--arch", "tiny", "--set", "loss.perceptual=false", "--device", "cpu"],
+                           capture_output=True, text=True, check=True)
+        peaks[n] = int(r.stdout.split()[-1]) / 1024  # MiB
+    # Decoded up front, 20,000 photos at 64 px would take 240 MiB more; paths and the split take a few.
+    assert peaks[20_000] - peaks[200] < 40, peaks

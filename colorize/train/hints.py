@@ -114,7 +114,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     # a resumed run computes the same).
     prior = meta["ab_prior"].numpy() if meta.get("ab_prior") is not None else None
     if prior is None and needs_prior(cfg.loss):
-        prior = ab_prior(train.photos, seed=cfg.data.seed)
+        prior = ab_prior(train.decoded(), seed=cfg.data.seed)
     loss_fn = num.model(Objective(cfg.loss, model_cfg, prior))
     hint_params = list(unwrap(gen).hint_in.parameters())
     rest = [p for p in gen.parameters() if all(p is not h for h in hint_params)]

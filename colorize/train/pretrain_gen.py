@@ -84,7 +84,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     max_size = max(pg.sizes_px)
     train = training_photos(ctx.data_dir, cfg.data, 2 * max_size)
     val_pool = validation_photos(ctx.data_dir, cfg.data, 2 * max_size)
-    log.info("%s: %d training photos, %d validation photos", NAME, len(train.photos), len(val_pool))
+    log.info("%s: %d training photos, %d validation photos", NAME, len(train), len(val_pool))
 
     torch.manual_seed(cfg.data.seed)
     num = Numerics.for_stage(cfg.train, ctx.device)
@@ -98,7 +98,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     # checkpoint (the GAN stage reads it from gen.pt).
     prior = None
     if needs_prior(cfg.loss):
-        prior = resumed["ab_prior"] if resumed else torch.from_numpy(ab_prior(train.photos, seed=cfg.data.seed))
+        prior = resumed["ab_prior"] if resumed else torch.from_numpy(ab_prior(train.decoded(), seed=cfg.data.seed))
     loss_fn = num.model(Objective(cfg.loss, cfg.model, None if prior is None else prior.numpy()))
     log.info("%s: generator %s, %.1fM parameters, on %s; loss: %s", NAME, cfg.model.arch, count_parameters(gen) / 1e6, ctx.device, loss_fn.description)
     phases = _phases(pg.sizes_px, pg.steps_per_size)
