@@ -259,7 +259,7 @@ def test_a_rebalanced_fine_tune_of_a_base_without_a_prior_takes_the_corpus_prior
     cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
     assert load_generator(tiny_weights)[1].get("ab_prior") is None
     _, meta = load_generator(hints_stage.run(cfg, StageContext(tmp_path / "run", data, device=torch.device("cpu"))))
-    expected = ab_prior(training_photos(data, cfg.data, 64).photos, seed=cfg.data.seed)
+    expected = ab_prior(training_photos(data, cfg.data, 64).decoded(), seed=cfg.data.seed)
     assert np.allclose(meta["ab_prior"].numpy(), expected)
 
 
