@@ -17,7 +17,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from colorize import __version__
-from colorize.atomic import atomic_write
+from colorize.atomic import atomic_write, check_writable
 from colorize.errors import ColorizeError
 from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig
 from colorize.weights import resolve_weights, sha256_file
@@ -164,11 +163,9 @@ def _cannot_export(onnx_path: Path, weights: Path) -> str | None:
     except OSError:
         pass
     try:
-        onnx_path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=onnx_path.parent, prefix=".colorize-write-check.", suffix=".tmp"):
-            pass
-    except OSError as e:
-        return f"{cache_dir()}: the ONNX cache is not writable ({e.strerror or e}; {CACHE_ENV} chooses another folder)"
+        check_writable([onnx_path.parent])
+    except ColorizeError as e:
+        return f"{cache_dir()}: the ONNX cache is not writable ({e}; {CACHE_ENV} chooses another folder)"
     need = 2 * weights.stat().st_size + 64 * 2**20
     free = shutil.disk_usage(onnx_path.parent).free
     if free < need:
