@@ -12,7 +12,7 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -244,8 +244,9 @@ def _ignore_stop_signals(worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-def step_loader(dataset: Dataset, sampler: StepBatches, num_workers: int) -> DataLoader:
-    """DataLoader over `sampler`'s batches; workers only when asked (on 2 cores they compete with the model)."""
+def step_loader(dataset: Dataset, sampler: Iterable[list[int]], num_workers: int) -> DataLoader:
+    """DataLoader over `sampler`'s batches of sample ids (a `StepBatches`, or any list of id lists); workers only
+    when asked (on 2 cores they compete with the model)."""
     return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, persistent_workers=False,
                       worker_init_fn=_ignore_stop_signals if num_workers else None)
 

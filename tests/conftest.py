@@ -88,3 +88,27 @@ def write_photo_file(path: Path, mode: str = "RGB", h: int = 48, w: int = 64, se
         img = img.convert(mode)
     img.save(path, **save)
     return path
+
+
+def scene(seed: int, h: int = 96, w: int = 128) -> np.ndarray:
+    """Sky over grass with a warm blob: a photo-like layout whose colours follow from structure."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((h, w, 3), np.float32)
+    horizon = int(h * rng.uniform(0.3, 0.7))
+    img[:horizon] = (90, 150, 230)
+    img[horizon:] = (60, 160, 50)
+    cy, cx, r = rng.integers(10, h - 10), rng.integers(10, w - 10), rng.integers(6, 16)
+    yy, xx = np.mgrid[0:h, 0:w]
+    img[(yy - cy) ** 2 + (xx - cx) ** 2 < r**2] = (220, 120, 60)
+    img += rng.normal(0, 8, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """14 small scenes (JPEG and PNG) and one broken file: a corpus to train the tiny model on."""
+    d = tmp_path_factory.mktemp("photos")
+    for i in range(14):
+        Image.fromarray(scene(i)).save(d / f"p{i:02d}.{'jpg' if i % 2 else 'png'}")
+    (d / "broken.jpg").write_bytes(b"not a jpeg")
+    return d

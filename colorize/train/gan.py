@@ -112,7 +112,7 @@ class GanPhase:
         self.opt_c = optim(self.crit.parameters(), g.lr_gen * g.crit_lr_multiple)
         self.scaler_g, self.scaler_c = num.scaler(), num.scaler()
         torch.manual_seed(cfg.data.seed)  # DiffAugment and wgan-gp draw from it: a rerun is the same run
-        self.resume = TrainState(out / "last.pt", self.gen, "generator", cfg.model, critic=self.crit, optimizer=self.opt_g,
+        self.resume = TrainState(out / "last.pt", self.gen, "generator", cfg.model, ctx, critic=self.crit, optimizer=self.opt_g,
                                  critic_optimizer=self.opt_c, scaler=self.scaler_g, critic_scaler=self.scaler_c)
         self.state: dict[str, Any] = {"step": 0, "batch_id": 0, "rows": [], "bad_evals": 0, "dynamics": [], "loss": g.loss}
         resumed = self.resume.restore()
@@ -198,28 +198,28 @@ class GanPhase:
         self.resume.save(gan_state=self.state)
 
     def evaluate(self) -> bool:
-        """Checkpoint and score the generator, and write the resume point; True when patience has run out."""
-        stop = False
+        """Checkpoint and score the generator (every rank scores its share), and write the resume point; True when
+        patience has run out, the same on every rank."""
+        state, step = self.state, self.state["step"]
         if self.ctx.is_main:
-            state, step = self.state, self.state["step"]
             save_checkpoint(checkpoint_path(self.out, step), self.gen, "generator", self.model_cfg, step=step, stage=self.name)
-            metrics, preds = score_generator(self.gen, self.val_pairs, self.g.size_px, self.num)
-            dyn = state["dynamics"]
-            keys = [*_DYNAMICS, *(["began_M"] if self.adv.equilibrium else [])]
-            means = {k: float(np.mean([d[k] for d in dyn])) if dyn else float("nan") for k in keys}
-            state["dynamics"] = []
-            row = {"step": step, **{k: round(v, 4) for k, v in {**metrics, **means}.items()}}
-            state["rows"].append(row)
-            state["bad_evals"] = 0 if choose(state["rows"]) is row else state["bad_evals"] + 1
+        metrics, preds = score_generator(self.gen, self.val_pairs, self.g.size_px, self.num, ctx=self.ctx)
+        dyn = state["dynamics"]
+        keys = [*_DYNAMICS, *(["began_M"] if self.adv.equilibrium else [])]
+        means = {k: all_mean(float(np.mean([d[k] for d in dyn])), self.ctx) if dyn else float("nan") for k in keys}
+        state["dynamics"] = []
+        row = {"step": step, **{k: round(v, 4) for k, v in {**metrics, **means}.items()}}
+        state["rows"].append(row)
+        state["bad_evals"] = 0 if choose(state["rows"]) is row else state["bad_evals"] + 1
+        if self.ctx.is_main:
             log.info("%s: step %d | score %.3f | ab_mae %.3f | colorfulness %.1f (real %.1f) | diversity %.2f | "
                      "critic acc real %.2f fake %.2f", self.name, step, row["score"], row["ab_mae"], row["colorfulness"],
                      row["colorfulness_real"], row["ab_diversity"], row["acc_real"], row["acc_fake"])
             write_metrics_csv(self.out / "metrics.csv", state["rows"])
             rows = [[gray, pred, real] for (gray, real), pred in list(zip(self.val_pairs, preds))[: self.g.sheet_images]]
             self.step_log.scores(step, row, contact_sheet(rows, ["gray", f"step {step}", "real"], cell_px=self.g.size_px))
-            stop = state["bad_evals"] >= self.g.patience_evals
-            self.save_resume()
-        return broadcast_flag(stop, self.ctx)
+        self.save_resume()
+        return broadcast_flag(state["bad_evals"] >= self.g.patience_evals, self.ctx)
 
 
 def run(cfg: RecipeConfig, ctx: StageContext, gen_path: Path, crit_path: Path, name: str) -> Path:

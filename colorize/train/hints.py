@@ -123,7 +123,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
                             weight_decay=cfg.pretrain_gen.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lrs, total_steps=hc.steps)
     scaler = num.scaler()
-    resume = TrainState(out / "last.pt", gen, "generator", model_cfg, optimizer=opt, scheduler=sched, scaler=scaler)
+    resume = TrainState(out / "last.pt", gen, "generator", model_cfg, ctx, optimizer=opt, scheduler=sched, scaler=scaler)
     resumed = resume.restore()
     start = resumed["step"] if resumed else 0
     log.info("%s: fine-tuning %s for colour hints, steps %d-%d at %d px; loss: %s", NAME, base, start, hc.steps, hc.size_px, loss_fn.description)
@@ -144,25 +144,25 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
             if stop_request.checkpoint_due(step + 1, hc.checkpoint_every_steps, hc.steps):
                 resume.save(step=step + 1, stage=NAME)
             stop_request.honour()
-    metrics: dict[str, dict[str, float]] = {}
     if ctx.is_main:
         inference = dataclasses.replace(InferenceConfig.from_checkpoint(meta, render_factor_for(hc.size_px)),
                                         hint_input=hint_input_kind(True, hc.spread_input, hc.wide_input))
         save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),
                         inference=inference.to_dict(),
                         ab_prior=None if prior is None else torch.from_numpy(prior))
-        metrics = _score(unwrap(gen), validation_pairs(val_pool, hc.size_px), hc, cfg.data.seed, num)
+    metrics = _score(unwrap(gen), validation_pairs(val_pool, hc.size_px), hc, cfg.data.seed, num, ctx)
     finish_stage(out, digest, ctx, steps=hc.steps, base=str(base), val_metrics=metrics)
     return out / "gen.pt"
 
 
-def _score(gen: torch.nn.Module, pairs: list, hc: HintsConfig, seed: int, num: Numerics) -> dict[str, dict[str, float]]:
+def _score(gen: torch.nn.Module, pairs: list, hc: HintsConfig, seed: int, num: Numerics,
+           ctx: StageContext) -> dict[str, dict[str, float]]:
     """The stage's own check: held-out metrics with no hints and with `n_val_hints` true-colour hints, at the same
     places for any model scored with this seed."""
     metrics = {}
     for n in (0, hc.n_val_hints):
         rng = np.random.default_rng(seed)
         hints = [sample_point_hints(real, n, rng) if n else None for _, real in pairs]
-        metrics[f"{n} hints"], _ = score_generator(gen, pairs, hc.size_px, num, hints)
+        metrics[f"{n} hints"], _ = score_generator(gen, pairs, hc.size_px, num, hints, ctx=ctx)
     log.info("%s: held-out ab error %s", NAME, ", ".join(f"{k} {m['ab_mae']:.3f}" for k, m in metrics.items()))
     return metrics

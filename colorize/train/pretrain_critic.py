@@ -67,7 +67,7 @@ def run(cfg: RecipeConfig, ctx: StageContext, cache_dir: Path, name: str, init_c
     log.info("%s: critic %.1fM parameters, %d cached fakes", name, count_parameters(crit) / 1e6, len(fakes))
     opt = torch.optim.Adam(crit.parameters(), lr=pc.lr, betas=(0.0, 0.9))
     scaler = num.scaler()
-    resume = TrainState(out / "last.pt", crit, "critic", cfg.critic, optimizer=opt, scaler=scaler)
+    resume = TrainState(out / "last.pt", crit, "critic", cfg.critic, ctx, optimizer=opt, scaler=scaler)
     resumed = resume.restore()
     start = resumed["step"] if resumed else 0
     model = wrap_ddp(crit, ctx).train()

@@ -63,14 +63,17 @@ def _optimiser(gen: torch.nn.Module, pg: PretrainGenConfig) -> torch.optim.Optim
     return torch.optim.AdamW(groups, lr=pg.lr, weight_decay=pg.weight_decay)
 
 
-def _write_samples(out: Path, gen: torch.nn.Module, val_pool: list, size_px: int, num: Numerics) -> dict[str, float]:
-    """Score the generator on the validation photos and keep a sheet of some; returns the metrics."""
+def _write_samples(out: Path, gen: torch.nn.Module, val_pool: list, size_px: int, num: Numerics,
+                   ctx: StageContext) -> dict[str, float]:
+    """Score the generator on the validation photos (split across ranks) and keep a sheet of some; returns the
+    metrics."""
     pairs = validation_pairs(val_pool, size_px)
-    metrics, preds = score_generator(gen, pairs, size_px, num)
-    rows = [[g, p, r] for (g, r), p in list(zip(pairs, preds))[:SAMPLE_ROWS]]
-    sheet = contact_sheet(rows, ["gray", "generated", "real"], cell_px=size_px)
-    log.info("%s: validation %s", NAME, ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
-    atomic_write(out / "samples.png", lambda tmp: Image.fromarray(sheet).save(tmp, format="PNG"))
+    metrics, preds = score_generator(gen, pairs, size_px, num, ctx=ctx)
+    if ctx.is_main:
+        rows = [[g, p, r] for (g, r), p in list(zip(pairs, preds))[:SAMPLE_ROWS]]
+        sheet = contact_sheet(rows, ["gray", "generated", "real"], cell_px=size_px)
+        log.info("%s: validation %s", NAME, ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+        atomic_write(out / "samples.png", lambda tmp: Image.fromarray(sheet).save(tmp, format="PNG"))
     return metrics
 
 
@@ -91,7 +94,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     encoder_weights = Path(pg.encoder_weights) if pg.encoder_weights else None
     gen = num.model(create_generator(cfg.model, pretrained=pg.pretrained_encoder, encoder_weights=encoder_weights))
     opt, scaler = _optimiser(gen, pg), num.scaler()
-    resume = TrainState(out / "last.pt", gen, "generator", cfg.model, optimizer=opt, scaler=scaler)
+    resume = TrainState(out / "last.pt", gen, "generator", cfg.model, ctx, optimizer=opt, scaler=scaler)
     resumed = resume.restore()
     start, sched_state = (resumed["step"], resumed["scheduler"]) if resumed else (0, None)
     # The corpus's own ab distribution, for the objective's rebalancing: computed once, then carried in every
@@ -136,9 +139,8 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
             start = stop
 
     digests = gather_digests(gen, ctx)
-    metrics: dict[str, float] = {}
     if ctx.is_main:
         save_checkpoint(out / "gen.pt", gen, "generator", cfg.model, step=total, stage=NAME, config=to_dict(cfg), ab_prior=prior)
-        metrics = _write_samples(out, gen, val_pool, max_size, num)
+    metrics = _write_samples(out, gen, val_pool, max_size, num, ctx)
     finish_stage(out, h, ctx, steps=total, loss=loss_fn.description, val_metrics=metrics, rank_weight_digests=digests)
     return out / "gen.pt"

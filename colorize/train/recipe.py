@@ -110,24 +110,26 @@ def tune_decoding(model: nn.Module, inference: InferenceConfig, cfg: RecipeConfi
     num = Numerics(ctx.device, torch.float32, cfg.train.channels_last)
     rows = []
     for v in values:
-        metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num, inference=dataclasses.replace(inference, **{knob: v}))
+        metrics, _ = score_generator(model, pairs, cfg.gan.size_px, num, inference=dataclasses.replace(inference, **{knob: v}),
+                                     ctx=ctx)
         rows.append({knob: v, **{k: round(m, 4) for k, m in metrics.items()}})
     best = gan.choose(rows, order=knob)
-    log.info("decoding %s %.2f (%s)", knob, best[knob],
-             ", ".join(f"{r[knob]}: ab {r['ab_mae']:.2f} gap {r['colorfulness_gap']:.1f}" for r in rows))
+    if ctx.is_main:
+        log.info("decoding %s %.2f (%s)", knob, best[knob],
+                 ", ".join(f"{r[knob]}: ab {r['ab_mae']:.2f} gap {r['colorfulness_gap']:.1f}" for r in rows))
     return dataclasses.replace(inference, **{knob: float(best[knob])}), rows
 
 
 def export(cfg: RecipeConfig, ctx: StageContext, best: Path) -> Path:
     """RUN/final.pt (the chosen generator, loadable with --weights) and RUN/final.json (its manifest)."""
     final = ctx.run_dir / "final.pt"
+    gan_done = json.loads((best.parent / "DONE").read_text())
+    gen_done = json.loads((ctx.run_dir / pretrain_gen.NAME / "DONE").read_text())
+    model, meta = load_generator(best)
+    # Inference defaults to the scale the inflection point was scored at.
+    untuned = dataclasses.replace(InferenceConfig.from_checkpoint(meta), render_factor=render_factor_for(cfg.gan.size_px))
+    inference, decoding = tune_decoding(model, untuned, cfg, ctx)
     if ctx.is_main:
-        gan_done = json.loads((best.parent / "DONE").read_text())
-        gen_done = json.loads((ctx.run_dir / pretrain_gen.NAME / "DONE").read_text())
-        model, meta = load_generator(best)
-        # Inference defaults to the scale the inflection point was scored at.
-        untuned = dataclasses.replace(InferenceConfig.from_checkpoint(meta), render_factor=render_factor_for(cfg.gan.size_px))
-        inference, decoding = tune_decoding(model, untuned, cfg, ctx)
         save_checkpoint(final, model, "generator", model.cfg, step=meta.get("step"), stage="final", config=to_dict(cfg),
                         inference=inference.to_dict())
         write_manifest(
