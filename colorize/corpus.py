@@ -6,23 +6,44 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import logging
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from colorize.config import DataConfig
 from colorize.errors import ConfigError
-from colorize.images import PHOTO_SUFFIXES
+from colorize.images import PHOTO_SUFFIXES, load_rgb
+
+log = logging.getLogger(__name__)
 
 # Photo cut-outs with alpha live in this subfolder of the data folder: pasted onto training photos, never photos
 # of their own (and so never in the validation split).
 CUTOUTS_DIR = "cutouts"
+# A corpus made by `colorize data prepare` keeps its photos in tar shards here, indexed by its manifest
+# (`colorize.shards`).
+SHARDS_DIR = "shards"
+
+
+def is_prepared(root: Path) -> bool:
+    """Whether `root` is a corpus made by `colorize data prepare` (shards and their index) rather than a folder."""
+    return (Path(root) / SHARDS_DIR).is_dir() and (Path(root) / MANIFEST).is_file()
 
 
 def list_photos(root: Path) -> list[Path]:
-    """Every image file under `root` (recursive, by suffix, hidden files and the cut-outs folder skipped), sorted."""
+    """Every image file under `root` (recursive, by suffix, hidden files and the cut-outs folder skipped), sorted.
+    For a prepared corpus, the photos its manifest indexes, named as they were in the source folder (read them
+    with `PhotoFiles`)."""
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"{root}: data folder not found")
+    if is_prepared(root):
+        paths = sorted(root / name for name, row in read_manifest(root).items() if row.get("shard"))
+        if not paths:
+            raise ConfigError(f"{root / MANIFEST}: indexes no photos; rerun `colorize data prepare`")
+        return paths
     paths = sorted(
         p for p in root.rglob("*")
         if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not any(s.startswith(".") for s in p.relative_to(root).parts)
@@ -113,3 +134,45 @@ def held_out_photos(root: Path, val_fraction: float = DataConfig.val_fraction, b
     _, val = split_photos(list_photos(root), root, val_fraction, by_source)
     manifest = read_manifest(root)
     return val, {p: manifest.get(p.relative_to(root).as_posix(), {}).get("group") or "other" for p in val}
+
+
+class PhotoFiles:
+    """Where each of a list of photos lives, compactly: names in one byte string (~50 bytes a photo where a list of
+    Paths costs ~850; no library keeps a string table this small) and, for a prepared corpus, each one's shard,
+    offset and size. `open(i)` gives something `PIL.Image.open` reads: the file, or the shard member's bytes."""
+
+    def __init__(self, root: Path, paths: Sequence[Path]) -> None:
+        self.root = Path(root)
+        encoded = [p.relative_to(self.root).as_posix().encode() for p in paths]
+        self._blob = b"".join(encoded)
+        self._ends = np.cumsum([0, *(len(e) for e in encoded)], dtype=np.int64)
+        self._where: np.ndarray | None = None
+        if is_prepared(self.root):
+            manifest = read_manifest(self.root)
+            rows = [manifest[e.decode()] for e in encoded]
+            self._where = np.array([[int(r["shard"]), int(r["offset"]), int(r["size"])] for r in rows], np.int64).reshape(-1, 3)
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    def name(self, i: int) -> str:
+        """Photo `i`'s path relative to the corpus."""
+        return self._blob[self._ends[i] : self._ends[i + 1]].decode()
+
+    def open(self, i: int) -> Path | io.BytesIO:
+        if self._where is None:
+            return self.root / self.name(i)
+        shard, offset, size = (int(v) for v in self._where[i])
+        with open(self.root / SHARDS_DIR / f"{shard:06d}.tar", "rb") as f:
+            f.seek(offset)
+            return io.BytesIO(f.read(size))
+
+    def decode(self, i: int, max_short_side_px: int) -> np.ndarray | None:
+        """Photo `i` as RGB with its short side at most `max_short_side_px`; None (and a line in the log naming it)
+        where it cannot be read, its shard included."""
+        try:
+            source = self.open(i)
+        except OSError as e:
+            log.warning("%s: skipped, unreadable (%s)", self.root / self.name(i), e)
+            return None
+        return load_rgb(source, max_short_side_px, label=str(self.root / self.name(i)))

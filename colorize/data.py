@@ -22,9 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from colorize.color.ycbcr import to_gray
 from colorize.config import DataConfig
-from colorize.corpus import CUTOUTS_DIR, list_photos, read_manifest, split_photos
+from colorize.corpus import CUTOUTS_DIR, PhotoFiles, is_prepared, list_photos, read_manifest, split_photos
 from colorize.errors import ConfigError
-from colorize.images import load_rgb
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +39,24 @@ def validation_photos(root: Path, cfg: DataConfig, max_short_side_px: int, limit
     flatter, and the corpus needs more photos for honest ones."""
     train_paths, val_paths = split_photos(list_photos(root), root, cfg.val_fraction, cfg.split == "by-source")
     limit = min(limit or MAX_VALIDATION_PHOTOS, MAX_VALIDATION_PHOTOS)
-    photos = _decode_some(val_paths, max_short_side_px, limit)
+    photos = _decode_some(PhotoFiles(root, val_paths), max_short_side_px, limit)
     if not photos:
         unreadable = f" ({len(val_paths)} held out, none readable)" if val_paths else ""
         log.warning("%s: no readable held-out photo%s; validating on training photos instead, which flatters the "
                     "scores", root, unreadable)
-        photos = _decode_some(train_paths, max_short_side_px, min(4, limit))
+        photos = _decode_some(PhotoFiles(root, train_paths), max_short_side_px, min(4, limit))
     if not photos:
         raise ConfigError(f"{root}: none of its {len(train_paths) + len(val_paths)} photos is readable")
     return photos
 
 
-def _decode_some(paths: Sequence[Path], max_short_side_px: int, limit: int | None) -> list[np.ndarray]:
-    """The first `limit` readable photos of `paths`, decoded."""
+def _decode_some(files: PhotoFiles, max_short_side_px: int, limit: int) -> list[np.ndarray]:
+    """The first `limit` readable photos of `files`, decoded."""
     out: list[np.ndarray] = []
-    for path in paths:
-        if limit is not None and len(out) >= limit:
+    for i in range(len(files)):
+        if len(out) >= limit:
             break
-        img = load_rgb(path, max_short_side_px)
+        img = files.decode(i, max_short_side_px)
         if img is not None:
             out.append(img)
     return out
@@ -137,26 +136,27 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
 
 @dataclass
 class TrainingPhotos:
-    """The training side of a corpus as paths, each photo decoded when a sample needs it (in the DataLoader's
-    workers), so memory does not grow with the corpus; each photo's sampling weight; the RGBA cut-outs pasted on."""
+    """The training side of a corpus (a folder, or one `colorize data prepare` made), each photo decoded when a
+    sample needs it (in the DataLoader's workers), so memory does not grow with the corpus beyond ~60 bytes a photo;
+    each photo's sampling weight; the RGBA cut-outs pasted on."""
 
-    paths: list[Path]
-    people: list[bool]
+    files: PhotoFiles
+    people: np.ndarray  # bool per photo
     weights: np.ndarray  # sampling probability per photo, sums to 1
     max_short_side_px: int
     cutouts: list[np.ndarray] = field(default_factory=list)
     unreadable: set[int] = field(default_factory=set)  # found so far, in this process
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.files)
 
     def photo(self, i: int) -> tuple[int, np.ndarray]:
         """Photo `i` decoded, or where it cannot be, the next readable one: (its index, RGB). A file that fails is
         skipped from then on and counted in the log, never a crash."""
-        for k in (j % len(self.paths) for j in range(i, i + len(self.paths))):
+        for k in (j % len(self) for j in range(i, i + len(self))):
             if k in self.unreadable:
                 continue
-            img = load_rgb(self.paths[k], self.max_short_side_px)
+            img = self.files.decode(k, self.max_short_side_px)
             if img is not None:
                 return k, img
             self.unreadable.add(k)
@@ -165,8 +165,8 @@ class TrainingPhotos:
 
     def decoded(self, limit: int = PRIOR_PHOTOS) -> Iterator[np.ndarray]:
         """Up to `limit` readable photos, spread evenly over the corpus (for statistics such as the ab prior)."""
-        for i in np.unique(np.linspace(0, len(self.paths) - 1, min(limit, len(self.paths))).astype(int)):
-            img = load_rgb(self.paths[i], self.max_short_side_px)
+        for i in np.unique(np.linspace(0, len(self) - 1, min(limit, len(self))).astype(int)):
+            img = self.files.decode(int(i), self.max_short_side_px)
             if img is not None:
                 yield img
 
@@ -186,11 +186,12 @@ def training_photos(root: Path, cfg: DataConfig, max_short_side_px: int) -> Trai
     as samples need them, so any size of corpus fits in memory."""
     train_paths, _ = split_photos(list_photos(root), root, cfg.val_fraction, cfg.split == "by-source")
     groups = {k: v.get("group") for k, v in read_manifest(root).items()}
-    people = [groups.get(p.relative_to(root).as_posix()) == "people" for p in train_paths]
+    people = np.array([groups.get(p.relative_to(root).as_posix()) == "people" for p in train_paths], bool)
     weights = np.where(people, cfg.people_weight, 1.0)
-    train = TrainingPhotos(train_paths, people, weights / weights.sum(), max_short_side_px, load_cutouts(root))
+    train = TrainingPhotos(PhotoFiles(root, train_paths), people, weights / weights.sum(), max_short_side_px, load_cutouts(root))
     train.photo(0)  # at least one readable photo, found now rather than in the first batch
-    log.info("%d training photos, %d of people, decoded as needed", len(train), sum(people))
+    log.info("%d training photos, %d of people, decoded as needed%s", len(train), people.sum(),
+             " from shards" if is_prepared(root) else "")
     if train.cutouts:
         log.info("loaded %d cut-outs to paste onto %d%% of training crops", len(train.cutouts), round(100 * cfg.composite_prob))
     return train

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -161,15 +163,20 @@ def write_photo(path: Path, rgb: np.ndarray, photo: Photo, jpeg_quality: int = 9
     return path
 
 
-def load_rgb(path: Path, max_short_side_px: int) -> np.ndarray | None:
-    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; None if unreadable."""
+def load_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None = None) -> np.ndarray | None:
+    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; None if unreadable
+    (said in the log, naming `label` or the file). A JPEG is decoded at the smallest of 1/2, 1/4, 1/8 scale that
+    still covers the target (Pillow's `draft`), then resized exactly: several times faster on large photos."""
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im).convert("RGB")
+        with Image.open(source) as im:
             scale = max_short_side_px / min(im.size)
+            if scale < 1 and im.format == "JPEG":
+                im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
+                scale = max_short_side_px / min(im.size)
+            im = ImageOps.exif_transpose(im).convert("RGB")
             if scale < 1:
                 im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
             return np.asarray(im)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        log.warning("%s: skipped, unreadable (%s)", path, e)
+        log.warning("%s: skipped, unreadable (%s)", label or source, e)
         return None

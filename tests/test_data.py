@@ -147,7 +147,8 @@ def test_an_unreadable_training_photo_is_skipped_and_counted_never_a_crash(tmp_p
     with caplog.at_level(logging.WARNING):
         samples = [data[k] for k in range(40)]
     assert all(torch.isfinite(x).all() and torch.isfinite(y).all() for x, y in samples)
-    assert train.unreadable == {train.paths.index(bad)} and "1 training photo(s) unreadable so far" in caplog.text
+    names = [train.files.name(i) for i in range(len(train))]
+    assert train.unreadable == {names.index(bad.name)} and "1 training photo(s) unreadable so far" in caplog.text
 
 
 @pytest.mark.slow

@@ -39,10 +39,13 @@ def eval_(
     from colorize.atomic import atomic_write, check_output_file
     from colorize.color.ycbcr import SECTOR_NAMES
     from colorize.config import DataConfig
-    from colorize.corpus import held_out_photos, list_photos
+    from colorize.corpus import held_out_photos, is_prepared, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
     from colorize.sheets import thumbnail
 
+    if is_prepared(data):
+        raise ColorizeError(f"{data}: a corpus packed by `colorize data prepare`; eval reads photos at full size, so "
+                            f"point --data at the folder it was prepared from")
     out = json_out or Path("eval.json")
     replacing = {p for p in (out, sheet) if p is not None and check_output_file(p)}
     fraction = DataConfig.val_fraction if val_fraction is None else val_fraction

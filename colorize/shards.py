@@ -1,0 +1,140 @@
+"""A corpus prepared for training at scale: `colorize data prepare SRC OUT` resizes every photo once and packs the
+photos into tar shards with one index, so training opens a few large files instead of millions of small ones and
+never walks a folder.
+
+    OUT/shards/000000.tar     the photos, each a member named by its path relative to SRC (so splits, sources and
+                              the manifest's groups carry over unchanged); JPEG names hold JPEG, others PNG
+    OUT/shards/000000.json    the shard's record: its inputs (name, bytes, mtime), settings and members; written last
+    OUT/manifest.csv          a row per photo: file, shard, offset, size, and SRC's manifest columns (group, licence...)
+    OUT/cutouts/              SRC's cut-outs, copied
+
+The tar format is written with the standard library rather than `webdataset`: training draws any photo of the corpus
+at any step (`colorize.data`: a batch is a function of its step number, which makes resumed runs and data-parallel
+ranks exact), which needs random access by byte offset, where webdataset streams each shard in order through a
+shuffle buffer. The shards stay plain tars that webdataset and `tar` read. Torch-free.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import shutil
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from colorize.atomic import atomic_write
+from colorize.corpus import CUTOUTS_DIR, MANIFEST, SHARDS_DIR, list_photos, read_manifest
+from colorize.errors import ConfigError
+from colorize.images import load_rgb
+
+log = logging.getLogger(__name__)
+
+# A shard's record says what it was made from; a rerun rebuilds a shard only when this changes.
+RECORD_VERSION = 1
+
+
+@dataclass
+class PrepareReport:
+    photos: int = 0
+    shards: int = 0
+    shards_reused: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+
+def _encode(rgb, name: str, quality: int) -> bytes:
+    buf = io.BytesIO()
+    if Path(name).suffix.lower() in (".jpg", ".jpeg"):
+        Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    else:
+        Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _build_shard(tar_path: Path, src: Path, names: list[str], size_px: int, quality: int, report: PrepareReport,
+                 step: Callable[[], None]) -> list[dict]:
+    """Write one shard (atomically) from `names`; returns its members' rows (file, offset, size)."""
+    def write(tmp: Path) -> None:
+        with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+            for name in names:
+                rgb = load_rgb(src / name, size_px)
+                step()
+                if rgb is None:  # load_rgb has said why, naming the file
+                    report.unreadable.append(name)
+                    continue
+                data = _encode(rgb, name, quality)
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+
+    atomic_write(tar_path, write)
+    with tarfile.open(tar_path) as tar:
+        return [{"file": m.name, "offset": m.offset_data, "size": m.size} for m in tar.getmembers()]
+
+
+def prepare(src: Path, out: Path, size_px: int = 512, photos_per_shard: int = 1000, quality: int = 95,
+            progress: Callable[[int, int], None] = lambda n, total: None) -> PrepareReport:
+    """Resize every photo of `src` to at most `size_px` on its short side and pack them into shards under `out`
+    (layout in the module docstring). Resumable: a shard whose record matches its inputs and settings is kept.
+    `progress(n, total)` is told of every photo handled."""
+    src, out = Path(src), Path(out)
+    if out.resolve() == src.resolve():
+        raise ConfigError(f"{out}: the prepared corpus must go to a new folder, not over its source")
+    names = [p.relative_to(src).as_posix() for p in list_photos(src)]
+    settings = {"version": RECORD_VERSION, "size_px": size_px, "quality": quality}
+    shard_dir = out / SHARDS_DIR
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    report, rows = PrepareReport(), []
+    for k, first in enumerate(range(0, len(names), photos_per_shard)):
+        chunk = names[first : first + photos_per_shard]
+        inputs = [[n, (st := (src / n).stat()).st_size, st.st_mtime_ns] for n in chunk]
+        record_path, tar_path = shard_dir / f"{k:06d}.json", shard_dir / f"{k:06d}.tar"
+        record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+        if record.get("settings") == settings and record.get("inputs") == inputs and tar_path.is_file():
+            report.shards_reused += 1
+            report.unreadable += record["unreadable"]
+            progress(len(chunk), len(names))
+        else:
+            bad_before = len(report.unreadable)
+            members = _build_shard(tar_path, src, chunk, size_px, quality, report, lambda: progress(1, len(names)))
+            record = {"settings": settings, "inputs": inputs, "members": members, "unreadable": report.unreadable[bad_before:]}
+            atomic_write(record_path, lambda tmp: tmp.write_text(json.dumps(record)))
+        rows += [{**m, "shard": k} for m in record["members"]]
+        report.shards += 1
+    for stale in sorted(shard_dir.iterdir()):  # left by an earlier, larger corpus
+        if stale.stem.isdigit() and int(stale.stem) >= report.shards:
+            stale.unlink()
+    _write_manifest(out, rows, read_manifest(src))
+    _copy_cutouts(src, out)
+    report.photos = len(rows)
+    return report
+
+
+def _write_manifest(out: Path, rows: list[dict], source: dict[str, dict[str, str]]) -> None:
+    """OUT/manifest.csv: where each photo is, and what SRC's manifest said of it."""
+    # The source's width and height described the photos before resizing: dropped, not carried over wrong.
+    extra = sorted({k for r in source.values() for k in r} - {"file", "shard", "offset", "size", "width", "height"})
+    fields = ["file", "shard", "offset", "size", *extra]
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            w.writeheader()
+            w.writerows({**source.get(r["file"], {}), **r} for r in rows)
+
+    atomic_write(out / MANIFEST, write)
+
+
+def _copy_cutouts(src: Path, out: Path) -> None:
+    folder = src / CUTOUTS_DIR
+    if folder.is_dir():
+        (out / CUTOUTS_DIR).mkdir(exist_ok=True)
+        for p in sorted(folder.glob("*.png")):
+            dst = out / CUTOUTS_DIR / p.name
+            if not dst.is_file() or dst.stat().st_size != p.stat().st_size:
+                atomic_write(dst, lambda tmp: shutil.copyfile(p, tmp))
