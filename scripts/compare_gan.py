@@ -72,11 +72,15 @@ def summary(out: Path) -> dict:
     rows = read_rows(out / "metrics.csv")
     dyn = [r for r in rows if r["step"] > 0]
     out_row = {**done["chosen_metrics"], "step": done["chosen_step"], "minutes": done["seconds"] / 60, "rows": rows,
-               "acc_real": sum(r["acc_real"] for r in dyn) / len(dyn), "acc_fake": sum(r["acc_fake"] for r in dyn) / len(dyn)}
+               **{k: sum(r[k] for r in dyn) / len(dyn) for k in ("acc_real", "acc_fake", "adv_grad_norm")}}
     if dyn and "began_M" in dyn[0]:
         by_m = min(dyn, key=lambda r: r["began_M"])
         out_row["m_pick"] = (int(by_m["step"]), by_m["ab_mae"])
     return out_row
+
+
+def stage_name(loss: str, seed: int, seeds: int) -> str:
+    return f"gan-{loss}" if seeds == 1 else f"gan-{loss}-s{seed}"
 
 
 def row(name: str, runs: list[dict]) -> str:
@@ -92,7 +96,8 @@ def row(name: str, runs: list[dict]) -> str:
         m_note = "; M picks " + ", ".join(f"step {s} (ab {ab:.2f})" for s, ab in (r["m_pick"] for r in runs))
     return (f"| {name} | {len(runs)} | {', '.join(str(int(r['step'])) for r in runs)} | {ms('ab_mae')} "
             f"(gray {runs[0]['ab_mae_gray']:.2f}){m_note} | {ms('colorfulness_gap', '.1f')} | {ms('ab_diversity')} "
-            f"({runs[0]['ab_diversity_real']:.2f}) | {ms('acc_real')} / {ms('acc_fake')} | {ms('minutes', '.1f')} min |")
+            f"({runs[0]['ab_diversity_real']:.2f}) | {ms('acc_real')} / {ms('acc_fake')} | {ms('adv_grad_norm', '.3f')} | "
+            f"{ms('minutes', '.1f')} min |")
 
 
 def main() -> None:
@@ -114,17 +119,17 @@ def main() -> None:
         if not (p.parent / "DONE").is_file():
             sys.exit(f"{p} missing: run `colorize train pretrain-gen`, `cache` and `pretrain-critic` into {args.run} first")
     table = ["| loss | seeds | chosen step | ab error | colourfulness gap | diversity (real) | critic acc real / fake | "
-             "wall time per run |", "|---|---|---|---|---|---|---|---|"]
-    curves = {}
-    for name in args.losses:
-        runs = []
-        for seed in range(args.seeds):
+             "adversarial gradient norm | wall time per run |", "|---|---|---|---|---|---|---|---|---|"]
+    # Seed by seed, every loss at each: an interrupted comparison has every loss's first seeds, not one loss's all.
+    for seed in range(args.seeds):
+        for name in args.losses:
             # Early stopping off: every loss gets the same number of generator steps.
             cfg = load_recipe(args.recipe, {**base, "gan.loss": name, "gan.max_steps": args.steps,
                                             "gan.patience_evals": 10**6, "data.seed": seed})
-            stage = f"gan-{name}" if args.seeds == 1 else f"gan-{name}-s{seed}"
-            gan.run(cfg, ctx, gen_path, crit_path, stage)
-            runs.append(summary(args.run / stage))
+            gan.run(cfg, ctx, gen_path, crit_path, stage_name(name, seed, args.seeds))
+    curves = {}
+    for name in args.losses:
+        runs = [summary(args.run / stage_name(name, seed, args.seeds)) for seed in range(args.seeds)]
         curves[name] = runs[0]["rows"]
         table.append(row(name, runs))
         print(table[-1], flush=True)
@@ -132,7 +137,7 @@ def main() -> None:
     command = " ".join(["scripts/compare_gan.py", *sys.argv[1:]])
     body = (f"Command: `.venv/bin/python {command}`; {args.steps} generator steps per loss and seed from "
             f"`{gen_path}` and `{crit_path}`. Metrics at each loss's chosen inflection point on the held-out photos; "
-            f"critic accuracy is the mean over the phase of its last step before each generator step; ± is the "
+            f"critic accuracy and the adversarial gradient's norm at the generator's output are means over the phase; ± is the "
             f"standard deviation over {args.seeds} seed(s).\n\n"
             + "\n".join(table) + f"\n\n![score curves per loss](images/{FIGURE.name})")
     replace_section("compare_gan", body, doc=DOC)

@@ -190,7 +190,7 @@ class GanPhase:
         values = {"gen": loss.item(), "perceptual": perceptual.item(), "adv": adversarial.item(),
                   "adv_grad_norm": float(adv_grad.flatten(1).norm(dim=1).mean())}
         if self.adv.equilibrium:
-            values["began_M"] = self.balance.update(float(r.mean()), float(f.mean()))
+            values["began_M"] = self.balance.update(float(r.detach().mean()), float(f.detach().mean()))
             values["began_k"] = self.state["began_k"] = self.balance.k
         return values
 
