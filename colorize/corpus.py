@@ -149,8 +149,12 @@ class PhotoFiles:
         self._where: np.ndarray | None = None
         if is_prepared(self.root):
             manifest = read_manifest(self.root)
-            rows = [manifest[e.decode()] for e in encoded]
-            self._where = np.array([[int(r["shard"]), int(r["offset"]), int(r["size"])] for r in rows], np.int64).reshape(-1, 3)
+            try:
+                rows = [manifest[e.decode()] for e in encoded]
+                self._where = np.array([[int(r["shard"]), int(r["offset"]), int(r["size"])] for r in rows], np.int64).reshape(-1, 3)
+            except (KeyError, TypeError, ValueError) as e:
+                raise ConfigError(f"{self.root / MANIFEST}: damaged index ({type(e).__name__}: {e}); rerun `colorize data "
+                                  f"prepare` to rebuild it") from None
 
     def __len__(self) -> int:
         return len(self._ends) - 1

@@ -22,14 +22,15 @@ import json
 import logging
 import shutil
 import tarfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from PIL import Image
 
 from colorize.atomic import atomic_write
-from colorize.corpus import CUTOUTS_DIR, MANIFEST, SHARDS_DIR, list_photos, read_manifest
+from colorize.corpus import CUTOUTS_DIR, MANIFEST, SHARDS_DIR, is_prepared, list_photos, read_manifest
 from colorize.errors import ConfigError
 from colorize.images import load_rgb
 
@@ -56,56 +57,75 @@ def _encode(rgb, name: str, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def _build_shard(tar_path: Path, src: Path, names: list[str], size_px: int, quality: int, report: PrepareReport,
-                 step: Callable[[], None]) -> list[dict]:
-    """Write one shard (atomically) from `names`; returns its members' rows (file, offset, size)."""
+def _build_shard(shard_dir: Path, k: int, src: Path, inputs: list, settings: dict) -> dict:
+    """Write shard `k` (atomically) from the photos named in `inputs`, then its record; returns the record. Runs in
+    a worker process when `prepare` has several."""
+    unreadable: list[str] = []
+
     def write(tmp: Path) -> None:
         with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-            for name in names:
-                rgb = load_rgb(src / name, size_px)
-                step()
+            for name, *_ in inputs:
+                rgb = load_rgb(src / name, settings["size_px"])
                 if rgb is None:  # load_rgb has said why, naming the file
-                    report.unreadable.append(name)
+                    unreadable.append(name)
                     continue
-                data = _encode(rgb, name, quality)
+                data = _encode(rgb, name, settings["quality"])
                 info = tarfile.TarInfo(name)
                 info.size, info.mode = len(data), 0o644
                 tar.addfile(info, io.BytesIO(data))
 
+    tar_path = shard_dir / f"{k:06d}.tar"
     atomic_write(tar_path, write)
     with tarfile.open(tar_path) as tar:
-        return [{"file": m.name, "offset": m.offset_data, "size": m.size} for m in tar.getmembers()]
+        members = [{"file": m.name, "offset": m.offset_data, "size": m.size} for m in tar.getmembers()]
+    record = {"settings": settings, "inputs": inputs, "members": members, "unreadable": unreadable}
+    atomic_write(shard_dir / f"{k:06d}.json", lambda tmp: tmp.write_text(json.dumps(record)))
+    return record
 
 
-def prepare(src: Path, out: Path, size_px: int = 512, photos_per_shard: int = 1000, quality: int = 95,
+def _build_shards(shard_dir: Path, src: Path, todo: dict[int, list], settings: dict, workers: int) -> Iterator[tuple[int, dict]]:
+    """(k, record) of each shard in `todo` as it is done: in this process, or in a pool of `workers`."""
+    if workers <= 1:
+        for k, inputs in todo.items():
+            yield k, _build_shard(shard_dir, k, src, inputs, settings)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {pool.submit(_build_shard, shard_dir, k, src, inputs, settings): k for k, inputs in todo.items()}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def prepare(src: Path, out: Path, size_px: int = 512, photos_per_shard: int = 1000, quality: int = 95, workers: int = 1,
             progress: Callable[[int, int], None] = lambda n, total: None) -> PrepareReport:
     """Resize every photo of `src` to at most `size_px` on its short side and pack them into shards under `out`
-    (layout in the module docstring). Resumable: a shard whose record matches its inputs and settings is kept.
-    `progress(n, total)` is told of every photo handled."""
+    (layout in the module docstring), `workers` shards at a time. Resumable: a shard whose record matches its inputs
+    and settings is kept. `progress(n, total)` is told of the photos of each shard done."""
     src, out = Path(src), Path(out)
-    if out.resolve() == src.resolve():
-        raise ConfigError(f"{out}: the prepared corpus must go to a new folder, not over its source")
+    if out.resolve() == src.resolve() or src.resolve() in out.resolve().parents:
+        raise ConfigError(f"{out}: the prepared corpus must go to a new folder outside its source {src}")
+    if is_prepared(src):
+        raise ConfigError(f"{src}: already a prepared corpus; prepare from the folder of photos it was made from")
     names = [p.relative_to(src).as_posix() for p in list_photos(src)]
     settings = {"version": RECORD_VERSION, "size_px": size_px, "quality": quality}
     shard_dir = out / SHARDS_DIR
     shard_dir.mkdir(parents=True, exist_ok=True)
-    report, rows = PrepareReport(), []
+    report, records, todo = PrepareReport(), {}, {}
     for k, first in enumerate(range(0, len(names), photos_per_shard)):
-        chunk = names[first : first + photos_per_shard]
-        inputs = [[n, (st := (src / n).stat()).st_size, st.st_mtime_ns] for n in chunk]
-        record_path, tar_path = shard_dir / f"{k:06d}.json", shard_dir / f"{k:06d}.tar"
+        inputs = [[n, (st := (src / n).stat()).st_size, st.st_mtime_ns] for n in names[first : first + photos_per_shard]]
+        record_path = shard_dir / f"{k:06d}.json"
         record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-        if record.get("settings") == settings and record.get("inputs") == inputs and tar_path.is_file():
+        if record.get("settings") == settings and record.get("inputs") == inputs and (shard_dir / f"{k:06d}.tar").is_file():
+            records[k] = record
             report.shards_reused += 1
-            report.unreadable += record["unreadable"]
-            progress(len(chunk), len(names))
+            progress(len(inputs), len(names))
         else:
-            bad_before = len(report.unreadable)
-            members = _build_shard(tar_path, src, chunk, size_px, quality, report, lambda: progress(1, len(names)))
-            record = {"settings": settings, "inputs": inputs, "members": members, "unreadable": report.unreadable[bad_before:]}
-            atomic_write(record_path, lambda tmp: tmp.write_text(json.dumps(record)))
-        rows += [{**m, "shard": k} for m in record["members"]]
-        report.shards += 1
+            todo[k] = inputs
+    for k, record in _build_shards(shard_dir, src, todo, settings, workers):
+        records[k] = record
+        progress(len(todo[k]), len(names))
+    report.shards = len(records)
+    rows = [{**m, "shard": k} for k in sorted(records) for m in records[k]["members"]]
+    report.unreadable = [n for k in sorted(records) for n in records[k]["unreadable"]]
     for stale in sorted(shard_dir.iterdir()):  # left by an earlier, larger corpus
         if stale.stem.isdigit() and int(stale.stem) >= report.shards:
             stale.unlink()

@@ -110,6 +110,8 @@ def main() -> None:
     ap.add_argument("--losses", nargs="+", default=list(ADVERSARIAL_LOSSES), choices=list(ADVERSARIAL_LOSSES))
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="extra recipe override, section.key=value")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--section", default="compare_gan",
+                    help="section of docs/gan-losses.md to write (another, e.g. for a critic variant, keeps the main table)")
     args = ap.parse_args()
     base = dict(parse_override(o) for o in args.overrides)
     ctx = init_distributed(args.run, args.data, force=False, device=args.device)
@@ -133,15 +135,16 @@ def main() -> None:
         curves[name] = runs[0]["rows"]
         table.append(row(name, runs))
         print(table[-1], flush=True)
-    plot(curves, FIGURE)
+    figure = FIGURE if args.section == "compare_gan" else FIGURE.with_name(f"gan-losses-{args.section}.png")
+    plot(curves, figure)
     command = " ".join(["scripts/compare_gan.py", *sys.argv[1:]])
     body = (f"Command: `.venv/bin/python {command}`; {args.steps} generator steps per loss and seed from "
             f"`{gen_path}` and `{crit_path}`. Metrics at each loss's chosen inflection point on the held-out photos; "
             f"critic accuracy and the adversarial gradient's norm at the generator's output are means over the phase; ± is the "
             f"standard deviation over {args.seeds} seed(s).\n\n"
-            + "\n".join(table) + f"\n\n![score curves per loss](images/{FIGURE.name})")
-    replace_section("compare_gan", body, doc=DOC)
-    print(f"wrote {DOC} and {FIGURE}")
+            + "\n".join(table) + f"\n\n![score curves per loss](images/{figure.name})")
+    replace_section(args.section, body, doc=DOC)
+    print(f"wrote {DOC} and {figure}")
 
 
 if __name__ == "__main__":

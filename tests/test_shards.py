@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from colorize.cli import app
 from colorize.config import DataConfig
 from colorize.corpus import PhotoFiles, list_photos, split_photos
+from colorize.errors import ConfigError
 from colorize.data import CrappifiedPhotos, training_photos
 from colorize.shards import prepare
 
@@ -99,14 +100,25 @@ def test_a_damaged_photo_inside_a_shard_is_skipped_and_counted(tmp_path: Path, c
         samples = [CrappifiedPhotos(train, 32, cfg, seed=0)[k] for k in range(100)]
     assert all(torch.isfinite(y).all() for _, y in samples)
     assert len(train.unreadable) == 1 and "album/a1.jpg: skipped, unreadable" in caplog.text
+    # A damaged index is one line naming it, not a traceback.
+    text = (out / "manifest.csv").read_text().splitlines()
+    (out / "manifest.csv").write_text("\n".join([text[0], text[1].replace(",0,", ",zero,", 1), *text[2:]]) + "\n")
+    with pytest.raises(ConfigError, match="manifest.csv: damaged index"):
+        training_photos(out, cfg, 64)
 
 
 def test_data_prepare_from_the_command_line(tmp_path: Path) -> None:
     src, out = source(tmp_path), tmp_path / "out"
-    r = runner.invoke(app, ["data", "prepare", str(src), str(out), "--size", "64", "--per-shard", "4"])
+    r = runner.invoke(app, ["data", "prepare", str(src), str(out), "--size", "64", "--per-shard", "4", "--workers", "2"])
     assert r.exit_code == 0, r.output
     assert "11 photos in 3 shards (0 already done); 1 unreadable" in r.output
+    prepare(src, tmp_path / "one", size_px=64, photos_per_shard=4, workers=1)  # the same shards, one at a time
+    assert (out / "manifest.csv").read_text() == (tmp_path / "one" / "manifest.csv").read_text()
+    assert all((out / "shards" / n).read_bytes() == (tmp_path / "one" / "shards" / n).read_bytes() for n in ("000000.tar", "000002.tar"))
     r = runner.invoke(app, ["data", "prepare", str(tmp_path / "nowhere"), str(out)])
     assert r.exit_code != 0 and "nowhere: data folder not found" in r.output
-    r = runner.invoke(app, ["data", "prepare", str(src), str(src)])
-    assert r.exit_code != 0 and "must go to a new folder" in r.output
+    for bad_out, why in ((src, "must go to a new folder outside its source"), (src / "album" / "packed", "outside its source"),
+                         (tmp_path / "again", "already a prepared corpus")):
+        r = runner.invoke(app, ["data", "prepare", str(out if why.startswith("already") else src), str(bad_out)])
+        assert r.exit_code != 0 and why in r.output, r.output
+        assert len(r.output.strip().splitlines()) == 1
