@@ -41,8 +41,9 @@ from colorize.models import create_critic
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
     Numerics, optimizer_step, StageContext, StepLog, StopRequest, TrainState, all_mean, begin_stage, broadcast_flag,
-    done_hash, finish_stage, score_generator, stage_hash, wrap_ddp,
+    done_hash, finish_stage, stage_hash, wrap_ddp,
 )
+from colorize.train.scoring import score_generator
 from colorize.train.gan_report import checkpoint_path, finish_outputs
 from colorize.weights import load_generator, read_checkpoint, save_checkpoint
 

@@ -12,7 +12,8 @@ from PIL import Image
 
 from colorize.atomic import atomic_write
 from colorize.sheets import contact_sheet
-from colorize.train.common import Numerics, score_generator
+from colorize.train.common import Numerics
+from colorize.train.scoring import score_generator
 from colorize.weights import load_generator
 
 _SHEET_COLUMNS = 6

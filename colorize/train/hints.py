@@ -30,8 +30,9 @@ from colorize.losses.objective import needs_prior
 from colorize.models import create_generator
 from colorize.train.common import (
     Numerics, StageContext, StepLog, StopRequest, begin_stage, finish_stage, TrainState, optimizer_step,
-    score_generator, stage_hash, wrap_ddp,
+    stage_hash, wrap_ddp,
 )
+from colorize.train.scoring import score_generator
 from colorize.weights import load_generator, resolve_weights, save_checkpoint, sha256_file, unwrap
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,9 @@ from colorize.models import count_parameters, create_generator
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
     Numerics, optimizer_step, StageContext, StepLog, StopRequest, begin_stage, finish_stage, TrainState,
-    gather_digests, score_generator, stage_hash, wrap_ddp,
+    gather_digests, stage_hash, wrap_ddp,
 )
+from colorize.train.scoring import score_generator
 from colorize.weights import save_checkpoint, unwrap
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,8 @@ from colorize.errors import ColorizeError
 from colorize.inference import describe_device
 from colorize.pipeline import InferenceConfig, render_factor_for
 from colorize.train import cache, gan, hints, pretrain_critic, pretrain_gen
-from colorize.train.common import Numerics, StageContext, score_generator
+from colorize.train.common import Numerics, StageContext
+from colorize.train.scoring import score_generator
 from colorize.weights import load_generator, save_checkpoint, write_manifest
 
 log = logging.getLogger(__name__)
