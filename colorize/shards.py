@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 from PIL import Image
 
 from colorize.atomic import atomic_write
@@ -48,7 +49,8 @@ class PrepareReport:
     unreadable: list[str] = field(default_factory=list)
 
 
-def _encode(rgb, name: str, quality: int) -> bytes:
+def _encode(rgb: np.ndarray, name: str, quality: int) -> bytes:
+    """JPEG where the name says JPEG, else PNG: the name, and with it the split, stays the source's."""
     buf = io.BytesIO()
     if Path(name).suffix.lower() in (".jpg", ".jpeg"):
         Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
@@ -83,6 +85,14 @@ def _build_shard(shard_dir: Path, k: int, src: Path, inputs: list, settings: dic
     return record
 
 
+def _read_record(path: Path) -> dict:
+    """A shard's record, or {} where there is none or it is damaged (the shard is then built again)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _build_shards(shard_dir: Path, src: Path, todo: dict[int, list], settings: dict, workers: int) -> Iterator[tuple[int, dict]]:
     """(k, record) of each shard in `todo` as it is done: in this process, or in a pool of `workers`."""
     if workers <= 1:
@@ -113,7 +123,7 @@ def prepare(src: Path, out: Path, size_px: int = 512, photos_per_shard: int = 10
     for k, first in enumerate(range(0, len(names), photos_per_shard)):
         inputs = [[n, (st := (src / n).stat()).st_size, st.st_mtime_ns] for n in names[first : first + photos_per_shard]]
         record_path = shard_dir / f"{k:06d}.json"
-        record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+        record = _read_record(record_path)
         if record.get("settings") == settings and record.get("inputs") == inputs and (shard_dir / f"{k:06d}.tar").is_file():
             records[k] = record
             report.shards_reused += 1
