@@ -43,8 +43,8 @@ from colorize.train.common import (
     Numerics, optimizer_step, StageContext, StepLog, StopRequest, TrainState, all_mean, begin_stage, broadcast_flag,
     done_hash, finish_stage, stage_hash, wrap_ddp,
 )
-from colorize.train.scoring import score_generator
 from colorize.train.gan_report import checkpoint_path, finish_outputs
+from colorize.train.scoring import score_generator
 from colorize.weights import load_generator, read_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
