@@ -115,6 +115,8 @@ def prepare(src: Path, out: Path, size_px: int = 512, photos_per_shard: int = 10
         raise ConfigError(f"{out}: the prepared corpus must go to a new folder outside its source {src}")
     if is_prepared(src):
         raise ConfigError(f"{src}: already a prepared corpus; prepare from the folder of photos it was made from")
+    if out.is_dir() and any(out.iterdir()) and not (out / SHARDS_DIR).is_dir():
+        raise ConfigError(f"{out}: exists and holds other files; prepare into a new folder (or one prepare made)")
     names = [p.relative_to(src).as_posix() for p in list_photos(src)]
     settings = {"version": RECORD_VERSION, "size_px": size_px, "quality": quality}
     shard_dir = out / SHARDS_DIR

@@ -118,7 +118,7 @@ def test_data_prepare_from_the_command_line(tmp_path: Path) -> None:
     r = runner.invoke(app, ["data", "prepare", str(tmp_path / "nowhere"), str(out)])
     assert r.exit_code != 0 and "nowhere: data folder not found" in r.output
     for bad_out, why in ((src, "must go to a new folder outside its source"), (src / "album" / "packed", "outside its source"),
-                         (tmp_path / "again", "already a prepared corpus")):
+                         (tmp_path / "again", "already a prepared corpus"), (tmp_path, "exists and holds other files")):
         r = runner.invoke(app, ["data", "prepare", str(out if why.startswith("already") else src), str(bad_out)])
         assert r.exit_code != 0 and why in r.output, r.output
         assert len(r.output.strip().splitlines()) == 1
