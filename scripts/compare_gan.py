@@ -4,6 +4,7 @@ pretrained generator and critic, with the same data and number of generator step
 
     colorize train pretrain-gen|cache|pretrain-critic --data D --run-dir RUN --recipe R   # once, the shared start
     .venv/bin/python scripts/compare_gan.py --data D --run RUN --recipe R [--steps 300] [--seeds 3] [--losses bce ...]
+    .venv/bin/python scripts/compare_gan.py ... --report-only      # the table of the runs finished so far
 
 Each loss's GAN phase is an ordinary stage folder, `RUN/gan-LOSS-sSEED/` (metrics.csv, metrics.png with the
 training dynamics, contact_sheet.png, best.pt, TensorBoard events), so a rerun skips what is done and an interrupted
@@ -110,6 +111,8 @@ def main() -> None:
     ap.add_argument("--losses", nargs="+", default=list(ADVERSARIAL_LOSSES), choices=list(ADVERSARIAL_LOSSES))
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="extra recipe override, section.key=value")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: print the table of the runs finished so far (the doc is left alone)")
     ap.add_argument("--section", default="compare_gan",
                     help="section of docs/gan-losses.md to write (another, e.g. for a critic variant, keeps the main table)")
     args = ap.parse_args()
@@ -122,6 +125,13 @@ def main() -> None:
             sys.exit(f"{p} missing: run `colorize train pretrain-gen`, `cache` and `pretrain-critic` into {args.run} first")
     table = ["| loss | seeds | chosen step | ab error | colourfulness gap | diversity (real) | critic acc real / fake | "
              "adversarial gradient norm | wall time per run |", "|---|---|---|---|---|---|---|---|---|"]
+    if args.report_only:
+        for name in args.losses:
+            done = [args.run / stage_name(name, s, args.seeds) for s in range(args.seeds)]
+            runs = [summary(d) for d in done if (d / "DONE").is_file()]
+            table += [row(name, runs)] if runs else []
+        print("\n".join(table))
+        return
     # Seed by seed, every loss at each: an interrupted comparison has every loss's first seeds, not one loss's all.
     for seed in range(args.seeds):
         for name in args.losses:
