@@ -252,7 +252,8 @@ class GanConfig:
     max_crit_iters: Positive = 5
     # WGAN-GP's λ (Gulrajani et al.: 10).
     gp_weight: Weight = 10.0
-    # WGAN's weight clipping: every critic weight is kept within ±this after each critic step (Arjovsky et al.: 0.01).
+    # WGAN's weight clipping: every critic weight is kept within ±this from the start and after each critic step
+    # (Arjovsky et al.: 0.01); the critic's spectral norm is removed, as it would rescale the clipped weights.
     clip_value: Rate = 0.01
     # BEGAN's equilibrium γ = E[L(G(z))] / E[L(x)] (the diversity ratio; Berthelot et al. try 0.3-0.7) and the
     # learning rate λ_k of its controller k_t (0.001).
@@ -331,6 +332,11 @@ class RecipeConfig:
     pretrain_critic: PretrainCriticConfig = field(default_factory=PretrainCriticConfig)
     gan: GanConfig = field(default_factory=GanConfig)
     hints: HintsConfig = field(default_factory=HintsConfig)
+
+    def __post_init__(self) -> None:
+        if self.gan.loss == "wgan" and self.critic.equalized_lr:
+            raise ConfigError("gan.loss = 'wgan' clips the critic's weights, which critic.equalized_lr stores unscaled "
+                              "(N(0, 1)); choose one")
 
 
 def read_recipe(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:

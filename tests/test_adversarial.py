@@ -9,6 +9,7 @@ from colorize.color.tensors import rgb_to_chroma
 from colorize.losses import ADVERSARIAL_LOSSES
 from colorize.losses.adversarial import BeganBalance, clip_weights, diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
+from colorize.models.critic import remove_spectral_norm
 
 
 @pytest.mark.parametrize("name", list(ADVERSARIAL_LOSSES))
@@ -85,13 +86,20 @@ def test_diffaugment_moves_the_whole_batch_alike_and_adds_no_color() -> None:
 def test_weight_clipping_keeps_every_critic_weight_within_c_after_a_step() -> None:
     torch.manual_seed(0)
     crit = create_critic(CriticConfig(base_channels=8, n_blocks=1))
+    remove_spectral_norm(crit)  # as the GAN phase does for wgan
     opt = torch.optim.RMSprop(crit.parameters(), lr=0.5)  # a large step, to push weights out
     loss = ADVERSARIAL_LOSSES["wgan"].critic(crit(torch.rand(4, 3, 32, 32)), crit(torch.rand(4, 3, 32, 32)))
     loss.backward()
     opt.step()
-    assert max(float(p.abs().max()) for p in crit.parameters()) > 0.01
+
+    def used_weights() -> list[torch.Tensor]:  # what the layers compute with, not spectral norm's raw weights
+        return [m.weight for m in crit.modules() if isinstance(getattr(m, "weight", None), torch.Tensor)]
+
+    assert max(float(w.abs().max()) for w in used_weights()) > 0.01
     clip_weights(crit, 0.01)
     assert max(float(p.abs().max()) for p in crit.parameters()) <= 0.01
+    assert max(float(w.abs().max()) for w in used_weights()) <= 0.01
+    assert not any(hasattr(m, "weight_orig") for m in crit.modules())
 
 
 def test_began_k_stays_in_0_1_and_moves_as_the_equilibrium_demands() -> None:

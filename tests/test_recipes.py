@@ -37,6 +37,12 @@ def test_extends_cycles_and_missing_bases_are_named(tmp_path: Path) -> None:
         load_recipe(tmp_path / "c.toml")
 
 
+def test_weight_clipping_and_equalized_lr_are_refused_together() -> None:
+    with pytest.raises(ConfigError, match="gan.loss = 'wgan' clips"):
+        load_recipe(None, {"gan.loss": "wgan", "critic.equalized_lr": True})
+    load_recipe(None, {"gan.loss": "wgan-gp", "critic.equalized_lr": True})
+
+
 def test_the_recipe_reference_is_current() -> None:
     r = subprocess.run([sys.executable, str(REPO / "scripts" / "recipe_reference.py"), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

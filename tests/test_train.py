@@ -335,6 +335,10 @@ def test_every_adversarial_loss_trains_through_the_cli(finished_run: Path, photo
     assert len(log) == 2 and all(np.isfinite(float(x["gen"])) and np.isfinite(float(x["crit"])) for x in log)
     if loss.startswith("wgan"):  # a fixed number of critic steps, whatever its accuracy
         assert all(int(float(x["crit_iters"])) == 5 for x in log)
+    if loss == "wgan":  # clipped as published: the critic computes with the clipped weights, no spectral norm rescales them
+        crit = read_checkpoint(run / "4-gan" / "crit.pt", kind="critic")["state_dict"]
+        assert not any(k.endswith("weight_orig") for k in crit)
+        assert max(float(x.abs().max()) for x in crit.values() if x.is_floating_point()) <= 0.01
     if loss == "began":  # its controller and convergence measure are logged, and M is in the scores
         assert all(0 <= float(x["began_k"]) <= 1 and float(x["began_M"]) > 0 for x in log)
         scored = list(csv.DictReader(open(run / "4-gan" / "metrics.csv")))

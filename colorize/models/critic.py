@@ -51,6 +51,15 @@ def equalize_lr(model: nn.Module) -> None:
             parametrize.register_parametrization(m, name, EqualizedLR(weight[0].numel()))
 
 
+def remove_spectral_norm(model: nn.Module) -> None:
+    """Use each spectral-norm layer's current normalised weight as a plain weight. WGAN's clipping needs this: it
+    bounds the weights the critic computes with, and spectral norm would rescale the clamped raw weights back to
+    spectral norm 1, undoing it."""
+    for m in model.modules():
+        if hasattr(m, "weight_orig"):
+            nn.utils.remove_spectral_norm(m)
+
+
 class Critic(nn.Module):
     """(B, 3, H, W) RGB in [0, 1] -> (B, P) patch logits (real > 0 > generated)."""
 

@@ -38,6 +38,7 @@ from colorize.errors import ConfigError
 from colorize.losses import Objective, adversarial_loss
 from colorize.losses.adversarial import BeganBalance, clip_weights, diff_augment, gradient_penalty, r1_penalty
 from colorize.models import create_critic
+from colorize.models.critic import remove_spectral_norm
 from colorize.sheets import contact_sheet
 from colorize.train.common import (
     Numerics, optimizer_step, StageContext, StepLog, StopRequest, TrainState, all_mean, begin_stage, broadcast_flag,
@@ -103,6 +104,9 @@ class GanPhase:
             log.info("%s: began trains its autoencoder critic from scratch (the pretrained classifier does not apply)", name)
         else:
             crit.load_state_dict(read_checkpoint(crit_path, kind="critic")["state_dict"])
+        if self.adv.weight_clipping:  # WGAN as published: plain weights, clipped from the start
+            remove_spectral_norm(crit)
+            clip_weights(crit, g.clip_value)
         self.crit = num.model(crit).train()
         prior = self.meta.get("ab_prior")
         self.loss_fn = num.model(Objective(cfg.loss, cfg.model, None if prior is None else prior.numpy()))
