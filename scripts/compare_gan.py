@@ -42,22 +42,27 @@ def read_rows(path: Path) -> list[dict[str, float]]:
 
 
 def plot(curves: dict[str, list[dict[str, float]]], path: Path) -> None:
-    """Score and ab error against GAN step, one line per loss."""
+    """Per loss against GAN step, the mean over its seeds: the held-out scores (top) and the training dynamics (bottom: the critic's accuracy
+    on real and generated images, and the adversarial gradient at the generator's output, log scale since the
+    Wasserstein critics' is orders of magnitude above the classifiers')."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4), dpi=100)
+    panels = {"score": "score = ab error + colourfulness gap (lower is better)", "ab_mae": "ab error (lower is better)",
+              "ab_diversity": "colour diversity across photos", "acc_real": "critic accuracy on real photos",
+              "acc_fake": "critic accuracy on generated colour", "adv_grad_norm": "adversarial gradient norm at the output"}
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8), dpi=100)
     for name, rows in curves.items():
-        steps = [r["step"] for r in rows]
-        for ax, key in zip(axes, ("score", "ab_mae", "ab_diversity")):
-            ax.plot(steps, [r[key] for r in rows], marker="o", label=name)
+        for ax, key in zip(axes.flat, panels):
+            pts = [(r["step"], r[key]) for r in rows if r[key] == r[key]]  # step 0 has no dynamics (NaN)
+            ax.plot(*zip(*pts), marker="o", markersize=3, label=name)
     first = next(iter(curves.values()))[0]
-    axes[1].axhline(first["ab_mae_gray"], color="k", linestyle=":", label="gray image")
-    axes[2].axhline(first["ab_diversity_real"], color="k", linestyle=":", label="real photos")
-    for ax, title in zip(axes, ("score = ab error + colourfulness gap (lower is better)", "ab error (lower is better)",
-                                "colour diversity across photos")):
+    axes[0, 1].axhline(first["ab_mae_gray"], color="k", linestyle=":", label="gray image")
+    axes[0, 2].axhline(first["ab_diversity_real"], color="k", linestyle=":", label="real photos")
+    axes[1, 2].set_yscale("log")
+    for ax, title in zip(axes.flat, panels.values()):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("GAN generator step")
         ax.legend(fontsize=7)
@@ -65,6 +70,13 @@ def plot(curves: dict[str, list[dict[str, float]]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def mean_rows(seed_rows: list[list[dict[str, float]]]) -> list[dict[str, float]]:
+    """The seeds' metrics averaged checkpoint by checkpoint (every seed scores the same steps)."""
+    import numpy as np
+
+    return [{k: float(np.mean([r[k] for r in rows])) for k in rows[0]} for rows in zip(*seed_rows)]
 
 
 def summary(out: Path) -> dict:
@@ -142,7 +154,7 @@ def main() -> None:
     curves = {}
     for name in args.losses:
         runs = [summary(args.run / stage_name(name, seed, args.seeds)) for seed in range(args.seeds)]
-        curves[name] = runs[0]["rows"]
+        curves[name] = mean_rows([r["rows"] for r in runs])
         table.append(row(name, runs))
         print(table[-1], flush=True)
     figure = FIGURE if args.section == "compare_gan" else FIGURE.with_name(f"gan-losses-{args.section}.png")
@@ -152,7 +164,8 @@ def main() -> None:
             f"`{gen_path}` and `{crit_path}`. Metrics at each loss's chosen inflection point on the held-out photos; "
             f"critic accuracy and the adversarial gradient's norm at the generator's output are means over the phase; ± is the "
             f"standard deviation over {args.seeds} seed(s).\n\n"
-            + "\n".join(table) + f"\n\n![score curves per loss](images/{figure.name})")
+            + "\n".join(table) + f"\n\nThe figure: each loss's scores and training dynamics at every checkpoint, averaged "
+            f"over its seeds.\n\n![scores and dynamics per loss](images/{figure.name})")
     replace_section(args.section, body, doc=DOC)
     print(f"wrote {DOC} and {figure}")
 
