@@ -5,12 +5,16 @@ pretrained generator and critic, with the same data and number of generator step
     colorize train pretrain-gen|cache|pretrain-critic --data D --run-dir RUN --recipe R   # once, the shared start
     .venv/bin/python scripts/compare_gan.py --data D --run RUN --recipe R [--steps 300] [--seeds 3] [--losses bce ...]
     .venv/bin/python scripts/compare_gan.py ... --report-only      # the table of the runs finished so far
+    .venv/bin/python scripts/compare_gan.py ... --archive DIR      # keep each finished arm's scores in DIR too
 
 Each loss's GAN phase is an ordinary stage folder, `RUN/gan-LOSS-sSEED/` (metrics.csv, metrics.png with the
 training dynamics, contact_sheet.png, best.pt, TensorBoard events), so a rerun skips what is done and an interrupted
 one resumes. The table gives each metric's mean ± standard deviation over the seeds (`data.seed`: the batches,
 DiffAugment and penalties); for began also the checkpoint its convergence measure M would pick (the lowest M) beside
-the accuracy-first rule's. The table and the figure of every
+the accuracy-first rule's. On a CPU a whole comparison outlasts a working session: `--archive` keeps each finished
+arm's DONE and metrics.csv (a few kB, fit to commit) and restores them into a rebuilt run folder, so the next session
+runs only the arms still missing, provided the rebuilt start is the same: the archive records the sha256 of the
+start's weights and refuses another start. The table and the figure of every
 loss's score curve replace the generated section of docs/gan-losses.md; the conclusion around it is written by hand.
 """
 
@@ -18,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -92,6 +98,36 @@ def summary(out: Path) -> dict:
     return out_row
 
 
+def weights_sha256(path: Path) -> str:
+    """sha256 of a checkpoint's tensors in name order: equal weights give equal digests, whatever else the file holds."""
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(torch.load(path, map_location="cpu", weights_only=True)["state_dict"].items()):
+        digest.update(name.encode() + tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_start(archive: Path, weights: list[Path]) -> None:
+    """Record the start's weights (sha256) in a new archive; exit if an existing archive's differ."""
+    start = {p.parent.name: weights_sha256(p) for p in weights}
+    record = archive / "start.json"
+    if not record.is_file():
+        archive.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(start, indent=1) + "\n")
+    elif json.loads(record.read_text()) != start:
+        sys.exit(f"{archive}: its arms started from other weights than {', '.join(str(p) for p in weights)} "
+                 f"(sha256 in {record}); use another archive or rebuild the same start")
+
+
+def keep_arm(src: Path, dst: Path) -> None:
+    """Copy a finished arm's record (DONE, metrics.csv) from `src` to `dst`, unless `dst` has one or `src` has none."""
+    if (src / "DONE").is_file() and not (dst / "DONE").is_file():
+        dst.mkdir(parents=True, exist_ok=True)
+        for f in ("metrics.csv", "DONE"):  # DONE last: a half-copied arm is not done
+            shutil.copy2(src / f, dst / f)
+
+
 def stage_name(loss: str, seed: int, seeds: int) -> str:
     return f"gan-{loss}" if seeds == 1 else f"gan-{loss}-s{seed}"
 
@@ -125,32 +161,41 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--report-only", action="store_true",
                     help="train nothing: print the table of the runs finished so far (the doc is left alone)")
+    ap.add_argument("--archive", type=Path,
+                    help="folder keeping each finished arm's record, restored into --run before the arm would run")
     ap.add_argument("--section", default="compare_gan",
                     help="section of docs/gan-losses.md to write (another, e.g. for a critic variant, keeps the main table)")
     args = ap.parse_args()
     base = dict(parse_override(o) for o in args.overrides)
-    ctx = init_distributed(args.run, args.data, force=False, device=args.device)
-    gen_path = args.run / pretrain_gen.NAME / "gen.pt"
-    crit_path = args.run / cycle_names(1)[1] / "crit.pt"
-    for p in (gen_path, crit_path):
-        if not (p.parent / "DONE").is_file():
-            sys.exit(f"{p} missing: run `colorize train pretrain-gen`, `cache` and `pretrain-critic` into {args.run} first")
     table = ["| loss | seeds | chosen step | ab error | colourfulness gap | diversity (real) | critic acc real / fake | "
              "adversarial gradient norm | wall time per run |", "|---|---|---|---|---|---|---|---|---|"]
-    if args.report_only:
+    if args.report_only:  # from the run folder, or from an archive given as --run
         for name in args.losses:
             done = [args.run / stage_name(name, s, args.seeds) for s in range(args.seeds)]
             runs = [summary(d) for d in done if (d / "DONE").is_file()]
             table += [row(name, runs)] if runs else []
         print("\n".join(table))
         return
+    ctx = init_distributed(args.run, args.data, force=False, device=args.device)
+    gen_path = args.run / pretrain_gen.NAME / "gen.pt"
+    crit_path = args.run / cycle_names(1)[1] / "crit.pt"
+    for p in (gen_path, crit_path):
+        if not (p.parent / "DONE").is_file():
+            sys.exit(f"{p} missing: run `colorize train pretrain-gen`, `cache` and `pretrain-critic` into {args.run} first")
+    if args.archive:
+        check_start(args.archive, [gen_path, crit_path])
     # Seed by seed, every loss at each: an interrupted comparison has every loss's first seeds, not one loss's all.
     for seed in range(args.seeds):
         for name in args.losses:
             # Early stopping off: every loss gets the same number of generator steps.
             cfg = load_recipe(args.recipe, {**base, "gan.loss": name, "gan.max_steps": args.steps,
                                             "gan.patience_evals": 10**6, "data.seed": seed})
-            gan.run(cfg, ctx, gen_path, crit_path, stage_name(name, seed, args.seeds))
+            stage = stage_name(name, seed, args.seeds)
+            if args.archive:
+                keep_arm(args.archive / stage, args.run / stage)
+            gan.run(cfg, ctx, gen_path, crit_path, stage)
+            if args.archive:
+                keep_arm(args.run / stage, args.archive / stage)
     curves = {}
     for name in args.losses:
         runs = [summary(args.run / stage_name(name, seed, args.seeds)) for seed in range(args.seeds)]

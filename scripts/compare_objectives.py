@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Compare the generator objectives at equal data and budget: L1 regression (the recipe's pixel + chroma + VGG),
-ab-bin classification (Zhang et al. 2016), and regression + DDColor's colourfulness term.
+ab-bin classification (Zhang et al. 2016), regression + DDColor's colourfulness term, and regression with the
+ImageNet encoder truly frozen (weights and BatchNorm statistics).
 
     .venv/bin/python scripts/compare_objectives.py --data data/photos --runs runs/objectives [--steps 2000] [--size 112]
 
@@ -8,8 +9,10 @@ Each arm is stage 1 of the recipe (`colorize train pretrain-gen`) with the same 
 steps, one process per arm, all at once (on a CPU each gets one torch thread). An arm is an ordinary run folder, so
 an interrupted comparison resumes. Every arm is then scored on the held-out split, per group (landscapes, objects,
 people), through the real inference path at the render factor of its training size, beside the gray image and
-the reference model (the shipped v3 unless told otherwise); the table replaces the generated section of
-docs/objectives.md, and `RUNS/winner.json` names the arm to ship (`pick`: the rule).
+the reference model (the shipped v3 unless told otherwise), on the split the recipe names (`data.split`: random or
+by-source); the table, with each model's green share and recall (does it ever paint green, and where it should?),
+replaces a generated section of docs/objectives.md (`--section`), and `RUNS/winner.json` names the arm to ship
+(`pick`: the rule).
 
 Each model's scores are kept beside it (`ARM/scores.json`, `reference-scores.json`): an arm that has its scores
 is done, so arms trained on one machine (a GPU's, say, with `--device cuda --set data.num_workers=4`) and brought
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
+from colorize.config import load_recipe  # noqa: E402
 from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
 from colorize.inference import load_colorizer  # noqa: E402
@@ -40,6 +44,7 @@ ARMS = {
     "classification": ['model.head="ab_bins"', "loss.classification_weight=1.0", "loss.perceptual=false",
                        "loss.pixel_weight=0.0", "loss.chroma_weight=0.0"],
     "regression + colourfulness": ["loss.colorfulness_weight=0.5"],
+    "frozen encoder": ["pretrain_gen.frozen_fraction=1.0", "pretrain_gen.freeze_encoder_bn=true"],
 }
 REFERENCE = ROOT / "weights" / "colorize-lite0-v3.pt"
 
@@ -90,6 +95,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="recipe override for every arm (repeatable)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--reference", type=Path, default=REFERENCE, help="model tabled beside the arms, if present")
+    ap.add_argument("--section", default="compare_objectives", help="section of docs/objectives.md to write")
     args = ap.parse_args()
     todo = [name for name in args.arms if not (arm_dir(args.runs, name) / "scores.json").is_file()]
     env = {**os.environ, "OMP_NUM_THREADS": "1"} if args.device == "cpu" else dict(os.environ)
@@ -98,7 +104,8 @@ def main() -> None:
     if failed:
         sys.exit(f"arms failed: {', '.join(failed)}")
 
-    val, groups = held_out_photos(args.data)
+    split = load_recipe(args.recipe).data.split
+    val, groups = held_out_photos(args.data, by_source=split == "by-source")
     results = {}
     for name in args.arms:
         d = arm_dir(args.runs, name)
@@ -114,18 +121,20 @@ def main() -> None:
         print(name, json.dumps({g: round(r["model"]["ab_mae"], 3) for g, r in res.items()}), flush=True)
     first = next(iter(results.values()))
     order = [g for g in ("all", "landscapes", "objects", "people") if g in first]
-    table = ["| model | " + " | ".join(f"{g} ({int(first[g]['n_photos']['count'])}): ab / colourfulness / gap" for g in order) + " |",
-             "|---|" + "---|" * len(order)]
+    table = ["| model | " + " | ".join(f"{g} ({int(first[g]['n_photos']['count'])}): ab / colourfulness / gap" for g in order)
+             + " | green share (real) / recall, all |", "|---|" + "---|" * (len(order) + 1)]
     for name, res in [*results.items(), ("gray image", {g: {"model": first[g]["gray"]} for g in order})]:
         cells = [f"{res[g]['model']['ab_mae']:.2f} / {res[g]['model']['colorfulness']:.1f} / {res[g]['model']['colorfulness_gap']:.1f}" for g in order]
-        table.append(f"| {name} | " + " | ".join(cells) + " |")
+        every = res["all"]["model"]
+        green = f"{every['green_share']:.1%} ({every['green_share_real']:.1%}) / {every['green_recall']:.1%}"
+        table.append(f"| {name} | " + " | ".join(cells) + f" | {green} |")
     body = (f"Command: `.venv/bin/python scripts/compare_objectives.py {' '.join(sys.argv[1:])}`: stage 1 only, "
             f"{args.steps} steps at {args.size} px, batch and everything else from `{args.recipe.name}`; scored at "
-            f"render factor {render_factor_for(args.size)} on the held-out split. Real photos' colourfulness: "
+            f"render factor {render_factor_for(args.size)} on the held-out split ({split}). Real photos' colourfulness: "
             + ", ".join(f"{g} {first[g]['model']['colorfulness_real']:.1f}" for g in order)
             + ". ab = mean CIELAB a*b* error (lower is better); gap = |colourfulness − real| (lower is better).\n\n"
             + "\n".join(table) + f"\n\nShipped objective (smallest gap among arms beating the gray image's ab error): **{winner}**.")
-    replace_section("compare_objectives", body, doc=DOC)
+    replace_section(args.section, body, doc=DOC)
     print(f"wrote {DOC}")
 
 
