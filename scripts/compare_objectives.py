@@ -9,10 +9,12 @@ Each arm is stage 1 of the recipe (`colorize train pretrain-gen`) with the same 
 steps, one process per arm, all at once (on a CPU each gets one torch thread). An arm is an ordinary run folder, so
 an interrupted comparison resumes. Every arm is then scored on the held-out split, per group (landscapes, objects,
 people), through the real inference path at the render factor of its training size, beside the gray image and
-the reference model (the shipped v3 unless told otherwise), on the split the recipe names (`data.split`: random or
-by-source); the table, with each model's green share and recall (does it ever paint green, and where it should?),
-replaces a generated section of docs/objectives.md (`--section`), and `RUNS/winner.json` names the arm to ship
-(`pick`: the rule).
+the reference model (the shipped v3 unless told otherwise), on the split the recipe names (`data.split`: random
+or by-source). Each arm is decoded as export would ship it: its temperature (ab bins) or chroma gain (regression)
+tuned by the GAN stage's rule (`tune_decoding`) on the recipe's validation photos, the scored photos themselves at
+`gan.size_px`, so every arm is flattered alike. The table, with each model's green share and recall (does it ever
+paint green, and where it should?), replaces a generated section of docs/objectives.md (`--section`), and
+`RUNS/winner.json` names the arm to ship (`pick`: the rule).
 
 Each model's scores are kept beside it (`ARM/scores.json`, `reference-scores.json`): an arm that has its scores
 is done, so arms trained on one machine (a GPU's, say, with `--device cuda --set data.num_workers=4`) and brought
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from benchdoc import replace_section  # noqa: E402
-from colorize.config import load_recipe  # noqa: E402
+from colorize.config import load_recipe, parse_override  # noqa: E402
 from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
-from colorize.inference import load_colorizer  # noqa: E402
-from colorize.pipeline import render_factor_for  # noqa: E402
+from colorize.inference import load_colorizer, torch_colorizer  # noqa: E402
+from colorize.pipeline import InferenceConfig, render_factor_for  # noqa: E402
+from colorize.train.common import init_distributed  # noqa: E402
+from colorize.train.recipe import tune_decoding  # noqa: E402
+from colorize.weights import load_generator  # noqa: E402
 
 DOC = ROOT / "docs" / "objectives.md"
 ARMS = {
@@ -64,12 +70,25 @@ def arm_command(name: str, args: argparse.Namespace) -> list[str]:
     return cmd
 
 
-def scores(weights: Path | None, out: Path, args: argparse.Namespace, val: list[Path], groups: dict[Path, str]) -> dict:
-    """`weights`' per-group held-out scores, computed once and kept in `out`."""
+def scores(weights: Path | None, out: Path, args: argparse.Namespace, val: list[Path], groups: dict[Path, str],
+           arm: str | None = None) -> dict:
+    """`weights`' per-group held-out scores, computed once and kept in `out`; an arm's with its decoding tuned
+    (`decoding`: the knob and its value), a reference model's with its own settings."""
     if out.is_file():
         return json.loads(out.read_text())
-    colorizer = load_colorizer(weights, device=args.device, render_factor=render_factor_for(args.size), batch_size=1, fp32=True)
-    result = evaluate_groups(colorizer, val, groups)
+    settings = dict(device=args.device, render_factor=render_factor_for(args.size), batch_size=1, fp32=True)
+    result = {}
+    if arm is None:
+        colorizer = load_colorizer(weights, **settings)
+    else:
+        model, meta = load_generator(weights)
+        cfg = load_recipe(args.recipe, dict(parse_override(o) for o in [*ARMS[arm], *args.set]))
+        ctx = init_distributed(out.parent, args.data, force=False, device=args.device)
+        inference, _ = tune_decoding(model, InferenceConfig.from_checkpoint(meta), cfg, ctx)
+        knob = "temperature" if inference.temperature is not None else "chroma_gain"
+        result["decoding"] = {knob: getattr(inference, knob)}
+        colorizer = torch_colorizer(model, inference=inference, **settings)
+    result |= evaluate_groups(colorizer, val, groups)
     out.write_text(json.dumps(result, indent=1))
     return result
 
@@ -109,7 +128,7 @@ def main() -> None:
     results = {}
     for name in args.arms:
         d = arm_dir(args.runs, name)
-        results[name] = scores(d / "1-pretrain-gen" / "gen.pt", d / "scores.json", args, val, groups)
+        results[name] = scores(d / "1-pretrain-gen" / "gen.pt", d / "scores.json", args, val, groups, arm=name)
     winner = pick(results)
     (args.runs / "winner.json").write_text(json.dumps({"arm": winner, "dir": str(arm_dir(args.runs, winner)), "overrides": ARMS[winner]}))
     print(f"winner: {winner}", flush=True)
@@ -118,22 +137,24 @@ def main() -> None:
     else:
         print(f"{args.reference}: not found, the table has no reference row", flush=True)
     for name, res in results.items():
-        print(name, json.dumps({g: round(r["model"]["ab_mae"], 3) for g, r in res.items()}), flush=True)
+        print(name, json.dumps({g: round(r["model"]["ab_mae"], 3) for g, r in res.items() if g != "decoding"}), flush=True)
     first = next(iter(results.values()))
     order = [g for g in ("all", "landscapes", "objects", "people") if g in first]
+    label = {name: name + "".join(f" ({k.replace('_', ' ')} {v:g})" for k, v in res.get("decoding", {}).items())
+             for name, res in results.items()}
     table = ["| model | " + " | ".join(f"{g} ({int(first[g]['n_photos']['count'])}): ab / colourfulness / gap" for g in order)
              + " | green share (real) / recall, all |", "|---|" + "---|" * (len(order) + 1)]
-    for name, res in [*results.items(), ("gray image", {g: {"model": first[g]["gray"]} for g in order})]:
+    for name, res in [*((label[n], r) for n, r in results.items()), ("gray image", {g: {"model": first[g]["gray"]} for g in order})]:
         cells = [f"{res[g]['model']['ab_mae']:.2f} / {res[g]['model']['colorfulness']:.1f} / {res[g]['model']['colorfulness_gap']:.1f}" for g in order]
         every = res["all"]["model"]
         green = f"{every['green_share']:.1%} ({every['green_share_real']:.1%}) / {every['green_recall']:.1%}"
         table.append(f"| {name} | " + " | ".join(cells) + f" | {green} |")
-    body = (f"Command: `.venv/bin/python scripts/compare_objectives.py {' '.join(sys.argv[1:])}`: stage 1 only, "
+    body = (f"Command: `.venv/bin/python scripts/compare_objectives.py {shlex.join(sys.argv[1:])}`: stage 1 only, "
             f"{args.steps} steps at {args.size} px, batch and everything else from `{args.recipe.name}`; scored at "
             f"render factor {render_factor_for(args.size)} on the held-out split ({split}). Real photos' colourfulness: "
             + ", ".join(f"{g} {first[g]['model']['colorfulness_real']:.1f}" for g in order)
             + ". ab = mean CIELAB a*b* error (lower is better); gap = |colourfulness − real| (lower is better).\n\n"
-            + "\n".join(table) + f"\n\nShipped objective (smallest gap among arms beating the gray image's ab error): **{winner}**.")
+            + "\n".join(table) + f"\n\nThe arm the rule picks (smallest gap among arms beating the gray image's ab error): **{winner}**.")
     replace_section(args.section, body, doc=DOC)
     print(f"wrote {DOC}")
 
