@@ -48,27 +48,38 @@ def read_rows(path: Path) -> list[dict[str, float]]:
 
 
 def plot(curves: dict[str, list[dict[str, float]]], path: Path) -> None:
-    """Per loss against GAN step, the mean over its seeds: the held-out scores (top) and the training dynamics (bottom: the critic's accuracy
-    on real and generated images, and the adversarial gradient at the generator's output, log scale since the
-    Wasserstein critics' is orders of magnitude above the classifiers')."""
+    """Per loss, the mean over its seeds at each checkpoint: the trade-off the GAN phase makes (ab error against the
+    colourfulness gap, one point per checkpoint from step 0), the held-out scores against the step (top), and the
+    training dynamics (bottom: the critic's accuracy on real and generated images, and the adversarial gradient at the
+    generator's output, log scale since the Wasserstein critics' is orders of magnitude above the classifiers')."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = {"score": "score = ab error + colourfulness gap (lower is better)", "ab_mae": "ab error (lower is better)",
-              "ab_diversity": "colour diversity across photos", "acc_real": "critic accuracy on real photos",
-              "acc_fake": "critic accuracy on generated colour", "adv_grad_norm": "adversarial gradient norm at the output"}
+    panels = {"ab_mae": "ab error (lower is better)", "ab_diversity": "colour diversity across photos",
+              "acc_real": "critic accuracy on real photos", "acc_fake": "critic accuracy on generated colour",
+              "adv_grad_norm": "adversarial gradient norm at the output"}
     fig, axes = plt.subplots(2, 3, figsize=(14, 8), dpi=100)
+    trade_off, by_step = axes.flat[0], axes.flat[1:]
     for name, rows in curves.items():
-        for ax, key in zip(axes.flat, panels):
+        line, = trade_off.plot([r["colorfulness_gap"] for r in rows], [r["ab_mae"] for r in rows], marker="o", markersize=3,
+                               label=name)
+        trade_off.annotate(f"{int(rows[-1]['step'])}", (rows[-1]["colorfulness_gap"], rows[-1]["ab_mae"]), fontsize=7,
+                           color=line.get_color())
+        for ax, key in zip(by_step, panels):
             pts = [(r["step"], r[key]) for r in rows if r[key] == r[key]]  # step 0 has no dynamics (NaN)
             ax.plot(*zip(*pts), marker="o", markersize=3, label=name)
     first = next(iter(curves.values()))[0]
-    axes[0, 1].axhline(first["ab_mae_gray"], color="k", linestyle=":", label="gray image")
-    axes[0, 2].axhline(first["ab_diversity_real"], color="k", linestyle=":", label="real photos")
-    axes[1, 2].set_yscale("log")
-    for ax, title in zip(axes.flat, panels.values()):
+    for ax in (trade_off, by_step[0]):
+        ax.axhline(first["ab_mae_gray"], color="k", linestyle=":", label="gray image")
+    by_step[1].axhline(first["ab_diversity_real"], color="k", linestyle=":", label="real photos")
+    by_step[4].set_yscale("log")
+    trade_off.invert_xaxis()
+    trade_off.set_title("the trade-off: ab error against colourfulness gap, step 0 on the left", fontsize=9)
+    trade_off.set_xlabel("colourfulness gap to the real photos (more colour to the right)")
+    trade_off.legend(fontsize=7)
+    for ax, title in zip(by_step, panels.values()):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("GAN generator step")
         ax.legend(fontsize=7)
