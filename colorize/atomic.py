@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -14,6 +15,8 @@ from colorize.errors import ColorizeError
 # be read by setting it, so it is read once, at import, before any writer thread exists.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+# A file of the user's that we replace or remove is kept one level back under its name plus this (`keep_backup`).
+BACKUP_SUFFIX = "~"
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -32,6 +35,21 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def keep_backup(path: Path, move: bool = False) -> Path | None:
+    """Keep the file at `path` as `path~` (replacing an older one) before it is replaced, or with `move` instead of
+    being removed; returns the backup, None when there was no file."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    backup = path.with_name(path.name + BACKUP_SUFFIX)
+    refuse_non_regular(backup)
+    if move:
+        os.replace(path, backup)
+    else:
+        atomic_write(backup, lambda tmp: shutil.copy2(path, tmp))
+    return backup
 
 
 def refuse_non_regular(path: Path) -> None:

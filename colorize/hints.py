@@ -104,14 +104,9 @@ class Hints:
             try:
                 with Image.open(self.image) as im:
                     self._check_shape(im.size, height, width)
-                    self._check_mode(im)
+                    _check_colour_mode(self.image, im.mode)
             except (OSError, UnidentifiedImageError, ValueError) as e:
                 raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
-
-    def _check_mode(self, im: Image.Image) -> None:
-        if im.mode not in COLOUR_MODES:
-            raise BadInputError(f"{self.image}: a hints image holds colours, and this one is {im.mode} (gray or 16-bit); "
-                                "paint the colours in RGB or RGBA")
 
     def _check_shape(self, size: tuple[int, int], height: int, width: int) -> None:
         w, h = size
@@ -159,23 +154,39 @@ class Hints:
     def _painted(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, chroma) of the hints image's painted pixels, in the photo's pixel coordinates: its opaque pixels,
         or in an image without transparency (the photo with strokes painted on it, saved flat), its coloured ones."""
-        try:
-            with Image.open(self.image) as im:
-                self._check_mode(im)
-                transparent = "A" in im.getbands() or "transparency" in im.info
-                rgba = np.asarray(im.convert("RGBA"))
-        except (OSError, UnidentifiedImageError, ValueError) as e:
-            raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
+        rgba, painted = read_painted(self.image)
         self._check_shape((rgba.shape[1], rgba.shape[0]), height, width)
-        every_chroma = chroma_of(rgba[..., :3].astype(np.float64) / 255)
-        painted = rgba[..., 3] >= OPAQUE if transparent else np.hypot(*every_chroma.transpose(2, 0, 1)) > STROKE_CHROMA
-        if transparent and not painted.any() and rgba[..., 3].any():
-            log.warning("%s: its strokes are all fainter than %d %% opacity, so none is read as a hint", self.image,
-                        round(100 * OPAQUE / 255))
         ys, xs = np.nonzero(painted)
-        chroma = every_chroma[ys, xs]
+        chroma = chroma_of(rgba[ys, xs, :3].astype(np.float64) / 255)
         # A hints image of another size (same shape) is scaled to the photo.
         return (xs + 0.5) * width / rgba.shape[1] - 0.5, (ys + 0.5) * height / rgba.shape[0] - 0.5, chroma
+
+
+def read_painted(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A hints image -> its (H, W, 4) uint8 RGBA pixels and the (H, W) bool mask of those that are hints: its opaque
+    pixels, or in an image without transparency (the photo with strokes painted on it, saved flat), its coloured ones.
+    BadInputError names the file and the reason."""
+    try:
+        with Image.open(path) as im:
+            _check_colour_mode(path, im.mode)
+            transparent = "A" in im.getbands() or "transparency" in im.info
+            rgba = np.asarray(im.convert("RGBA"))
+    except (OSError, UnidentifiedImageError, ValueError) as e:
+        raise BadInputError(f"{path}: cannot read the hints image ({e})") from None
+    if transparent:
+        painted = rgba[..., 3] >= OPAQUE
+        if not painted.any() and rgba[..., 3].any():
+            log.warning("%s: its strokes are all fainter than %d %% opacity, so none is read as a hint", path,
+                        round(100 * OPAQUE / 255))
+    else:
+        painted = np.hypot(*chroma_of(rgba[..., :3].astype(np.float64) / 255).transpose(2, 0, 1)) > STROKE_CHROMA
+    return rgba, painted
+
+
+def _check_colour_mode(path: Path, mode: str) -> None:
+    if mode not in COLOUR_MODES:
+        raise BadInputError(f"{path}: a hints image holds colours, and this one is {mode} (gray or 16-bit); "
+                            "paint the colours in RGB or RGBA")
 
 
 def hint_field(hint_map: np.ndarray, luma: np.ndarray, wide: bool = False) -> np.ndarray:

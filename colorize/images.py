@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,11 @@ def _to_8bit(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.round(arr.astype(np.float32) / 257.0), 0, 255).astype(np.uint8)
 
 
+def _over_cap(path: Path, size: str, max_megapixels: float) -> BadInputError:
+    return BadInputError(f"{path}: {size}over the {max_megapixels:.0f} MP cap "
+                         "(raise it with --max-megapixels if you trust this file)")
+
+
 def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
     """Decode `path` to luminance (+alpha, metadata); BadInputError names the file and the reason."""
     path = Path(path)
@@ -55,10 +61,7 @@ def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Ph
             with Image.open(path) as im:
                 w, h = im.size
                 if w * h > max_megapixels * 1e6:
-                    raise BadInputError(
-                        f"{path}: {w}x{h} is {w * h / 1e6:.0f} MP, over the {max_megapixels:.0f} MP cap "
-                        "(raise it with --max-megapixels if you trust this file)"
-                    )
+                    raise _over_cap(path, f"{w}x{h} is {w * h / 1e6:.0f} MP, ", max_megapixels)
                 frames = getattr(im, "n_frames", 1)
                 if frames > 1:
                     log.warning("%s: has %d frames (animation or pages); only the first is colorized", path, frames)
@@ -77,7 +80,9 @@ def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Ph
     except UnidentifiedImageError:
         raise BadInputError(f"{path}: not an image (format not recognised)") from None
     except Image.DecompressionBombError as e:
-        raise BadInputError(f"{path}: refused as a decompression bomb ({e})") from None
+        # Pillow refuses past twice its limit before the size can be read: the same words as our cap's, from its count.
+        pixels = re.search(r"\((\d+) pixels\)", str(e))
+        raise _over_cap(path, f"{int(pixels.group(1)) / 1e6:.0f} MP, " if pixels else "", max_megapixels) from None
     except (OSError, ValueError, SyntaxError) as e:
         raise BadInputError(f"{path}: corrupt or truncated image ({e})") from None
 

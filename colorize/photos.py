@@ -15,12 +15,14 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from colorize.atomic import atomic_write, check_writable
+from colorize import __version__
+from colorize.atomic import BACKUP_SUFFIX, atomic_write, check_writable
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
 from colorize.pipeline import Colorizer, ModelOutputError
 from colorize.sheets import thumbnail
+from colorize.weights import resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,25 @@ def fingerprint(job: Job, settings: str) -> str:
     hints = job.hints or Hints()
     parts = [settings, stamp(job.src), stamp(hints.image), *(p.text for p in hints.points)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def run_settings(weights: Path | None, render_factor: int | None, vividness: float, mirror: bool = True) -> str:
+    """What besides its input decides a photo's output (`fingerprint`'s `settings`): the same for every writer, the
+    commands and the page, so each one's record tells the other what it made."""
+    try:
+        path = resolve_weights(weights)
+        st = path.stat()
+        model = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    except (ColorizeError, OSError):
+        model = str(weights)
+    return (f"colorize {__version__}; weights {model}; render factor {render_factor}; vividness {vividness:g}"
+            + ("; mirror" if mirror else ""))
+
+
+def write_record(job: Job, digest: str) -> None:
+    """The record of what `job`'s output is made from, written before the output: an output never exists without
+    it, so a killed run's outputs are all known."""
+    atomic_write(record_path(job.dst), lambda tmp: tmp.write_text(digest + "\n"))
 
 
 def record_path(output: Path) -> Path:
@@ -129,7 +150,7 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
         if f.is_symlink() and not f.exists():
             jobs.append(Job(f, out_dir / rel, error=f"{f}: broken symbolic link"))
             continue
-        if not f.is_file() or f.name.lower().endswith(HINTS_SUFFIX):
+        if not f.is_file() or f.name.lower().endswith((HINTS_SUFFIX, HINTS_SUFFIX + BACKUP_SUFFIX)):
             continue
         if out_abs != src_dir.resolve() and out_abs in f.resolve().parents:
             continue  # our own outputs from an earlier run
@@ -144,19 +165,28 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
 
 
 def attach_hints(jobs: list[Job], src_dir: Path, hints_dir: Path | None) -> list[Job]:
-    """Give each job the hints image named after its photo (`NAME.hints.png`, the name's case ignored where no exact
-    match exists: `E.JPG` takes `e.hints.png`): in `hints_dir` (mirroring `src_dir`'s subfolders) when given, else
-    beside the photo."""
+    """Give each job the hints image named after its photo: `NAME.EXT.hints.png` (its own, where photos share a
+    stem), else `NAME.hints.png`, the name's case ignored where no exact match exists (`E.JPG` takes
+    `e.hints.png`): in `hints_dir` (mirroring `src_dir`'s subfolders) when given, else beside the photo."""
     listings: dict[Path, dict[str, Path]] = {}
     out = []
     for job in jobs:
         folder = hints_dir / job.src.relative_to(src_dir).parent if hints_dir else job.src.parent
         if folder not in listings:
             listings[folder] = _hints_images(folder)
-        wanted = f"{job.src.stem}{HINTS_SUFFIX}"
-        found = listings[folder].get(wanted) or listings[folder].get(wanted.lower())
+        wanted = (f"{job.src.name}{HINTS_SUFFIX}", f"{job.src.stem}{HINTS_SUFFIX}")
+        found = next((listings[folder][n] for name in wanted for n in (name, name.lower()) if n in listings[folder]), None)
         out.append(dataclasses.replace(job, hints=Hints(image=found)) if found else job)
     return out
+
+
+def own_hints_path(job: Job, jobs: Sequence[Job]) -> Path:
+    """Where a hints file made for `job`'s photo alone is written (the page's Save): `NAME.hints.png` beside it, or
+    `NAME.EXT.hints.png` where another of `jobs` in its folder shares its stem (case ignored, as `attach_hints`
+    does), so `scan.png` and `scan.gif` keep their own hints."""
+    stem = (job.src.parent, job.src.stem.lower())
+    shared = sum((j.src.parent, j.src.stem.lower()) == stem for j in jobs) > 1
+    return job.src.with_name(f"{job.src.name if shared else job.src.stem}{HINTS_SUFFIX}")
 
 
 def _hints_images(folder: Path) -> dict[str, Path]:
@@ -283,8 +313,7 @@ class _BatchWriter:
             return
         self.collect()
         for (job, photo, digest), rgb in zip(batch, colors):
-            # The record first: an output never exists without it, so a killed run's outputs are all known.
-            atomic_write(record_path(job.dst), lambda tmp, digest=digest: tmp.write_text(digest + "\n"))
+            write_record(job, digest)
             self.writing.append((job, photo, rgb, self.pool.submit(write_photo, job.dst, rgb, photo)))
 
     def collect(self) -> None:

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from colorize.cli import app as cli
 from colorize.inference import load_colorizer
-from colorize.serve import Session, create_app, required_token
+from colorize.page_guard import PageGuard, required_token
+from colorize.serve import Session, create_app
 
 from conftest import write_photo_file
 
@@ -34,7 +35,7 @@ def folder(tmp_path: Path) -> Path:
 
 def client_for(folder: Path | None, weights: Path, token: str | None = None, **kwargs: object) -> TestClient:
     session = Session(folder, load_colorizer(weights, device="cpu", batch_size=1, render_factor=7), **kwargs)
-    return TestClient(create_app(session, token))
+    return TestClient(create_app(session, PageGuard("127.0.0.1", token)), base_url="http://127.0.0.1:8000")
 
 
 def png_bytes(h: int = 40, w: int = 50, seed: int = 0) -> bytes:
@@ -53,7 +54,8 @@ def test_the_folder_is_listed_and_its_photos_open(folder: Path, tiny_weights: Pa
     assert [p["path"] for p in listed["photos"]] == ["a.png", "notes.txt", "sub/b.jpg"]  # photos are known by content
     assert not any(p["done"] for p in listed["photos"])
     assert c.post("/api/open", json={"path": "sub/b.jpg"}).json() == {"id": "sub/b.jpg", "name": "b.jpg", "width": 64,
-                                                                       "height": 48, "folder": True}
+                                                                       "height": 48, "folder": True, "painted": None, "strokes": False,
+                                                                       "dots": [], "painted_error": None}
     bad = c.post("/api/open", json={"path": "notes.txt"})
     assert bad.status_code == 422 and "notes.txt: not an image" in bad.json()["error"]
     assert c.get("/api/thumbnail", params={"path": "a.png"}).headers["content-type"] == "image/jpeg"
@@ -88,7 +90,7 @@ def test_a_saved_result_equals_colorize_photo_with_the_same_hints(folder: Path, 
     c.post("/api/open", json={"path": "a.png"})
     hints = [{"x": 20, "y": 30, "color": "#2050c0"}, {"x": 80, "y": 10, "color": "#40a040"}]
     saved = c.post("/api/save", json={"photo": "a.png", "hints": hints, "vividness": 1.5, "render_factor": 9})
-    assert saved.json() == {"written": ["a_color.png", "a.hints.png"]}
+    assert saved.json()["written"] == ["a_color.png", "a.hints.png"] and saved.json()["kept"] == []
     assert c.get("/api/photos").json()["photos"][0]["done"]
     page = np.asarray(Image.open(folder / "a_color.png"))
     # The CLI reads the saved hints image beside the photo...
@@ -103,9 +105,10 @@ def test_a_saved_result_equals_colorize_photo_with_the_same_hints(folder: Path, 
                             "--hint", "20,30=#2050c0", "--hint", "80,10=#40a040"])
     assert r.exit_code == 0, r.stderr
     assert np.array_equal(np.asarray(Image.open(folder.parent / "typed.png")), page)
-    # Saving without hints removes the hints file, which would otherwise bring them back.
-    c.post("/api/save", json={"photo": "a.png", "vividness": 1.5, "render_factor": 9})
-    assert not (folder / "a.hints.png").exists()
+    # Saving with the hints cleared removes the hints file, which would otherwise bring them back, and keeps it as ~.
+    saved = c.post("/api/save", json={"photo": "a.png", "vividness": 1.5, "render_factor": 9, "keep_painted": False})
+    assert saved.json()["written"] == ["a_color.png"] and saved.json()["kept"] == ["a.hints.png~"]
+    assert not (folder / "a.hints.png").exists() and (folder / "a.hints.png~").exists()
 
 
 def test_uploads_render_and_download_but_are_never_saved(tiny_weights: Path) -> None:
@@ -136,7 +139,7 @@ def test_bad_uploads_are_one_line_4xx(tiny_weights: Path, name: str, body: bytes
 
 def test_an_upload_over_the_size_limit_is_refused(tiny_weights: Path) -> None:
     session = Session(None, load_colorizer(tiny_weights, device="cpu", batch_size=1, render_factor=7))
-    c = TestClient(create_app(session, max_upload_mb=1.0))
+    c = TestClient(create_app(session, max_upload_mb=1.0), base_url="http://localhost:8000")
     r = c.post("/api/upload", files={"file": ("big.png", b"\0" * (2**20 + 10), "image/png")})
     assert r.status_code == 413 and "larger than the 1 MB upload limit" in r.json()["error"]
 

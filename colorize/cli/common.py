@@ -163,20 +163,6 @@ def colorizer_factory(weights: Optional[Path], device: str, render_factor: Optio
     return make
 
 
-def run_settings(weights: Optional[Path], render_factor: Optional[int], vividness: float, mirror: bool = True) -> str:
-    """What besides its input decides a photo's output, for the record that lets a rerun skip finished work."""
-    from colorize.weights import resolve_weights
-
-    try:
-        path = resolve_weights(weights)
-        st = path.stat()
-        model = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
-    except (ColorizeError, OSError):
-        model = str(weights)
-    return (f"colorize {__version__}; weights {model}; render factor {render_factor}; vividness {vividness:g}"
-            + ("; mirror" if mirror else ""))
-
-
 def run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,
                     sheet: Optional[Path], where: Path, settings: str) -> None:
     from colorize.atomic import check_output_file

@@ -8,7 +8,7 @@ import typer
 
 from colorize.cli.common import (
     BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MaxMpOpt, OverwriteOpt, RenderFactorOpt,
-    SheetOpt, SuffixOpt, MirrorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory, friendly, run_photo_jobs, run_settings,
+    SheetOpt, SuffixOpt, MirrorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory, friendly, run_photo_jobs,
 )
 from colorize.errors import ColorizeError
 
@@ -35,7 +35,7 @@ def photo(
 ) -> None:
     """Colorize one photo."""
     from colorize.hints import Hints, PointHint
-    from colorize.photos import plan_single
+    from colorize.photos import plan_single, run_settings
 
     job = plan_single(src, out, suffix, ext.value, overwrite)
     if hint or hints:
@@ -71,7 +71,7 @@ def photos(
     hints_dir: Annotated[Optional[Path], typer.Option("--hints-dir", help="Folder of hints images, NAME.hints.png for photo NAME.* (default: beside each photo).", metavar="PATH")] = None,
 ) -> None:
     """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
-    from colorize.photos import attach_hints, plan_folder
+    from colorize.photos import attach_hints, plan_folder, run_settings
 
     if hints_dir is not None and not hints_dir.is_dir():
         raise ColorizeError(f"{hints_dir}: no such folder (--hints-dir)")

@@ -15,6 +15,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; any but 127.0.0.1 needs a token (one is made if --token is not given).", metavar="TEXT")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.", metavar="N")] = 8000,
     token: Annotated[Optional[str], typer.Option("--token", help="Require this token on every request.", metavar="TEXT")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="Also answer requests that name the server so (a name of this machine, e.g. mypc.local; repeatable). It always answers to 127.0.0.1, localhost, [::1] and --host.", metavar="NAME")] = None,
     browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in a web browser.")] = True,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
@@ -29,14 +30,17 @@ def serve(
 
     import uvicorn
 
-    from colorize.serve import Session, create_app, ensure_folder, required_token
+    from colorize.page_guard import PageGuard, required_token
+    from colorize.serve import Session, create_app, ensure_folder
 
     ensure_folder(folder)
     token = required_token(host, token)
-    session = Session(folder, colorizer_factory(weights, device, None, 1, False, 1.0, engine.value, mirror)(), max_megapixels)
+    session = Session(folder, colorizer_factory(weights, device, None, 1, False, 1.0, engine.value, mirror)(), max_megapixels,
+                      weights=weights)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     typer.echo(f"colorize: serving {folder or 'uploads'} at {url} (Ctrl-C to stop)", err=True)
     if browser:
         threading.Timer(1.0, webbrowser.open, [url]).start()
-    uvicorn.run(create_app(session, token, max_upload_mb), host=host, port=port, log_level="warning")
+    guard = PageGuard(host, token, allow_host or ())
+    uvicorn.run(create_app(session, guard, max_upload_mb), host=host, port=port, log_level="warning")

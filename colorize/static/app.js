@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { photo: null, hints: [], dragging: null, rendering: 0, again: false };
+const state = { photo: null, hints: [], keepPainted: true, dragging: null, rendering: 0, again: false };
 
 function say(text, error = false) {
   $("status").textContent = text;
@@ -26,6 +26,7 @@ function settings() {
   return {
     photo: state.photo && state.photo.id,
     hints: state.hints.map(({ x, y, color }) => ({ x, y, color })),
+    keep_painted: state.keepPainted,
     vividness: parseFloat($("vividness").value),
     render_factor: Number.isFinite(factor) ? factor : null,
   };
@@ -54,9 +55,24 @@ async function render() {
 }
 let renderCount = 0;
 
+// A photo's hints file (NAME.hints.png, painted in another program or saved here): its clicks become markers, its
+// strokes an overlay kept unless the user clears it; Save never drops strokes the page did not show.
+function showPainted() {
+  const photo = state.photo;
+  $("painted-row").hidden = !photo.strokes && !photo.painted_error;
+  $("painted").hidden = !photo.strokes || !state.keepPainted;
+  if (photo.strokes) $("painted").src = `api/painted?photo=${encodeURIComponent(photo.id)}&v=${Date.now()}`;
+  $("painted-name").textContent = photo.painted || "";
+  $("painted-toggle").textContent = state.keepPainted ? "Clear" : "Keep";
+  $("painted-state").textContent = photo.painted_error ? `cannot be read (${photo.painted_error})`
+    : state.keepPainted ? "strokes shown and kept" : "strokes cleared: Save keeps the old file as ~";
+}
+
 async function show(described) {
   state.photo = described;
-  state.hints = [];
+  state.hints = described.dots.map((d) => ({ ...d }));
+  state.keepPainted = !described.painted_error;
+  showPainted();
   $("before").src = `api/original?photo=${encodeURIComponent(described.id)}`;
   $("stage").hidden = false;
   $("empty").hidden = true;
@@ -120,7 +136,8 @@ async function colorizeAll() {
     say(`colorizing ${i + 1} of ${todo.length}: ${p.path}`);
     try {
       const opened = await call("api/open", { path: p.path });
-      await call("api/save", { ...settings(), photo: opened.id, hints: [] });
+      // Each photo with its own hints file as it is: nothing added, nothing cleared.
+      await call("api/save", { ...settings(), photo: opened.id, hints: opened.dots, keep_painted: true });
       p.done = true;
       document.querySelector(`#thumbs figure[data-id="${CSS.escape(p.path)}"]`).classList.add("done");
     } catch (e) {
@@ -218,10 +235,15 @@ function wire() {
   $("render-factor").onchange = render;
   $("zoom").onchange = () => $("stage").classList.toggle("actual", $("zoom").checked);
   $("all").onclick = colorizeAll;
+  $("painted-toggle").onclick = () => { state.keepPainted = !state.keepPainted; showPainted(); render(); };
   $("save").onclick = async () => {
     try {
       const saved = await call("api/save", settings());
-      say(`saved ${saved.written.join(" and ")} beside the photo`);
+      const kept = saved.kept.length ? `; the previous hints file is kept as ${saved.kept.join(", ")}` : "";
+      say(`saved ${saved.written.join(" and ")} beside the photo${kept}`);
+      for (const key of ["painted", "strokes", "dots", "painted_error"]) state.photo[key] = saved[key];
+      state.keepPainted = true;
+      showPainted();
       const figure = document.querySelector(`#thumbs figure[data-id="${CSS.escape(state.photo.id)}"]`);
       if (figure) figure.classList.add("done");
     } catch (e) { say(e.message, true); }
@@ -229,7 +251,9 @@ function wire() {
   const fetchFile = async (path) => {
     try {
       const response = await call(path, settings(), false);
-      const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition"))[1];
+      const disposition = response.headers.get("Content-Disposition");
+      const extended = /filename\*=UTF-8''([^;]+)/.exec(disposition);
+      const name = extended ? decodeURIComponent(extended[1]) : /filename="([^"]+)"/.exec(disposition)[1];
       const link = document.createElement("a");
       link.href = URL.createObjectURL(await response.blob());
       link.download = name;
