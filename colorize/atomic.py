@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import glob
 import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -17,24 +20,67 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 # A file of the user's that we replace or remove is kept one level back under its name plus this (`keep_backup`).
 BACKUP_SUFFIX = "~"
+TEMP_SUFFIX = ".tmp"
+
+
+# Errors that say the file system refuses to take a file (full, read-only, not ours): a `WriteError` naming the file.
+_REFUSED = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class WriteError(ColorizeError):
+    """A file the file system would not take; `errno` says why (the page answers a full disk with 507)."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(f"{path}: cannot write it ({error.strerror or error})")
+        self.errno = error.errno
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp)` on a temp file beside `path`, then rename it into place; no partial file survives.
+    """Call `write(tmp)` on a temp file beside `path`, then rename it into place; no partial file survives. A full
+    or read-only file system is a `WriteError` naming `path`.
 
     A link, device or pipe at `path` is never replaced by the rename (as root, `/dev/stdout` would be): refused."""
     path = Path(path)
     refuse_non_regular(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as e:
+        raise (WriteError(path, e) if e.errno in _REFUSED else e) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
+    except OSError as e:
+        if e.errno in _REFUSED:
+            raise WriteError(path, e) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def temp_target(name: str) -> str | None:
+    """The name of the file a temp file of `atomic_write` (`.NAME.RANDOM.tmp`) was to become, else None."""
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)) or name.count(".") < 3:
+        return None
+    return name[1 : -len(TEMP_SUFFIX)].rsplit(".", 1)[0]
+
+
+def remove_stale_temps(path: Path, min_age_s: float = 0.0) -> int:
+    """Delete the temp files a killed writer left beside `path` (at least `min_age_s` old: where other processes may
+    be writing it now); returns how many. A SIGKILL leaves them: nothing else would."""
+    removed = 0
+    now = time.time()
+    for tmp in Path(path).parent.glob(f".{glob.escape(Path(path).name)}.*{TEMP_SUFFIX}"):
+        try:
+            if temp_target(tmp.name) == Path(path).name and now - tmp.stat().st_mtime >= min_age_s:
+                tmp.unlink()
+                removed += 1
+        except OSError:
+            pass  # gone meanwhile, or not ours to delete: left as it is
+    return removed
 
 
 def keep_backup(path: Path, move: bool = False) -> Path | None:

@@ -53,8 +53,9 @@ def _over_cap(path: Path, size: str, max_megapixels: float) -> BadInputError:
 def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Photo:
     """Decode `path` to luminance (+alpha, metadata); BadInputError names the file and the reason."""
     path = Path(path)
-    # Pillow refuses images over twice its own limit (~179 MP) before we see them: let our cap be the one that decides.
-    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, int(max_megapixels * 1e6))
+    # Pillow refuses images over twice its limit before we see their size; set to our cap, it refuses only those far
+    # past it, and `_over_cap` words both refusals alike.
+    Image.MAX_IMAGE_PIXELS = int(max_megapixels * 1e6)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap below decides

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from colorize import __version__
-from colorize.atomic import atomic_write, check_writable
+from colorize.atomic import WriteError, atomic_write, check_writable, remove_stale_temps
 from colorize.errors import ColorizeError
 from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig
 from colorize.weights import resolve_weights, sha256_file
@@ -39,6 +39,8 @@ ENGINES = ("auto", "onnx", "torch")
 MAX_EXPORT_DIFF = 1e-3
 # A failed export is not retried for this long (each try costs ~30 s); deleting its .failed note retries at once.
 FAILURE_MEMORY_S = 24 * 3600
+# A temp file of an export this old was left by a killed process (an export takes about a minute), not one running now.
+STALE_EXPORT_S = 3600
 
 
 def cache_dir() -> Path:
@@ -124,7 +126,8 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
         try:
             _export(model, inference, path, onnx_path, factor * RENDER_UNIT_PX)
         except (ColorizeError, OSError, RuntimeError, ValueError) as e:
-            _remember_failure(onnx_path, str(e))
+            if not isinstance(e, WriteError):  # a full disk is checked again next time (`_cannot_export`), not remembered
+                _remember_failure(onnx_path, str(e))
             return _fall_back(engine, f"{path}: ONNX export failed ({e})")
     if inference.temperature is not None and vividness != 1.0:
         # The graph bakes an ab-bin model's decoding temperature in, and vividness changes it.
@@ -148,7 +151,9 @@ def _fall_back(engine: str, reason: str) -> None:
 
 
 def _failure_note(onnx_path: Path) -> Path:
-    return onnx_path.with_suffix(".failed")
+    """Where a failed export of these weights is noted: one note per cache entry, since before the model is loaded
+    the render size it will ask for is not known."""
+    return onnx_path.parent / "export.failed"
 
 
 def _cannot_export(onnx_path: Path, weights: Path) -> str | None:
@@ -210,6 +215,7 @@ def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Pa
                 "(cached in %s)", weights.name, size, onnx_path.parent)
     t0 = time.monotonic()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(onnx_path, min_age_s=STALE_EXPORT_S)  # a killed export's; a younger one may be another's
     done = threading.Event()
 
     def heartbeat() -> None:  # the export is one long call: say every 10 s that it is still going

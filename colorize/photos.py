@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from colorize import __version__
-from colorize.atomic import BACKUP_SUFFIX, atomic_write, check_writable
+from colorize.atomic import BACKUP_SUFFIX, TEMP_SUFFIX, atomic_write, check_writable, temp_target
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
@@ -77,9 +77,14 @@ def run_settings(weights: Path | None, render_factor: int | None, vividness: flo
             + ("; mirror" if mirror else ""))
 
 
+# What an output's record says while the output is being written: it matches no inputs, so an output a killed or
+# failed write left (or an older one it did not replace) is made again by the next run, never kept as done.
+PENDING = "pending"
+
+
 def write_record(job: Job, digest: str) -> None:
-    """The record of what `job`'s output is made from, written before the output: an output never exists without
-    it, so a killed run's outputs are all known."""
+    """The record of what `job`'s output is made from: `PENDING` before the output is written, so an output never
+    exists without a record and a killed run's outputs are all known, then the digest once it is written."""
     atomic_write(record_path(job.dst), lambda tmp: tmp.write_text(digest + "\n"))
 
 
@@ -152,13 +157,13 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
             continue
         if not f.is_file() or f.name.lower().endswith((HINTS_SUFFIX, HINTS_SUFFIX + BACKUP_SUFFIX)):
             continue
-        if out_abs != src_dir.resolve() and out_abs in f.resolve().parents:
-            continue  # our own outputs from an earlier run
+        if (out_abs != src_dir.resolve() and out_abs in f.resolve().parents) or record_path(f).is_file():
+            continue  # our own outputs from an earlier run: in the output folder, or recorded beside their photo
         jobs.append(Job(f, output_path(rel, out_dir / rel.parent, suffix, ext, src_dir)))
-    # When outputs sit among the inputs, an earlier run's outputs are not new inputs.
-    outputs = {j.dst.resolve() for j in jobs}
-    jobs = [j for j in jobs if j.src.resolve() not in outputs]
-    jobs = _resolve_collisions(jobs, suffix)
+    # When outputs sit among the inputs, an earlier run's outputs are not new inputs, under either name they may have
+    # (`scan_color.png`, or `scan_color.png.png` where two photos share the stem).
+    outputs = {j.dst.resolve() for j in jobs + _resolve_collisions(jobs, suffix)}
+    jobs = _resolve_collisions([j for j in jobs if j.src.resolve() not in outputs], suffix)
     for j in jobs:
         _refuse_overwrite(j)
     return jobs
@@ -230,9 +235,8 @@ def remove_stale_temps(jobs: Sequence[Job]) -> int:
     for folder, outputs in names.items():  # one listing per folder, not one per photo
         if not folder.is_dir():
             continue
-        for tmp in folder.glob(".*.tmp"):
-            # atomic_write names them .NAME.RANDOM.tmp
-            if tmp.name[1:-4].rsplit(".", 1)[0] in outputs:
+        for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
+            if temp_target(tmp.name) in outputs:
                 tmp.unlink(missing_ok=True)
                 removed += 1
     if removed:
@@ -300,7 +304,7 @@ class _BatchWriter:
     def __init__(self, colorizer: Colorizer, pool: ThreadPoolExecutor, summary: Summary, keep_pairs: bool,
                  progress: Callable[[int], None]) -> None:
         self.colorizer, self.pool, self.summary, self.keep_pairs, self.progress = colorizer, pool, summary, keep_pairs, progress
-        self.writing: list[tuple[Job, Photo, np.ndarray, Future]] = []
+        self.writing: list[tuple[Job, Photo, np.ndarray, str, Future]] = []
 
     def colorize(self, batch: list[tuple[Job, Photo, str]]) -> None:
         try:
@@ -313,17 +317,19 @@ class _BatchWriter:
             return
         self.collect()
         for (job, photo, digest), rgb in zip(batch, colors):
-            write_record(job, digest)
-            self.writing.append((job, photo, rgb, self.pool.submit(write_photo, job.dst, rgb, photo)))
+            write_record(job, PENDING)
+            self.writing.append((job, photo, rgb, digest, self.pool.submit(write_photo, job.dst, rgb, photo)))
 
     def collect(self) -> None:
         """Wait for the batch being written and account for it."""
-        for job, photo, rgb, fut in self.writing:
+        for job, photo, rgb, digest, fut in self.writing:
             try:
                 written = fut.result()
-            except OSError as e:
-                log.error("%s: cannot write output %s (%s)", job.src, job.dst, e)
-                self.summary.failed.append((job.src, f"cannot write {job.dst}: {e}"))
+                write_record(job, digest)
+            except (OSError, ColorizeError) as e:
+                reason = str(e) if isinstance(e, ColorizeError) else f"cannot write output {job.dst} ({e})"
+                log.error("%s: %s", job.src, reason)
+                self.summary.failed.append((job.src, reason))
             else:
                 self.summary.written.append(written)
                 if self.keep_pairs:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import secrets
 import tempfile
 import time
@@ -33,14 +34,14 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 
-from colorize.atomic import atomic_write, keep_backup
+from colorize.atomic import WriteError, atomic_write, keep_backup
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hint_files import dots_image, overlay
 from colorize.hints import read_painted
 from colorize.images import Photo, read_photo, write_photo
 from colorize.page_guard import TOKEN_COOKIE, PageGuard
 from colorize.page_session import SUFFIX, OpenIn, OpenPhoto, RenderIn, Session, file_identity, shown
-from colorize.photos import attach_hints, fingerprint, own_hints_path, write_record
+from colorize.photos import PENDING, attach_hints, fingerprint, own_hints_path, write_record
 from colorize.sheets import thumbnail
 
 STATIC = Path(__file__).parent / "static"
@@ -204,10 +205,11 @@ def save(req: RenderIn, session: SessionDep) -> dict:
         notes = {"written": [], "kept": []} if session.unchanged_hints(req) else _save_hints(session, opened, req, own)
         job = attach_hints([job], session.folder, None)[0]
         rgb = session.colour(opened, req, job.hints)
-        write_record(job, fingerprint(job, session.settings(req)))
+        write_record(job, PENDING)
         written = write_photo(job.dst, rgb, opened.photo)
-    except OSError as e:
-        raise _cannot_write(opened.name, e) from None
+        write_record(job, fingerprint(job, session.settings(req)))
+    except (OSError, WriteError) as e:
+        raise _cannot_write(job.dst.name, e) from None
     except ColorizeError as e:
         raise HTTPException(409, str(e)) from None
     session.load_painted(opened)
@@ -230,10 +232,11 @@ def _save_hints(session: Session, opened: OpenPhoto, req: RenderIn, own: Path) -
     return {"written": [own.name], "kept": [backup.name] if backup else []}
 
 
-def _cannot_write(name: str, e: OSError) -> HTTPException:
+def _cannot_write(name: str, e: OSError | WriteError) -> HTTPException:
     """A failed write as the page reports it: 507 for a full disk, 403 for a folder that refuses it, else 500."""
-    status = 507 if e.errno in (errno.ENOSPC, errno.EDQUOT) else 403 if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else 500
-    return HTTPException(status, f"{name}: cannot save beside the photo ({e.strerror or e})")
+    code = e.errno
+    status = 507 if code in (errno.ENOSPC, errno.EDQUOT) else 403 if code in (errno.EACCES, errno.EPERM, errno.EROFS) else 500
+    return HTTPException(status, f"{name}: cannot save it beside the photo ({os.strerror(code) if code else e})")
 
 
 @router.post("/api/download")

@@ -17,10 +17,14 @@ shuffle buffer. The shards stay plain tars that webdataset and `tar` read. Torch
 from __future__ import annotations
 
 import csv
+import ctypes
+import ctypes.util
 import io
 import json
 import logging
+import os
 import shutil
+import signal
 import tarfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -30,10 +34,12 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from colorize.atomic import atomic_write
+from colorize.atomic import TEMP_SUFFIX, atomic_write, temp_target
 from colorize.corpus import CUTOUTS_DIR, MANIFEST, SHARDS_DIR, is_prepared, list_photos, read_manifest
 from colorize.errors import ConfigError
 from colorize.images import load_rgb
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +99,25 @@ def _read_record(path: Path) -> dict:
         return {}
 
 
+def _die_with_parent() -> None:
+    """In a worker: be killed when the process that started it dies, even by SIGKILL, instead of building shards
+    on for nobody (Linux's PR_SET_PDEATHSIG; elsewhere nothing). Python's pool has no such option: by hand."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the line above took effect
+        os._exit(1)
+
+
 def _build_shards(shard_dir: Path, src: Path, todo: dict[int, list], settings: dict, workers: int) -> Iterator[tuple[int, dict]]:
     """(k, record) of each shard in `todo` as it is done: in this process, or in a pool of `workers`."""
     if workers <= 1:
         for k, inputs in todo.items():
             yield k, _build_shard(shard_dir, k, src, inputs, settings)
         return
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=_die_with_parent) as pool:
         futures = {pool.submit(_build_shard, shard_dir, k, src, inputs, settings): k for k, inputs in todo.items()}
         for future in as_completed(futures):
             yield futures[future], future.result()
@@ -132,6 +150,13 @@ def prepare(src: Path, out: Path, size_px: int = 512, photos_per_shard: int = 10
             progress(len(inputs), len(names))
         else:
             todo[k] = inputs
+    if todo:
+        # The old index would describe shards about to be rebuilt: gone until the new one is written, so a killed
+        # run never leaves a corpus that reads as prepared and points at the wrong bytes.
+        (out / MANIFEST).unlink(missing_ok=True)
+        for tmp in shard_dir.glob(f".*{TEMP_SUFFIX}"):  # a killed run's partial shards
+            if temp_target(tmp.name) is not None:
+                tmp.unlink()
     for k, record in _build_shards(shard_dir, src, todo, settings, workers):
         records[k] = record
         progress(len(todo[k]), len(names))

@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from colorize.atomic import atomic_write
+from colorize.atomic import atomic_write, remove_stale_temps
 from colorize.errors import BadInputError, ColorizeError
 from colorize.images import PHOTO_SUFFIXES
 from colorize.pipeline import Colorizer
@@ -280,6 +280,8 @@ def colorize_video(
             job.open_output(out, dst, codec, crf, fps)
             job.run()
 
+    if dst is not None and remove_stale_temps(dst):
+        log.info("%s: removed the partial output of an interrupted run", dst)
     try:
         job.run() if dst is None else atomic_write(dst, write)
     except av.error.FFmpegError as e:

@@ -114,3 +114,39 @@ def test_click_pick_a_color_see_it_and_save(server: tuple[str, Path], tmp_path: 
     (hy, hx), = np.argwhere(hints[..., 3] == 255)  # the one hint, where it was clicked
     assert abs(hx - x) <= 1 and abs(hy - y) <= 1 and tuple(hints[hy, hx, :3]) == (0x3C, 0x8C, 0x28)
     print(f"click to re-rendered result: {seconds:.2f} s")
+
+
+def test_a_painted_hints_file_is_shown_kept_on_save_and_a_foreign_name_is_refused(server: tuple[str, Path]) -> None:
+    url, folder = server
+    # A stroke painted in another program: a band of green over the meadow, and one click on the sky.
+    rgba = np.zeros((360, 480, 4), np.uint8)
+    rgba[290:300, 60:200] = (60, 140, 40, 255)
+    rgba[40, 300] = (90, 140, 220, 255)
+    Image.fromarray(rgba, "RGBA").save(folder / "hill.hints.png")
+    port = url.rsplit(":", 1)[1].strip("/")
+    with playwright.sync_playwright() as p:
+        # evil.example resolves to this machine, as a DNS-rebinding site's name would.
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS + ["--host-resolver-rules=MAP evil.example 127.0.0.1"])
+        page = browser.new_page(viewport={"width": 1280, "height": 760})
+        refused = page.goto(f"http://evil.example:{port}/")
+        assert refused.status == 403 and "does not answer to the name" in page.inner_text("body")
+        page.goto(url)
+        page.click("#thumbs figure[data-id='hill.jpg']")
+        rendered(page, 0)
+        assert page.is_visible("#painted") and "hill.hints.png" in page.inner_text("#painted-row")
+        assert page.locator("#hints li").count() == 1  # the click is a marker, the stroke an overlay
+        green = pixel(page, 120, 295)
+        assert green[1] - max(green[0], green[2]) > 15  # the stroke counts before anything is clicked
+        n = int(page.get_attribute("#after", "data-rendered"))
+        box = page.locator("#before").bounding_box()
+        scale = box["width"] / 480
+        page.mouse.click(box["x"] + 400.5 * scale, box["y"] + 100.5 * scale)
+        rendered(page, n)
+        page.click("#save")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('saved')")
+        assert "kept as hill.hints.png~" in page.inner_text("#status")
+        browser.close()
+    saved = np.asarray(Image.open(folder / "hill.hints.png"))
+    assert np.array_equal(saved[290:300, 60:200], rgba[290:300, 60:200])  # the stroke, untouched
+    assert tuple(saved[40, 300]) == (90, 140, 220, 255) and saved[..., 3].astype(bool).sum() == 10 * 140 + 2
+    assert np.array_equal(np.asarray(Image.open(folder / "hill.hints.png~")), rgba)
