@@ -1,5 +1,5 @@
-"""The third hostile round: writes a full or read-only disk refuses, processes killed with SIGKILL, a re-prepare
-killed part-way. Each test here failed on the code before its fix."""
+"""Writes a full or read-only disk refuses, processes killed with SIGKILL, a re-prepare killed part-way, an export
+that failed: nothing half-made is ever taken as done, and every refusal is one line naming the file."""
 
 from __future__ import annotations
 
@@ -182,3 +182,44 @@ def test_prepare_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
     for w in survivors:
         os.kill(w, signal.SIGKILL)
     assert not survivors, "workers went on building shards for a parent that was killed"
+
+
+def test_a_failed_export_of_a_model_at_its_own_render_size_is_remembered(tmp_path: Path, tiny_weights: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.export as export
+
+    monkeypatch.setenv("COLORIZE_CACHE", str(tmp_path / "cache"))
+    tries = []
+
+    def failing(*args: object, **kwargs: object):
+        tries.append(1)
+        raise RuntimeError("an operator ONNX lacks")
+
+    monkeypatch.setattr(export, "export_model", failing)
+    import torch
+
+    own_size = tmp_path / "own-size.pt"  # a model trained at another scale than the default, as the shipped one is
+    torch.save({**torch.load(tiny_weights, weights_only=True), "render_factor": 8}, own_size)
+    src = write_photo_file(tmp_path / "p.png")
+    for out in ("a.png", "b.png"):  # no -r: the render size is the model's own, known only once it is loaded
+        assert invoke("photo", src, "-o", tmp_path / out, "-w", own_size, "--device", "cpu").exit_code == 0
+    assert len(tries) == 1
+
+
+def test_a_full_disk_during_an_export_is_not_remembered_as_a_failure(tmp_path: Path, tiny_weights: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.export as export
+
+    monkeypatch.setenv("COLORIZE_CACHE", str(tmp_path / "cache"))
+    tries = []
+
+    def full(model: object, path: Path, *args: object, **kwargs: object):
+        tries.append(1)
+        raise WriteError(path, OSError(errno.ENOSPC, FULL))
+
+    monkeypatch.setattr(export, "export_model", full)
+    src = write_photo_file(tmp_path / "p.png")
+    first = invoke("photo", src, "-o", tmp_path / "a.png", "-w", tiny_weights, "--device", "cpu")
+    assert first.exit_code == 0 and f"cannot write it ({FULL})" in first.stderr
+    invoke("photo", src, "-o", tmp_path / "b.png", "-w", tiny_weights, "--device", "cpu")
+    assert len(tries) == 2 and not list((tmp_path / "cache").glob("*/*.failed"))
