@@ -1,5 +1,5 @@
 """`python -m colorize` (what `torchrun -m colorize` needs) runs the CLI."""
 
-from colorize.cli import app
+from colorize.cli import main
 
-app(prog_name="colorize")
+main()

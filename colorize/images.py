@@ -79,7 +79,8 @@ def read_photo(path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Ph
     except IsADirectoryError:
         raise BadInputError(f"{path}: is a folder, not a photo") from None
     except UnidentifiedImageError:
-        raise BadInputError(f"{path}: not an image (format not recognised)") from None
+        empty = path.is_file() and path.stat().st_size == 0
+        raise BadInputError(f"{path}: {'empty file (0 bytes)' if empty else 'not an image (format not recognised)'}") from None
     except Image.DecompressionBombError as e:
         # Pillow refuses past twice its limit before the size can be read: the same words as our cap's, from its count.
         pixels = re.search(r"\((\d+) pixels\)", str(e))

@@ -211,23 +211,24 @@ def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Pa
     record of its inference settings."""
     from colorize.export import export_model
 
-    log.warning("first run of %s at %d px: exporting it to ONNX, ~30 s once, so later runs start without PyTorch "
-                "(cached in %s)", weights.name, size, onnx_path.parent)
+    log.info("first run of %s at %d px: exporting it to ONNX once, so later runs start without PyTorch (cached in %s)",
+             weights.name, size, onnx_path.parent)
     t0 = time.monotonic()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(onnx_path, min_age_s=STALE_EXPORT_S)  # a killed export's; a younger one may be another's
     done = threading.Event()
 
-    def heartbeat() -> None:  # the export is one long call: say every 10 s that it is still going
+    def heartbeat() -> None:  # the export is one long call: where it is slow, say every 10 s that it is still going
         while not done.wait(10):
-            log.warning("still exporting (%.0f s)", time.monotonic() - t0)
+            log.warning("exporting %s to ONNX once, so later runs start without PyTorch (%.0f s so far)", weights.name,
+                        time.monotonic() - t0)
 
     threading.Thread(target=heartbeat, daemon=True).start()
     try:
         report = export_model(model, onnx_path, "onnx", size)
     finally:
         done.set()
-    log.warning("exported in %.0f s; later runs start at once", time.monotonic() - t0)
+    log.info("exported in %.0f s; later runs start at once", time.monotonic() - t0)
     if report.max_abs_diff is None or not report.max_abs_diff <= MAX_EXPORT_DIFF:  # NaN fails too
         onnx_path.unlink(missing_ok=True)
         raise ValueError(f"its output differs from PyTorch's by {report.max_abs_diff}")

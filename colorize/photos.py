@@ -17,14 +17,16 @@ import numpy as np
 
 from colorize import __version__
 from colorize.atomic import BACKUP_SUFFIX, TEMP_SUFFIX, atomic_write, check_writable, temp_target
+from colorize.color.ycbcr import to_gray
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints
-from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, output_suffix, read_photo, write_photo
+from colorize.images import DEFAULT_MAX_MEGAPIXELS, WRITABLE, Photo, load_rgb, output_suffix, read_photo, write_photo
 from colorize.pipeline import Colorizer, ModelOutputError
 from colorize.sheets import thumbnail
 from colorize.weights import resolve_weights
 
 log = logging.getLogger(__name__)
+SHEET_PX = 384  # short side a finished photo is read at for the contact sheet: enough for its thumbnail
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,8 @@ class Summary:
     written: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
-    # (gray, colour) thumbnails kept for a before/after contact sheet when asked for.
-    pairs: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # (input, gray, colour) thumbnails kept for a before/after contact sheet when asked for, in the jobs' order.
+    pairs: list[tuple[Path, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def fingerprint(job: Job, settings: str) -> str:
@@ -333,7 +335,7 @@ class _BatchWriter:
             else:
                 self.summary.written.append(written)
                 if self.keep_pairs:
-                    self.summary.pairs.append((job.src.name, thumbnail(photo.gray), thumbnail(rgb)))
+                    self.summary.pairs.append((job.src, thumbnail(photo.gray), thumbnail(rgb)))
             self.progress(1)
         self.writing.clear()
 
@@ -356,8 +358,27 @@ def run_jobs(
     summary = Summary()
     remove_stale_temps(jobs)
     todo = _to_do(jobs, overwrite, settings, summary, progress)
-    if not todo:
-        return summary
+    if keep_pairs:  # the sheet shows every photo done, in this run or before
+        skipped = set(summary.skipped)
+        summary.pairs += [pair for job in jobs if job.dst in skipped and (pair := _done_pair(job)) is not None]
+    if todo:
+        _colorize(todo, make_colorizer, batch_size, max_megapixels, keep_pairs, progress, summary)
+    order = {job.src: i for i, job in enumerate(jobs)}
+    summary.pairs.sort(key=lambda pair: order[pair[0]])
+    return summary
+
+
+def _done_pair(job: Job) -> tuple[Path, np.ndarray, np.ndarray] | None:
+    """The before/after thumbnails of a photo an earlier run finished, for the contact sheet; None if unreadable."""
+    before, after = load_rgb(job.src, SHEET_PX, label=str(job.src)), load_rgb(job.dst, SHEET_PX, label=str(job.dst))
+    if before is None or after is None:
+        return None
+    return job.src, thumbnail(to_gray(before)), thumbnail(after)
+
+
+def _colorize(todo: dict[Job, str], make_colorizer: Callable[[], Colorizer], batch_size: int, max_megapixels: float,
+              keep_pairs: bool, progress: Callable[[int], None], summary: Summary) -> None:
+    """Colorize and write the jobs `todo` (each with its output's digest), accounting for each in `summary`."""
     check_writable({job.dst.parent for job in todo})
     colorizer = make_colorizer()
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -376,4 +397,3 @@ def run_jobs(
         if batch:
             out.colorize(batch)
         out.collect()
-    return summary

@@ -123,15 +123,26 @@ class FrameColorizer:
         return done
 
 
+def check_film(path: Path) -> None:
+    """Raise BadInputError (one line naming the file) unless `path` is a film this module can read: before a model
+    is loaded for it."""
+    _open_input(path).close()
+
+
 def _open_input(path: Path):  # -> av.container.InputContainer
     import av
 
     if not path.is_file():
         raise BadInputError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise BadInputError(f"{path}: empty file (0 bytes)")
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
-        raise BadInputError(f"{path}: not a readable video ({e})") from None
+        raise BadInputError(f"{path}: not a readable video ({getattr(e, 'strerror', None) or e})") from None
+    if container.format.name == "image2" or container.format.name.endswith("_pipe"):  # FFmpeg's still-image readers
+        container.close()
+        raise BadInputError(f"{path}: is a still photo, not a film; use colorize photo {path}")
     if not container.streams.video:
         container.close()
         kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"

@@ -78,6 +78,10 @@ def test_click_pick_a_color_see_it_and_save(server: tuple[str, Path], tmp_path: 
         page = browser.new_page(viewport={"width": 1280, "height": 760})
         page.goto(url)
         page.wait_for_selector("#thumbs figure[data-id='hill.jpg'] img")
+        n = rendered(page, 0)  # it opens on the folder's first photo, fitted to the viewer, its thumbnail named
+        assert "hill.jpg" in page.inner_text("#status") and page.inner_text("#thumbs figcaption") == "hill.jpg"
+        assert page.locator("#before").bounding_box()["width"] > 480  # a small photo is enlarged to fill the viewer
+        assert not page.is_visible("#painted") and not page.is_visible("#painted-row")  # no hints file, no overlay
         # Drop a photo on the page, as from a file manager.
         data = (SAMPLES / "cameraman.png").read_bytes()
         page.evaluate("""async (bytes) => {
@@ -85,7 +89,7 @@ def test_click_pick_a_color_see_it_and_save(server: tuple[str, Path], tmp_path: 
             const drop = new DataTransfer(); drop.items.add(file);
             document.dispatchEvent(new DragEvent('drop', {dataTransfer: drop, bubbles: true, cancelable: true}));
         }""", list(data))
-        n = rendered(page, 0)
+        n = rendered(page, n)
         assert "dropped.png" in page.inner_text("#status")
         # Open the folder's photo, pick green, click on the meadow.
         page.click("#thumbs figure[data-id='hill.jpg']")

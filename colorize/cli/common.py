@@ -133,13 +133,20 @@ def main(
     """Restore and colorize old black-and-white photos and film."""
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("colorize: %(levelname)s: %(message)s"))
+    handler.setFormatter(_Lowercase("colorize: %(levelname)s: %(message)s"))
     root = logging.getLogger("colorize")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
     # A polite kill (SIGTERM) unwinds like Ctrl-C: temp files are removed and finished outputs kept.
     signal.signal(signal.SIGTERM, _interrupt)
+
+
+class _Lowercase(logging.Formatter):
+    """`colorize: error: ...` for a file that failed as for a run that did, `colorize: warning: ...` likewise."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(logging.makeLogRecord({**record.__dict__, "levelname": record.levelname.lower()}))
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -175,7 +182,7 @@ def run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwri
                            progress=progress.update, settings=settings)
     if sheet is not None:
         if summary.pairs:
-            write_sheet(sheet, summary.pairs)
+            write_sheet(sheet, [(src.name, gray, rgb) for src, gray, rgb in summary.pairs])
         else:
             say("contact sheet not written: no photo was colorized in this run (--overwrite redoes them)")
     where_note = f"; results in {where}" if summary.written or summary.skipped else "; nothing written"

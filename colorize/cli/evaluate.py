@@ -75,7 +75,11 @@ def eval_(
     typer.echo(f"{'':10}" + "".join(f"{k:>18}" for k in keys))
     for name, m in rows.items():
         typer.echo(f"{name:10}" + "".join(f"{m[k]:>18.3f}" for k in keys))
-    typer.echo(f"{int(results['n_photos']['count'])} photos; psnr higher is better, the rest lower (colorfulness: closer to real)")
+    typer.echo(f"{int(results['n_photos']['count'])} photos. psnr: closeness to the real colour photo in dB, higher is better; "
+               "ab_mae: colour error (mean absolute difference of CIELAB a* and b*, luminance left out), lower is better, and a "
+               "model above the gray row's does worse than no colour; colorfulness: how vivid (Hasler and Suesstrunk), "
+               "the model's and the real photos'; colorfulness_gap: their difference; score: ab_mae + colorfulness_gap, "
+               "one number to compare models by, lower is better")
     typer.echo("colour coverage: % of pixels in each hue sector, model / real photos; recall: of the pixels truly in it, "
                "the % the model put there")
     for sector in SECTOR_NAMES:

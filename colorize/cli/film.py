@@ -20,7 +20,7 @@ StabilizeOpt = Annotated[
 @app.command()
 @friendly(interrupted="the unfinished film was not written (frames written by --frames-out are kept); rerun to start it again")
 def video(
-    src: Annotated[Path, typer.Argument(help="Film to colorize (MP4, AVI, MOV, MKV, ...).", metavar="PHOTO")],
+    src: Annotated[Path, typer.Argument(help="Film to colorize (MP4, AVI, MOV, MKV, ...).", metavar="FILM")],
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output video (.mp4, .mov, .mkv). Default: <name>_color.mp4 beside the input, unless only --frames-out is given.", metavar="PATH")] = None,
     frames_out: Annotated[Optional[Path], typer.Option("--frames-out", help="Also write the colorized frames as numbered PNGs here.", metavar="PATH")] = None,
     weights: WeightsOpt = None,
@@ -38,8 +38,9 @@ def video(
     engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
-    from colorize.video import colorize_video, report_json
+    from colorize.video import check_film, colorize_video, report_json
 
+    check_film(src)
     if out is None and frames_out is None:
         out = src.with_name(f"{src.stem}_color.mp4")
     if out is not None and out.exists() and not overwrite:

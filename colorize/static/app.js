@@ -76,6 +76,7 @@ async function show(described) {
   $("before").src = `api/original?photo=${encodeURIComponent(described.id)}`;
   $("stage").hidden = false;
   $("empty").hidden = true;
+  fit();
   for (const id of ["download", "download-hints"]) $(id).disabled = false;
   $("save").disabled = !described.folder;
   document.querySelectorAll("#thumbs figure").forEach((f) => f.classList.toggle("open", f.dataset.id === described.id));
@@ -109,8 +110,10 @@ function addThumb(id, name, src, onClick, done = false) {
   const img = document.createElement("img");
   img.src = src;
   img.alt = name;
-  img.onerror = () => { figure.classList.add("bad"); figure.append(`${name}: cannot be read`); };
-  figure.append(img);
+  const caption = document.createElement("figcaption");
+  caption.textContent = name;
+  img.onerror = () => { figure.classList.add("bad"); caption.textContent = `${name}: cannot be read`; };
+  figure.append(img, caption);
   figure.onclick = onClick;
   $("thumbs").append(figure);
 }
@@ -123,6 +126,18 @@ async function loadAlbum() {
     addThumb(p.path, p.path, `api/thumbnail?path=${encodeURIComponent(p.path)}`, () => openFolderPhoto(p.path), p.done);
   }
   state.album = album.photos;
+  // Open on a photo, not on an empty viewer: the first one not yet done, else the first.
+  const first = album.photos.find((p) => !p.done) || album.photos[0];
+  if (first && !state.photo) await openFolderPhoto(first.path);
+}
+
+// The photo fills the viewer, small ones enlarged too, unless "Zoom to 100 %" shows it pixel for pixel.
+function fit() {
+  if (!state.photo) return;
+  const viewer = $("viewer");
+  const actual = $("zoom").checked;
+  const scale = Math.min((viewer.clientWidth - 32) / state.photo.width, (viewer.clientHeight - 32) / state.photo.height);
+  $("stage").style.width = actual ? `${state.photo.width}px` : `${Math.max(1, Math.floor(state.photo.width * scale))}px`;
 }
 
 // Colorize every folder photo without hints (photos already done are kept), with progress.
@@ -233,7 +248,8 @@ function wire() {
   });
   $("vividness").oninput = () => { $("vividness-value").value = Number($("vividness").value).toFixed(2); render(); };
   $("render-factor").onchange = render;
-  $("zoom").onchange = () => $("stage").classList.toggle("actual", $("zoom").checked);
+  $("zoom").onchange = fit;
+  window.addEventListener("resize", fit);
   $("all").onclick = colorizeAll;
   $("painted-toggle").onclick = () => { state.keepPainted = !state.keepPainted; showPainted(); render(); };
   $("save").onclick = async () => {
