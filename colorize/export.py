@@ -4,8 +4,10 @@ Spectral norm is a training-time reparametrisation (a forward pre-hook recomputi
 and power-iteration vectors). DeOldify's models could not be exported with it attached; at inference the hook only
 divides by a fixed sigma, so `torch.nn.utils.remove_spectral_norm` bakes that into `weight` and drops the hook.
 The exported graph maps (B, 1, S, S) luminance in [0, 1] (and, for a hint-aware model, its (B, C, S, S) hint input:
-`colorize.hints.hint_field`) to (B, 3, S, S) RGB in [0, 1] for one render size S (render factor x 16) and any batch: the U-Net resizes a decoder map where an odd encoder size rounded, a branch
-tracing fixes for the size it sees. The luminance merge stays in the caller, as in `colorize.inference`.
+`colorize.hints.hint_field`) to (B, 3, S, S) RGB in [0, 1] for any batch and any side S that is a multiple of the
+network's stride, which is what the pipeline feeds (`colorize.pipeline.MODEL_STRIDE_PX`): the U-Net resizes a
+decoder map only where an encoder size rounded, a branch tracing would fix for the size it saw. The luminance merge
+stays in the caller, as in `colorize.inference`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from torch.nn.utils.spectral_norm import SpectralNorm
 
 from colorize.atomic import atomic_write
 from colorize.errors import ColorizeError
+from colorize.pipeline import MODEL_STRIDE_PX
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,8 @@ def export_model(model: nn.Module, path: Path, fmt: str, size_px: int, batch: in
     """Fold `model`'s spectral norm (in place), write it to `path`, and compare its output with the original's."""
     if fmt not in FORMATS:
         raise ColorizeError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if size_px % 16:
-        raise ColorizeError(f"export size {size_px} px must be a multiple of 16")
+    if size_px % MODEL_STRIDE_PX:
+        raise ColorizeError(f"export size {size_px} px must be a multiple of {MODEL_STRIDE_PX}")
     model = model.cpu().eval()
     gen = torch.Generator().manual_seed(0)
     examples = (torch.rand(batch, 1, size_px, size_px, generator=gen),)
@@ -74,6 +77,12 @@ def export_model(model: nn.Module, path: Path, fmt: str, size_px: int, batch: in
         else:
             _export_onnx(model, tuple(e[:1] for e in examples), path)
             out = _run_onnx(path, [e.numpy() for e in examples])
+            # Any size the pipeline feeds (a multiple of the stride) runs on the one graph: checked at another.
+            other = tuple(nn.functional.pad(e, (0, MODEL_STRIDE_PX, 0, MODEL_STRIDE_PX), mode="reflect") for e in examples)
+            other_out = _run_onnx(path, [e.numpy() for e in other])
+            if out is not None and other_out is not None:
+                out = np.concatenate([out.ravel(), other_out.ravel()])
+                reference = np.concatenate([reference.ravel(), model(*other).numpy().ravel()])
     diff = None if out is None else float(np.abs(out - reference).max())
     log.info("exported %s to %s (%d spectral-norm hooks folded)", fmt, path, folded)
     return ExportReport(folded, diff)
@@ -103,8 +112,35 @@ def _export_onnx(model: nn.Module, examples: tuple[torch.Tensor, ...], path: Pat
     names = list(INPUT_NAMES[: len(examples)])
     atomic_write(path, lambda tmp: torch.onnx.export(
         model, examples, str(tmp), input_names=names, output_names=["rgb"], opset_version=ONNX_OPSET,
-        dynamic_axes={**{n: {0: "batch"} for n in names}, "rgb": {0: "batch"}}, dynamo=False,
+        dynamic_axes={n: {0: "batch", 2: "height", 3: "width"} for n in [*names, "rgb"]}, dynamo=False,
     ))
+
+
+def store_half(src: Path, dst: Path, min_elements: int = 1024) -> int:
+    """Rewrite ONNX model `src` to `dst` with its float32 weights of at least `min_elements` stored as float16 and cast
+    back to float32 on load (onnxruntime folds the casts once, at session start): half the file, the same arithmetic,
+    for shipping a model whose checkpoint is already float16. Returns how many tensors were halved. By hand: onnx's
+    own float16 converter changes the arithmetic too."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(src))
+    graph, casts, kept = model.graph, [], []
+    for init in graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
+            kept.append(init)
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), f"{init.name}.fp16")
+        kept.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    atomic_write(dst, lambda tmp: onnx.save(model, str(tmp)))
+    return len(casts)
 
 
 def _run_onnx(path: Path, inputs: list[np.ndarray]) -> np.ndarray | None:

@@ -12,6 +12,7 @@ the network is the same (`colorize.pipeline`).
 from __future__ import annotations
 
 import ctypes.util
+import importlib.util
 import json
 import logging
 import os
@@ -27,8 +28,8 @@ import numpy as np
 from colorize import __version__
 from colorize.atomic import WriteError, atomic_write, check_writable, remove_stale_temps
 from colorize.errors import ColorizeError
-from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig
-from colorize.weights import resolve_weights, sha256_file
+from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig, stride_multiple
+from colorize.weights import read_manifest, resolve_weights, sha256_file, verify_file
 
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ MAX_EXPORT_DIFF = 1e-3
 FAILURE_MEMORY_S = 24 * 3600
 # A temp file of an export this old was left by a killed process (an export takes about a minute), not one running now.
 STALE_EXPORT_S = 3600
+# One export per model serves every render size (`colorize.export`).
+EXPORT_NAME = "model.onnx"
 
 
 def cache_dir() -> Path:
@@ -94,7 +97,8 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
     it instead (engine `torch`, a GPU may be used, onnxruntime is missing, or the export failed)."""
     if engine not in ENGINES:
         raise ColorizeError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "torch" or device not in ("auto", "cpu") or (device == "auto" and cuda_possible()):
+    torch_installed = importlib.util.find_spec("torch") is not None
+    if engine == "torch" or device not in ("auto", "cpu") or (device == "auto" and cuda_possible() and torch_installed):
         if engine == "onnx":
             raise ColorizeError(f"the onnx engine runs on CPU only; use --device cpu (not {device}) or --engine torch")
         return None
@@ -106,29 +110,17 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
         log.info("onnxruntime is not installed: running the model with PyTorch")
         return None
     path = resolve_weights(weights)
-    if not path.is_file():
+    shipped = shipped_onnx(path)
+    if shipped is not None:
+        onnx_path, inference = shipped
+    elif not path.is_file():
         return None  # PyTorch's loader names the problem
-    # Keyed by the package version too: an export from another colorize may wrap the model differently.
-    entry = cache_dir() / f"{__version__}-{sha256_file(path)}"
-    inference, exports = _read_meta(entry)
-    factor = render_factor or (inference or InferenceConfig()).render_factor
-    onnx_path = entry / f"{factor * RENDER_UNIT_PX}.onnx"
-    if inference is None or not _verified(onnx_path, exports):
-        problem = _cannot_export(onnx_path, path)
-        if problem is not None:
-            return _fall_back(engine, problem)
-        from colorize.weights import load_generator
-
-        model, ckpt_meta = load_generator(path)  # a bad weights file is the user's error, named here as on PyTorch
-        inference = InferenceConfig.from_checkpoint(ckpt_meta)
-        factor = render_factor or inference.render_factor
-        onnx_path = entry / f"{factor * RENDER_UNIT_PX}.onnx"
-        try:
-            _export(model, inference, path, onnx_path, factor * RENDER_UNIT_PX)
-        except (ColorizeError, OSError, RuntimeError, ValueError) as e:
-            if not isinstance(e, WriteError):  # a full disk is checked again next time (`_cannot_export`), not remembered
-                _remember_failure(onnx_path, str(e))
-            return _fall_back(engine, f"{path}: ONNX export failed ({e})")
+    else:
+        found = _cached_export(path, engine)
+        if found is None:
+            return None
+        onnx_path, inference = found
+    factor = render_factor or inference.render_factor
     if inference.temperature is not None and vividness != 1.0:
         # The graph bakes an ab-bin model's decoding temperature in, and vividness changes it.
         return _fall_back(engine, "--vividness on an ab-bin model needs PyTorch")
@@ -141,6 +133,48 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
             pass  # a read-only cache keeps it; the checksum check sends the next run to re-export or PyTorch
         return _fall_back(engine, f"{onnx_path}: unusable cached export ({e})")
     return Colorizer(backend, inference, factor, batch_size, vividness, mirror)
+
+
+def shipped_onnx(weights: Path) -> tuple[Path, InferenceConfig] | None:
+    """The ONNX file shipped beside a shipped model (its manifest's `onnx` entry, sha256-checked) with the inference
+    settings recorded for it; None where none ships. A file that does not match its checksum is an error."""
+    manifest_path = weights.with_suffix(".json")
+    if not manifest_path.is_file():
+        return None
+    entry = read_manifest(manifest_path).get("onnx")
+    if not isinstance(entry, dict):
+        return None
+    onnx_path = weights.parent / entry["file"]
+    verify_file(onnx_path, entry["sha256"])
+    return onnx_path, InferenceConfig(**entry["inference"])
+
+
+def _cached_export(weights: Path, engine: str) -> tuple[Path, InferenceConfig] | None:
+    """The model of checkpoint `weights` exported once to ONNX (any render size) in the cache, exporting it now if
+    it is not there yet, with its inference settings; None where PyTorch must run it instead."""
+    # Keyed by the package version too: an export from another colorize may wrap the model differently.
+    entry = cache_dir() / f"{__version__}-{sha256_file(weights)}"
+    onnx_path = entry / EXPORT_NAME
+    inference, exports = _read_meta(entry)
+    if inference is not None and _verified(onnx_path, exports):
+        return onnx_path, inference
+    problem = _cannot_export(onnx_path, weights)
+    if problem is not None:
+        return _fall_back(engine, problem)
+    try:
+        from colorize.weights import load_generator
+    except ImportError:
+        raise ColorizeError(f"{weights}: running it needs PyTorch, to export it to ONNX once or to run it: "
+                            "pip install 'colorize[torch]'") from None
+    model, ckpt_meta = load_generator(weights)  # a bad weights file is the user's error, named here as on PyTorch
+    inference = InferenceConfig.from_checkpoint(ckpt_meta)
+    try:
+        _export(model, inference, weights, onnx_path, stride_multiple(inference.render_factor * RENDER_UNIT_PX))
+    except (ColorizeError, OSError, RuntimeError, ValueError) as e:
+        if not isinstance(e, WriteError):  # a full disk is checked again next time (`_cannot_export`), not remembered
+            _remember_failure(onnx_path, str(e))
+        return _fall_back(engine, f"{weights}: ONNX export failed ({e})")
+    return onnx_path, inference
 
 
 def _fall_back(engine: str, reason: str) -> None:
@@ -207,12 +241,12 @@ def _verified(onnx_path: Path, exports: dict[str, str]) -> bool:
 
 
 def _export(model: Any, inference: InferenceConfig, weights: Path, onnx_path: Path, size: int) -> None:
-    """Export generator `model` (from `weights`) at `size` px to `onnx_path` in its cache entry, beside the entry's
-    record of its inference settings."""
+    """Export generator `model` (from `weights`), traced at `size` px, to `onnx_path` in its cache entry, beside the
+    entry's record of its inference settings."""
     from colorize.export import export_model
 
-    log.info("first run of %s at %d px: exporting it to ONNX once, so later runs start without PyTorch (cached in %s)",
-             weights.name, size, onnx_path.parent)
+    log.info("first run of %s: exporting it to ONNX once, so later runs start without PyTorch (cached in %s)",
+             weights.name, onnx_path.parent)
     t0 = time.monotonic()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(onnx_path, min_age_s=STALE_EXPORT_S)  # a killed export's; a younger one may be another's

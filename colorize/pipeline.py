@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 DEFAULT_RENDER_FACTOR = 35
 MIN_RENDER_FACTOR = 7
 RENDER_UNIT_PX = 16
+# The network's total stride: it sees sides that are multiples of this, so one exported graph serves every render
+# size (fastai's U-Net resizes a decoder map where an odd encoder size rounded, a branch an export fixes).
+MODEL_STRIDE_PX = 32
 HINT_INPUTS = ("none", "points", "field", "wide-field")
 
 
@@ -101,6 +104,11 @@ class RenderTooLarge(ColorizeError):
 def render_factor_for(size_px: int) -> int:
     """The render factor at which a model sees a whole photo at the size it was trained and scored at."""
     return max(MIN_RENDER_FACTOR, size_px // RENDER_UNIT_PX)
+
+
+def stride_multiple(size_px: int) -> int:
+    """The side the network sees for a render size: rounded up to a multiple of its stride."""
+    return -(-size_px // MODEL_STRIDE_PX) * MODEL_STRIDE_PX
 
 
 def model_input(gray: np.ndarray, size_px: int) -> np.ndarray:
@@ -211,7 +219,12 @@ class Colorizer:
         lumas = np.stack([model_input(g, size_px) for g in grays])[:, None]  # (B, 1, S, S)
         if self.mirror:
             lumas = np.concatenate([lumas, lumas[..., ::-1]])
-        rgb = self.backend.run(np.ascontiguousarray(lumas), self.no_hints(len(lumas), size_px), self.temperature)  # (B, 3, S, S)
+        # Mirrored past the bottom and right edges up to the network's stride, and the colour cut back to S.
+        padded = stride_multiple(size_px)
+        pad = ((0, 0), (0, 0), (0, padded - size_px), (0, padded - size_px))
+        lumas = np.pad(lumas, pad, mode="reflect") if padded > size_px else lumas
+        rgb = self.backend.run(np.ascontiguousarray(lumas), self.no_hints(len(lumas), padded), self.temperature)
+        rgb = rgb[..., :size_px, :size_px]  # (B, 3, S, S)
         if self.mirror:  # chroma is linear in RGB: the mean of the two colours is the mean of their chroma
             rgb = (rgb[: len(grays)] + rgb[len(grays) :, ..., ::-1]) * np.float32(0.5)
         if not np.isfinite(rgb).all():

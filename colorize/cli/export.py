@@ -26,16 +26,19 @@ def export_(
     render_factor: RenderFactorOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """Export the generator (spectral norm folded) for one render size; checks its output against PyTorch."""
+    """Export the generator (spectral norm folded); checks its output against PyTorch. ONNX takes any side that is a
+    multiple of 32 px; TorchScript the render size it was traced at."""
     from colorize.export import export_model
-    from colorize.pipeline import RENDER_UNIT_PX, InferenceConfig
+    from colorize.pipeline import RENDER_UNIT_PX, InferenceConfig, stride_multiple
     from colorize.weights import load_generator, resolve_weights
 
     if out.exists() and not overwrite:
         raise ColorizeError(f"{out}: already exists (pass --overwrite to replace it)")
     model, meta = load_generator(resolve_weights(weights))
     size = (render_factor or InferenceConfig.from_checkpoint(meta).render_factor) * RENDER_UNIT_PX
+    size = stride_multiple(size)  # what the pipeline feeds the network at this render size
     report = export_model(model, out, fmt.value, size)
     check = "not checked (onnxruntime missing)" if report.max_abs_diff is None else f"max |output - PyTorch's| = {report.max_abs_diff:.2e}"
-    typer.echo(f"wrote {out} ({fmt.value}, input (B, 1, {size}, {size}) luminance in [0, 1] -> (B, 3, {size}, {size}) RGB; "
-               f"{report.folded} spectral-norm layers folded); {check}")
+    sides = "S" if fmt.value == "onnx" else str(size)
+    typer.echo(f"wrote {out} ({fmt.value}, input (B, 1, {sides}, {sides}) luminance in [0, 1] -> (B, 3, {sides}, {sides}) RGB"
+               f"{', S any multiple of 32' if sides == 'S' else ''}; {report.folded} spectral-norm layers folded); {check}")
