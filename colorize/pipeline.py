@@ -219,12 +219,14 @@ class Colorizer:
         lumas = np.stack([model_input(g, size_px) for g in grays])[:, None]  # (B, 1, S, S)
         if self.mirror:
             lumas = np.concatenate([lumas, lumas[..., ::-1]])
-        # Mirrored past the bottom and right edges up to the network's stride, and the colour cut back to S.
+        # Mirrored past its edges, evenly, up to the network's stride, and the colour cut back to S: a photo and its
+        # mirror image stay each other's mirror image.
         padded = stride_multiple(size_px)
-        pad = ((0, 0), (0, 0), (0, padded - size_px), (0, padded - size_px))
+        edge = (padded - size_px) // 2
+        pad = ((0, 0), (0, 0), (edge, padded - size_px - edge), (edge, padded - size_px - edge))
         lumas = np.pad(lumas, pad, mode="reflect") if padded > size_px else lumas
         rgb = self.backend.run(np.ascontiguousarray(lumas), self.no_hints(len(lumas), padded), self.temperature)
-        rgb = rgb[..., :size_px, :size_px]  # (B, 3, S, S)
+        rgb = rgb[..., edge : edge + size_px, edge : edge + size_px]  # (B, 3, S, S)
         if self.mirror:  # chroma is linear in RGB: the mean of the two colours is the mean of their chroma
             rgb = (rgb[: len(grays)] + rgb[len(grays) :, ..., ::-1]) * np.float32(0.5)
         if not np.isfinite(rgb).all():

@@ -81,7 +81,7 @@ def test_a_damaged_cached_export_is_caught_by_its_checksum_and_exported_again(
     weights = _weights(tmp_path / "d.pt", seed=4)
     gray = photo_array(40, 40).mean(2).astype(np.uint8)
     good = onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0).colorize([gray])[0]
-    exported = onnx_cache / f"{__version__}-{sha256_file(weights)}" / "112.onnx"
+    exported = onnx_cache / f"{__version__}-{sha256_file(weights)}" / "model.onnx"
     data = bytearray(exported.read_bytes())
     if damage == "truncated":
         del data[1000:]

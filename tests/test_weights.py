@@ -156,16 +156,14 @@ def test_shipped_default_model_paints_a_held_out_sky_blue(monkeypatch: pytest.Mo
     assert np.abs(np.asarray(Image.fromarray(rgb.astype(np.uint8)).convert("L"), np.int16) - gray).max() <= 1
 
 
-def test_an_installed_package_finds_the_default_model_under_its_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_installed_package_finds_the_default_model_inside_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import colorize.weights as weights
 
-    package = tmp_path / "prefix" / "lib" / "python3.11" / "site-packages" / "colorize"
-    package.mkdir(parents=True)
-    shared = tmp_path / "prefix" / "share" / "colorize" / "weights"
-    shared.mkdir(parents=True)
+    package = tmp_path / "target" / "colorize"  # pip install --target, a venv's site-packages: the same layout
+    (package / "shipped").mkdir(parents=True)
     monkeypatch.delenv(weights.WEIGHTS_DIR_ENV, raising=False)
     monkeypatch.setattr(weights, "__file__", str(package / "weights.py"))
-    assert weights.weights_dir() == shared
+    assert weights.weights_dir() == package / "shipped"
     (package.parent / "weights").mkdir()  # a checkout (or an editable install) uses its own weights/
     assert weights.weights_dir() == package.parent / "weights"
 
@@ -180,5 +178,6 @@ def test_the_wheel_carries_the_default_model(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(repo)],
                    check=True)
     names = zipfile.ZipFile(next(tmp_path.glob("colorize-*.whl"))).namelist()
-    wanted = f"share/colorize/weights/{DEFAULT_MODEL_NAME}.pt"
-    assert any(n.endswith(wanted) for n in names) and any(n.endswith(f"{DEFAULT_MODEL_NAME}.json") for n in names)
+    for suffix in (".onnx", ".json", ".pt"):
+        assert f"colorize/shipped/{DEFAULT_MODEL_NAME}{suffix}" in names
+    assert not any("v3" in n or "v4" in n or "v6" in n for n in names)  # the models kept for comparison stay out
