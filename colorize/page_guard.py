@@ -10,12 +10,15 @@ as Jupyter and other local servers do:
 - **Origin**: a request that changes anything (POST, ...) from another origin than the page's own is refused, and so
   is any request a browser marks as sent from another site (`Sec-Fetch-Site: cross-site`), but following a link to
   the page itself.
-- **Token** (required beyond loopback): compared in constant time, over bytes.
+- **Token** (required beyond loopback): on every API request, in a header the page adds (or the query of an image it
+  loads), never in a cookie, which every server on the same host would be sent; compared in constant time, over
+  bytes.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 import socket
 from typing import Iterable
@@ -24,7 +27,8 @@ from urllib.parse import urlsplit
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 WILDCARDS = ("0.0.0.0", "::", "")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-TOKEN_COOKIE = "colorize_token"
+# A Host header we answer at all: a name or an address, an optional port, nothing else.
+_HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
 def host_name(header: str) -> str:
@@ -57,13 +61,18 @@ class PageGuard:
         self.token = None if token is None else token.encode()
 
     def host_allowed(self, host: str) -> bool:
+        if not _HOST.fullmatch(host):  # userinfo (`localhost:80@evil.com`), spaces, lists: not a name we answer to
+            return False
         name = host_name(host)
         return name in self.names or (self.wildcard and _is_ip(name))
 
-    def refusal(self, method: str, path: str, headers: dict[str, str], given_token: str | None) -> str | None:
-        """Why a request is refused, in one line, or None. `headers` lower-cased names; `given_token` from the
-        query, header or cookie."""
-        host = headers.get("host", "")
+    def refusal(self, method: str, path: str, headers: list[tuple[str, str]], given_token: str | None) -> str | None:
+        """Why a request is refused, in one line, or None. `headers` as (lower-cased name, value) pairs;
+        `given_token` from the query or the header. The page itself and its scripts hold nothing private: only the
+        API needs the token."""
+        hosts = [v for k, v in headers if k == "host"]
+        host = hosts[0] if len(hosts) == 1 else ""
+        headers = dict(headers)
         if not self.host_allowed(host):
             return (f"this page does not answer to the name {host_name(host)[:100]!r}: open it as http://127.0.0.1 or "
                     "http://localhost, or start colorize serve with --allow-host NAME")
@@ -73,8 +82,8 @@ class PageGuard:
         navigating = method == "GET" and path == "/" and headers.get("sec-fetch-mode") == "navigate"
         if headers.get("sec-fetch-site") == "cross-site" and not navigating:
             return "refused a request sent by another site"
-        if self.token is not None and (given_token is None
-                                       or not secrets.compare_digest(given_token.encode("utf-8", "replace"), self.token)):
+        if self.token is not None and path.startswith("/api/") and (
+                given_token is None or not secrets.compare_digest(given_token.encode("utf-8", "replace"), self.token)):
             return "missing or wrong token: open the URL colorize serve printed"
         return None
 

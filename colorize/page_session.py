@@ -4,6 +4,7 @@ and what a request renders (`Session`). HTTP lives in `colorize.serve`; this mod
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import tempfile
 import threading
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from colorize.color.ycbcr import merge
 from colorize.errors import BadInputError, ColorizeError
 from colorize.atomic import atomic_write
-from colorize.hint_files import Dot, add_dots, as_layer, dots_image, split_dots
+from colorize.hint_files import Dot, as_layer, encode_hints, split_dots
 from colorize.hints import Hints, PointHint, read_painted
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, Photo
 from colorize.photos import Job, attach_hints, plan_folder, run_settings
@@ -47,6 +48,8 @@ class RenderIn(BaseModel):
     photo: str
     hints: list[HintIn] = []
     keep_painted: bool = True
+    # What the page saw when it opened the photo (`OpenPhoto.version`): Save refuses when the files changed since.
+    version: str | None = Field(None, max_length=64)
     vividness: float = Field(1.0, ge=0.1, le=5.0)
     render_factor: int | None = Field(None, ge=MIN_RENDER_FACTOR, le=100)
 
@@ -66,21 +69,31 @@ class OpenPhoto:
     name: str
     photo: Photo
     source: Path | None = None
-    identity: tuple[int, int, int] | None = None
+    identity: tuple[int, ...] | None = None
     painted: Path | None = None
-    painted_identity: tuple[int, int, int] | None = None
+    painted_identity: tuple[int, ...] | None = None
     dots: list[Dot] = field(default_factory=list)
     strokes: Path | None = None
     painted_error: str | None = None
 
+    @property
+    def version(self) -> str:
+        """The photo and its hints file as they were read, in a few characters: what Save checks against the disk."""
+        return version_of(self.identity, self.painted, self.painted_identity)
 
-def file_identity(path: Path) -> tuple[int, int, int] | None:
-    """(size, modification time in ns, inode) of a file, None where there is none: what tells a changed file."""
+
+def version_of(identity: tuple[int, ...] | None, painted: Path | None, painted_identity: tuple[int, ...] | None) -> str:
+    return hashlib.sha256(repr((identity, painted and painted.name, painted_identity)).encode()).hexdigest()[:16]
+
+
+def file_identity(path: Path) -> tuple[int, ...] | None:
+    """(size, modification and change times in ns, inode) of a file, None where there is none: what tells a changed
+    file, even one rewritten in place with its old date kept (`cp -p`: the change time cannot be set back)."""
     try:
         st = path.stat()
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
 
 
 @dataclass
@@ -103,7 +116,10 @@ class Session:
         if self.folder is None:
             return {}
         root = self.folder.resolve()
-        jobs = plan_folder(self.folder, self.folder, recursive=True, suffix=SUFFIX, ext="auto")
+        try:
+            jobs = plan_folder(self.folder, self.folder, recursive=True, suffix=SUFFIX, ext="auto")
+        except ColorizeError as e:  # the folder was moved, renamed or unplugged
+            raise HTTPException(404, str(e)) from None
         return {j.src.relative_to(self.folder).as_posix(): j for j in jobs
                 if j.error is None and root in j.src.resolve().parents}
 
@@ -136,8 +152,9 @@ class Session:
         """The hints file `colorize photos` would read for this folder photo now, if there is one."""
         if opened.source is None:
             return None
-        hints = attach_hints([Job(opened.source, opened.source)], opened.source.parent, None)[0].hints
-        return hints.image if hints else None
+        folder = [j for j in self.listing().values() if j.src.parent == opened.source.parent]
+        mine = [j for j in attach_hints(folder, opened.source.parent, None) if j.src == opened.source]
+        return mine[0].hints.image if mine and mine[0].hints else None
 
     def load_painted(self, opened: OpenPhoto) -> None:
         """Read the photo's hints file into `opened`: its clicks, and its strokes kept in a scratch file."""
@@ -151,11 +168,8 @@ class Session:
         except BadInputError as e:
             opened.strokes, opened.painted_error = opened.painted, str(e)
             return
-        opened.dots, strokes = split_dots(rgba, mask, *opened.photo.gray.shape)
-        if not (strokes[..., 3] > 0).any():
-            return
-        opened.strokes = opened.painted
-        if opened.dots:
+        opened.dots, strokes = split_dots(opened.painted, rgba, mask, *opened.photo.gray.shape)
+        if (strokes[..., 3] > 0).any():
             opened.strokes = Path(self.scratch.name) / f"{secrets.token_hex(8)}.png"
             atomic_write(opened.strokes, lambda tmp: Image.fromarray(strokes, "RGBA").save(tmp, format="PNG"))
 
@@ -175,19 +189,19 @@ class Session:
             raise HTTPException(422, f"{e}; clear the painted hints to go on without them") from None
         return merge(gray, chroma)
 
-    def hints_image(self, req: RenderIn) -> Image.Image | None:
+    def hints_file_bytes(self, req: RenderIn) -> bytes | None:
         """The hints file of what the page shows: the strokes (unless cleared) with the clicks, or the clicks alone;
         None for no hints at all."""
         opened = self.get(req.photo)
         dots = to_dots(req.hints, *opened.photo.gray.shape)
         strokes = opened.strokes if req.keep_painted else None
         if strokes is None:
-            return dots_image(dots, *opened.photo.gray.shape) if dots else None
+            return encode_hints(None, dots, *opened.photo.gray.shape) if dots else None
         try:
             rgba, mask = read_painted(strokes)
         except BadInputError as e:
             raise HTTPException(422, f"{e}; clear the painted hints to go on without them") from None
-        return add_dots(as_layer(rgba, mask), dots, *opened.photo.gray.shape)
+        return encode_hints(as_layer(rgba, mask), dots, *opened.photo.gray.shape)
 
     def unchanged_hints(self, req: RenderIn) -> bool:
         """Whether the page shows the photo's hints file as it was opened: strokes kept, the same clicks."""

@@ -63,7 +63,7 @@ def fingerprint(job: Job, settings: str) -> str:
 
     hints = job.hints or Hints()
     parts = [settings, stamp(job.src), stamp(hints.image), *(p.text for p in hints.points)]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:32]  # any file name
 
 
 def run_settings(weights: Path | None, render_factor: int | None, vividness: float, mirror: bool = True) -> str:
@@ -154,8 +154,8 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
         rel = f.relative_to(src_dir)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        if f.is_symlink() and not f.exists():
-            jobs.append(Job(f, out_dir / rel, error=f"{f}: broken symbolic link"))
+        if f.is_symlink() and not f.exists():  # a link to nothing, or in a loop
+            jobs.append(Job(f, out_dir / rel, error=f"{f}: broken symbolic link (to nothing, or in a loop)"))
             continue
         if not f.is_file() or f.name.lower().endswith((HINTS_SUFFIX, HINTS_SUFFIX + BACKUP_SUFFIX)):
             continue
@@ -164,36 +164,48 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
         jobs.append(Job(f, output_path(rel, out_dir / rel.parent, suffix, ext, src_dir)))
     # When outputs sit among the inputs, an earlier run's outputs are not new inputs, under either name they may have
     # (`scan_color.png`, or `scan_color.png.png` where two photos share the stem).
-    outputs = {j.dst.resolve() for j in jobs + _resolve_collisions(jobs, suffix)}
-    jobs = _resolve_collisions([j for j in jobs if j.src.resolve() not in outputs], suffix)
+    outputs = {j.dst.resolve() for j in jobs + _resolve_collisions(jobs, suffix) if j.error is None}
+    jobs = _resolve_collisions([j for j in jobs if j.error is not None or j.src.resolve() not in outputs], suffix)
     for j in jobs:
-        _refuse_overwrite(j)
+        if j.error is None:
+            _refuse_overwrite(j)
     return jobs
 
 
 def attach_hints(jobs: list[Job], src_dir: Path, hints_dir: Path | None) -> list[Job]:
     """Give each job the hints image named after its photo: `NAME.EXT.hints.png` (its own, where photos share a
-    stem), else `NAME.hints.png`, the name's case ignored where no exact match exists (`E.JPG` takes
-    `e.hints.png`): in `hints_dir` (mirroring `src_dir`'s subfolders) when given, else beside the photo."""
+    stem), else `NAME.hints.png`: in `hints_dir` (mirroring `src_dir`'s subfolders) when given, else beside the
+    photo. Where no name matches exactly, one that differs only in case does (`E.JPG` takes `e.hints.png`), unless
+    it is another photo's own name (`img_1.jpg.hints.png` is not `IMG_1.JPG`'s)."""
     listings: dict[Path, dict[str, Path]] = {}
+    photos: dict[Path, set[str]] = {}
+    for job in jobs:
+        photos.setdefault(job.src.parent, set()).add(job.src.name)
     out = []
     for job in jobs:
         folder = hints_dir / job.src.relative_to(src_dir).parent if hints_dir else job.src.parent
         if folder not in listings:
             listings[folder] = _hints_images(folder)
-        wanted = (f"{job.src.name}{HINTS_SUFFIX}", f"{job.src.stem}{HINTS_SUFFIX}")
-        found = next((listings[folder][n] for name in wanted for n in (name, name.lower()) if n in listings[folder]), None)
+        others = {f"{name}{HINTS_SUFFIX}" for name in photos[job.src.parent] - {job.src.name}}
+        found = None
+        for name in (f"{job.src.name}{HINTS_SUFFIX}", f"{job.src.stem}{HINTS_SUFFIX}"):
+            found = listings[folder].get(name)
+            by_case = listings[folder].get(name.lower())
+            found = found or (by_case if by_case is not None and by_case.name not in others else None)
+            if found:
+                break
         out.append(dataclasses.replace(job, hints=Hints(image=found)) if found else job)
     return out
 
 
 def own_hints_path(job: Job, jobs: Sequence[Job]) -> Path:
-    """Where a hints file made for `job`'s photo alone is written (the page's Save): `NAME.hints.png` beside it, or
-    `NAME.EXT.hints.png` where another of `jobs` in its folder shares its stem (case ignored, as `attach_hints`
-    does), so `scan.png` and `scan.gif` keep their own hints."""
-    stem = (job.src.parent, job.src.stem.lower())
-    shared = sum((j.src.parent, j.src.stem.lower()) == stem for j in jobs) > 1
-    return job.src.with_name(f"{job.src.name if shared else job.src.stem}{HINTS_SUFFIX}")
+    """Where a hints file made for `job`'s photo alone is written (the page's Save): the file `attach_hints` reads
+    first for it, `NAME.EXT.hints.png`, where that exists or where `NAME.hints.png` is another photo's name too
+    (`scan.png` and `scan.gif`; `scan.tif.jpg` beside `scan.tif`), else `NAME.hints.png`."""
+    full, short = f"{job.src.name}{HINTS_SUFFIX}", f"{job.src.stem}{HINTS_SUFFIX}"
+    others = {n.lower() for j in jobs if j.src.parent == job.src.parent and j.src != job.src
+              for n in (f"{j.src.name}{HINTS_SUFFIX}", f"{j.src.stem}{HINTS_SUFFIX}")}
+    return job.src.with_name(full if job.src.with_name(full).is_file() or short.lower() in others else short)
 
 
 def _hints_images(folder: Path) -> dict[str, Path]:

@@ -17,8 +17,10 @@ a bad request is a 4xx with a one-line message.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
+import json
 import os
 import secrets
 import tempfile
@@ -36,12 +38,12 @@ from PIL import Image
 
 from colorize.atomic import WriteError, atomic_write, keep_backup
 from colorize.errors import BadInputError, ColorizeError
-from colorize.hint_files import dots_image, overlay
-from colorize.hints import read_painted
+from colorize.hint_files import encode_hints, overlay
+from colorize.hints import Hints, read_painted
 from colorize.images import Photo, read_photo, write_photo
-from colorize.page_guard import TOKEN_COOKIE, PageGuard
-from colorize.page_session import SUFFIX, OpenIn, OpenPhoto, RenderIn, Session, file_identity, shown
-from colorize.photos import PENDING, attach_hints, fingerprint, own_hints_path, write_record
+from colorize.page_guard import PageGuard
+from colorize.page_session import SUFFIX, OpenIn, OpenPhoto, RenderIn, Session, file_identity, shown, version_of
+from colorize.photos import PENDING, fingerprint, own_hints_path, record_path, write_record
 from colorize.sheets import thumbnail
 
 STATIC = Path(__file__).parent / "static"
@@ -77,22 +79,19 @@ def create_app(session: Session, guard: PageGuard | None = None, max_upload_mb: 
 
     @app.middleware("http")
     async def check_request(request: Request, call_next: Callable) -> Response:
-        given = (request.query_params.get("token") or request.headers.get("x-colorize-token")
-                 or request.cookies.get(TOKEN_COOKIE))
-        refused = guard.refusal(request.method, request.url.path, {k.lower(): v for k, v in request.headers.items()}, given)
+        given = request.headers.get("x-colorize-token") or request.query_params.get("token")
+        refused = guard.refusal(request.method, request.url.path, [(k.lower(), v) for k, v in request.headers.items()], given)
         if refused is not None:
             return JSONResponse({"error": refused}, 403)
         response = await call_next(request)
         # Never framed by another site, never sniffed into another type, never leaking the token in a Referer.
         response.headers.update({"Content-Security-Policy": "frame-ancestors 'none'", "X-Content-Type-Options": "nosniff",
                                  "Referrer-Policy": "no-referrer"})
-        if guard.token is not None and request.query_params.get("token"):
-            response.set_cookie(TOKEN_COOKIE, request.query_params["token"], httponly=True, samesite="strict")
         return response
 
     @app.exception_handler(HTTPException)
     async def one_line(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": exc.detail}, exc.status_code)
+        return AsciiJSON({"error": exc.detail}, exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -114,11 +113,19 @@ def index() -> FileResponse:
     return FileResponse(STATIC / "index.html")
 
 
+class AsciiJSON(JSONResponse):
+    """JSON with every non-ASCII character escaped: a file name that is not valid UTF-8 (a Latin-1 name on a UTF-8
+    system) reaches the page and comes back as the same name, instead of failing to encode."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 @router.get("/api/photos")
-def photos(session: SessionDep) -> dict:
+def photos(session: SessionDep) -> Response:
     """The folder's photos, each marked done when its colorized output exists under the name a save gives it."""
-    return {"folder": str(session.folder) if session.folder else None,
-            "photos": [{"path": pid, "done": job.dst.exists()} for pid, job in session.listing().items()]}
+    return AsciiJSON({"folder": str(session.folder) if session.folder else None,
+                      "photos": [{"path": pid, "done": job.dst.exists()} for pid, job in session.listing().items()]})
 
 
 def _read(session: Session, path: Path, status: int = 422, shown_as: str | None = None) -> Photo:
@@ -136,17 +143,17 @@ def thumb(path: str, session: SessionDep) -> Response:
 
 
 @router.post("/api/open")
-def open_folder_photo(req: OpenIn, session: SessionDep) -> dict:
+def open_folder_photo(req: OpenIn, session: SessionDep) -> Response:
     src = _folder_photo(session, req.path)
     identity = file_identity(src)  # before reading: a file replaced meanwhile then reads as changed at Save
     opened = OpenPhoto(src.name, _read(session, src), source=src, identity=identity)
     session.load_painted(opened)
     session.photos[req.path] = opened
-    return _described(req.path, opened)
+    return AsciiJSON(_described(req.path, opened))
 
 
 @router.post("/api/upload")
-def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) -> dict:
+def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) -> Response:
     limit = request.app.state.max_upload_mb
     data = file.file.read(int(limit * 2**20) + 1)
     name = Path(file.filename or "upload").name
@@ -158,7 +165,7 @@ def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) 
         photo = _read(session, path, 415, shown_as=shown(name))
     photo_id = f"upload-{secrets.token_hex(6)}"
     session.photos[photo_id] = OpenPhoto(name, photo)
-    return _described(photo_id, session.photos[photo_id])
+    return AsciiJSON(_described(photo_id, session.photos[photo_id]))
 
 
 @router.get("/api/original")
@@ -187,23 +194,29 @@ def render(req: RenderIn, session: SessionDep) -> Response:
 
 
 @router.post("/api/save")
-def save(req: RenderIn, session: SessionDep) -> dict:
+def save(req: RenderIn, session: SessionDep) -> Response:
     """Write the result and its hints file beside a folder photo, named, recorded and made as `colorize photos
-    FOLDER -o FOLDER` makes them; a replaced or removed hints file is kept as `NAME.hints.png~`."""
+    FOLDER -o FOLDER` makes them; a replaced or removed hints file is kept as `NAME.hints.png~`. Refused where the
+    photo or its hints file changed since this page opened it (another program, another tab), or where a file of
+    the result's name is there that colorize did not make."""
     opened = session.get(req.photo)
     if opened.source is None:
         raise HTTPException(400, f"{opened.name} was uploaded, not opened from the folder: use Download")
-    if file_identity(opened.source) != opened.identity:
-        raise HTTPException(409, f"{opened.name}: changed on disk since it was opened; open it again")
-    if session.hints_file(opened) != opened.painted or (opened.painted and file_identity(opened.painted) != opened.painted_identity):
-        raise HTTPException(409, f"{opened.name}: its hints file changed on disk since the photo was opened; open it again")
+    painted = session.hints_file(opened)
+    now = version_of(file_identity(opened.source), painted, painted and file_identity(painted))
+    if now != opened.version or req.version not in (None, now):
+        raise HTTPException(409, f"{opened.name}: it or its hints file changed since this page opened it (another "
+                                 "program or tab saved it); open it again")
     jobs = session.listing()
     if req.photo not in jobs:
         raise HTTPException(404, f"{shown(req.photo)}: no longer a photo of the served folder")
     job, own = jobs[req.photo], own_hints_path(jobs[req.photo], list(jobs.values()))
+    if job.dst.exists() and not record_path(job.dst).is_file():
+        raise HTTPException(409, f"{job.dst.name}: already there and not made by colorize; move it away to save here")
     try:
         notes = {"written": [], "kept": []} if session.unchanged_hints(req) else _save_hints(session, opened, req, own)
-        job = attach_hints([job], session.folder, None)[0]
+        painted = session.hints_file(opened)
+        job = dataclasses.replace(job, hints=Hints(image=painted) if painted else None)
         rgb = session.colour(opened, req, job.hints)
         write_record(job, PENDING)
         written = write_photo(job.dst, rgb, opened.photo)
@@ -213,22 +226,22 @@ def save(req: RenderIn, session: SessionDep) -> dict:
     except ColorizeError as e:
         raise HTTPException(409, str(e)) from None
     session.load_painted(opened)
-    return {"written": [written.name] + notes["written"], "kept": notes["kept"], **_painted(opened)}
+    return AsciiJSON({"written": [written.name] + notes["written"], "kept": notes["kept"], **_painted(opened)})
 
 
 def _save_hints(session: Session, opened: OpenPhoto, req: RenderIn, own: Path) -> dict[str, list[str]]:
     """Write the photo's own hints file `own` as the page shows the hints, keeping the file it replaces as `~`.
     Returns the names written and kept."""
-    image = session.hints_image(req)
-    if image is None:
+    data = session.hints_file_bytes(req)
+    if data is None:
         backup = keep_backup(own, move=True)
         if session.hints_file(opened) is None:
             return {"written": [], "kept": [backup.name] if backup else []}
         # A NAME.hints.png of photos sharing this one's stem would apply to it: its own file, empty, says "none".
-        image = dots_image([], *opened.photo.gray.shape)
+        data = encode_hints(None, [], *opened.photo.gray.shape)
     else:
         backup = keep_backup(own)
-    atomic_write(own, lambda tmp: image.save(tmp, format="PNG"))
+    atomic_write(own, lambda tmp: tmp.write_bytes(data))
     return {"written": [own.name], "kept": [backup.name] if backup else []}
 
 
@@ -253,8 +266,8 @@ def download(req: RenderIn, session: SessionDep) -> Response:
 def hints_file(req: RenderIn, session: SessionDep) -> Response:
     """The hints file Save would write (an empty one for no hints), to download."""
     opened = session.get(req.photo)
-    image = session.hints_image(req) or dots_image([], *opened.photo.gray.shape)
-    return Response(encode(image, "PNG"), media_type="image/png", headers=attachment(f"{Path(opened.name).stem}.hints.png"))
+    data = session.hints_file_bytes(req) or encode_hints(None, [], *opened.photo.gray.shape)
+    return Response(data, media_type="image/png", headers=attachment(f"{Path(opened.name).stem}.hints.png"))
 
 
 def _folder_photo(session: Session, path: str) -> Path:
@@ -283,7 +296,7 @@ def _described(photo_id: str, opened: OpenPhoto) -> dict:
 
 def _painted(opened: OpenPhoto) -> dict:
     """The photo's hints file as the page shows it: its name, its clicks (markers) and whether it has strokes."""
-    return {"painted": opened.painted and opened.painted.name, "strokes": opened.strokes is not None,
+    return {"version": opened.version, "painted": opened.painted and opened.painted.name, "strokes": opened.strokes is not None,
             "dots": [{"x": d.x, "y": d.y, "color": "#" + bytes(d.rgb).hex()} for d in opened.dots],
             "painted_error": opened.painted_error}
 

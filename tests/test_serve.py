@@ -53,7 +53,9 @@ def test_the_folder_is_listed_and_its_photos_open(folder: Path, tiny_weights: Pa
     listed = c.get("/api/photos").json()
     assert [p["path"] for p in listed["photos"]] == ["a.png", "notes.txt", "sub/b.jpg"]  # photos are known by content
     assert not any(p["done"] for p in listed["photos"])
-    assert c.post("/api/open", json={"path": "sub/b.jpg"}).json() == {"id": "sub/b.jpg", "name": "b.jpg", "width": 64,
+    opened = c.post("/api/open", json={"path": "sub/b.jpg"}).json()
+    assert len(opened.pop("version")) == 16
+    assert opened == {"id": "sub/b.jpg", "name": "b.jpg", "width": 64,
                                                                        "height": 48, "folder": True, "painted": None, "strokes": False,
                                                                        "dots": [], "painted_error": None}
     bad = c.post("/api/open", json={"path": "notes.txt"})
@@ -166,8 +168,10 @@ def test_a_token_is_required_beyond_localhost(folder: Path, tiny_weights: Path) 
         r = c.get("/api/photos", headers=headers)
         assert r.status_code == 403 and "token" in r.json()["error"]
     assert c.get("/api/photos", headers={"X-Colorize-Token": token}).status_code == 200
-    assert c.get("/", params={"token": token}).status_code == 200  # the printed URL sets a cookie for the page
-    assert c.get("/api/photos").status_code == 200
+    assert c.get("/api/photos", params={"token": token}).status_code == 200  # as the page's images carry it
+    page = c.get("/", params={"token": token})  # the printed URL: the page holds nothing private, and sets no cookie
+    assert page.status_code == 200 and "set-cookie" not in page.headers
+    assert c.get("/static/app.js").status_code == 200 and c.get("/api/photos").status_code == 403
 
 
 def test_serve_refuses_a_missing_folder(tmp_path: Path) -> None:

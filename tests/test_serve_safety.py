@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 from pathlib import Path
 
@@ -208,7 +209,7 @@ def test_a_replaced_photo_is_coloured_again_not_from_the_old_colour(album: Path,
     c.post("/api/render", json={"photo": "a.png"})
     write_photo_file(album / "a.png", h=48, w=64, seed=7)
     stale = c.post("/api/save", json={"photo": "a.png"})
-    assert stale.status_code == 409 and "changed on disk" in stale.json()["error"]
+    assert stale.status_code == 409 and "changed since this page opened it" in stale.json()["error"]
     c.post("/api/open", json={"path": "a.png"})
     got = np.asarray(Image.open(io.BytesIO(c.post("/api/download", json={"photo": "a.png"}).content)).convert("RGB")).astype(int)
     cli_photos(album, tmp_path / "cli", tiny_weights)
@@ -270,3 +271,141 @@ def test_a_save_the_disk_refuses_is_one_line_and_the_old_result_is_not_taken_as_
     assert (album / "a_color.png").read_bytes() == first
     # The output is still the first save's, and a run with the second's settings makes it instead of skipping it.
     assert "colorized 1, skipped 0" in cli_photos(album, album, tiny_weights, "--vividness", "2")
+
+
+# --- the second hostile round ----------------------------------------------------------------------------------------
+
+def test_save_never_replaces_a_result_named_file_colorize_did_not_make(album: Path, tiny_weights: Path) -> None:
+    write_photo_file(album / "a_color.png", seed=9)  # the user's own photo, only named like a result
+    mine = (album / "a_color.png").read_bytes()
+    c = client(album, tiny_weights)
+    c.post("/api/open", json={"path": "a.png"})
+    r = c.post("/api/save", json={"photo": "a.png"})
+    assert r.status_code == 409 and "not made by colorize" in r.json()["error"]
+    assert (album / "a_color.png").read_bytes() == mine
+
+
+@pytest.mark.parametrize(("names", "saved", "hints_file"), [
+    (("scan.png", "scan.gif"), "scan.png", "scan.png.hints.png"),
+    (("scan.tif", "scan.tif.jpg"), "scan.tif.jpg", "scan.tif.jpg.hints.png"),
+    (("scan.tif", "scan.tif.jpg"), "scan.tif", "scan.hints.png"),
+])
+def test_a_saved_hints_file_is_the_one_read_for_that_photo_and_no_other(album: Path, tiny_weights: Path,
+                                                                        names: tuple[str, ...], saved: str,
+                                                                        hints_file: str) -> None:
+    for name in names:
+        Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(album / name)
+    c = client(album, tiny_weights)
+    for name in names:  # every photo opens without another's hints
+        assert c.post("/api/open", json={"path": name}).json()["painted"] is None
+    c.post("/api/open", json={"path": saved})
+    assert c.post("/api/save", json={"photo": saved, "hints": [{"x": 3, "y": 4, "color": "#20a020"}]}).status_code == 200
+    assert (album / hints_file).is_file()
+    for name in names:
+        painted = c.post("/api/open", json={"path": name}).json()["painted"]
+        assert painted == (hints_file if name == saved else None), name
+
+
+def test_a_photos_own_hints_file_keeps_being_its_own_after_the_twin_is_gone(album: Path, tiny_weights: Path) -> None:
+    for name in ("scan.png", "scan.gif"):
+        Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(album / name)
+    c = client(album, tiny_weights)
+    c.post("/api/open", json={"path": "scan.png"})
+    c.post("/api/save", json={"photo": "scan.png", "hints": [{"x": 3, "y": 4, "color": "#c02020"}]})
+    (album / "scan.gif").unlink()
+    opened = c.post("/api/open", json={"path": "scan.png"}).json()
+    hints = opened["dots"] + [{"x": 20, "y": 20, "color": "#2040c0"}]
+    saved = c.post("/api/save", json={"photo": "scan.png", "hints": hints, "version": opened["version"]}).json()
+    assert saved["painted"] == "scan.png.hints.png" and len(saved["dots"]) == 2  # the click went where it is read
+    assert not (album / "scan.hints.png").exists()
+
+
+def test_names_differing_in_case_do_not_share_a_hints_file(album: Path, tiny_weights: Path) -> None:
+    for name in ("img_1.jpg", "IMG_1.JPG"):
+        Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(album / name)
+    c = client(album, tiny_weights)
+    c.post("/api/open", json={"path": "img_1.jpg"})
+    c.post("/api/save", json={"photo": "img_1.jpg", "hints": [{"x": 3, "y": 4, "color": "#c02020"}]})
+    assert c.post("/api/open", json={"path": "IMG_1.JPG"}).json()["painted"] is None
+
+
+def test_clicks_on_a_stroke_or_side_by_side_come_back_as_clicks(album: Path, tiny_weights: Path) -> None:
+    painted_file(album / "a.hints.png")
+    c = client(album, tiny_weights)
+    opened = c.post("/api/open", json={"path": "a.png"}).json()
+    clicks = [{"x": 20, "y": 12, "color": "#00ffff"}, {"x": 30, "y": 30, "color": "#ff00ff"},
+              {"x": 31, "y": 30, "color": "#ffff00"}]  # one on the stroke, two touching
+    saved = c.post("/api/save", json={"photo": "a.png", "hints": opened["dots"] + clicks,
+                                      "version": opened["version"]}).json()
+    assert sorted((d["x"], d["y"]) for d in saved["dots"]) == [(20, 12), (30, 30), (31, 30), (50, 40)]
+    # The click on the stroke deleted: the stroke is as it was painted.
+    again = c.post("/api/save", json={"photo": "a.png", "hints": saved["dots"][1:] if saved["dots"][0]["x"] == 20 else
+                                      [d for d in saved["dots"] if d["x"] != 20], "version": saved["version"]}).json()
+    assert tuple(np.asarray(Image.open(album / "a.hints.png"))[12, 20]) == (200, 30, 30, 255)
+    assert len(again["dots"]) == 3
+
+
+def test_an_unreadable_hints_file_is_kept_until_the_user_clears_it(album: Path, tiny_weights: Path) -> None:
+    Image.fromarray(np.zeros((48, 64), np.uint16)).save(album / "a.hints.png")
+    original = (album / "a.hints.png").read_bytes()
+    c = client(album, tiny_weights)
+    opened = c.post("/api/open", json={"path": "a.png"}).json()
+    assert "16-bit" in opened["painted_error"]
+    r = c.post("/api/save", json={"photo": "a.png", "hints": [{"x": 1, "y": 1, "color": "#ff0000"}]})
+    assert r.status_code == 422 and "clear the painted hints" in r.json()["error"]
+    assert (album / "a.hints.png").read_bytes() == original
+    cleared = c.post("/api/save", json={"photo": "a.png", "hints": [{"x": 1, "y": 1, "color": "#ff0000"}],
+                                        "keep_painted": False}).json()
+    assert cleared["kept"] == ["a.hints.png~"] and (album / "a.hints.png~").read_bytes() == original
+
+
+def test_a_photo_rewritten_with_its_old_date_is_still_seen_as_changed(album: Path, tiny_weights: Path) -> None:
+    c = client(album, tiny_weights)
+    c.post("/api/open", json={"path": "a.png"})
+    first = c.post("/api/render", json={"photo": "a.png"}).content
+    st = (album / "a.png").stat()
+    Image.fromarray(np.full((48, 64, 3), 30, np.uint8)).save(album / "b.png")
+    size = (album / "b.png").stat().st_size
+    write_photo_file(album / "a.png", h=48, w=64, seed=7)
+    os.utime(album / "a.png", ns=(st.st_atime_ns, st.st_mtime_ns))  # as `cp -p` leaves it
+    assert c.post("/api/save", json={"photo": "a.png"}).status_code == 409
+    c.post("/api/open", json={"path": "a.png"})
+    assert c.post("/api/render", json={"photo": "a.png"}).content != first
+    assert size  # (b.png only made the disk busier; the photo's identity is what matters)
+
+
+def test_another_tabs_save_is_not_silently_undone(album: Path, tiny_weights: Path) -> None:
+    c = client(album, tiny_weights)
+    tab_a = c.post("/api/open", json={"path": "a.png"}).json()
+    tab_b = c.post("/api/open", json={"path": "a.png"}).json()
+    assert c.post("/api/save", json={"photo": "a.png", "hints": [{"x": 1, "y": 1, "color": "#ff0000"}],
+                                     "version": tab_a["version"]}).status_code == 200
+    late = c.post("/api/save", json={"photo": "a.png", "hints": [{"x": 9, "y": 9, "color": "#0000ff"}],
+                                     "version": tab_b["version"]})
+    assert late.status_code == 409 and "open it again" in late.json()["error"]
+    assert np.asarray(Image.open(album / "a.hints.png"))[1, 1, 3] == 255
+
+
+def test_odd_names_a_lost_folder_and_a_link_loop_are_never_a_500(album: Path, tiny_weights: Path, tmp_path: Path) -> None:
+    latin1 = os.fsdecode(b"caf\xe9.png")  # a Latin-1 name on a UTF-8 system
+    write_photo_file(album / latin1)
+    os.symlink(album / "loop", album / "loop")
+    c = client(album, tiny_weights)
+    listed = c.get("/api/photos")
+    assert listed.status_code == 200 and latin1 in [p["path"] for p in listed.json()["photos"]]
+    # The page sends it back as JSON.stringify writes it: escaped.
+    opened = c.post("/api/open", content=json.dumps({"path": latin1}), headers={"content-type": "application/json"})
+    assert opened.status_code == 200
+    assert runner.invoke(cli, ["photos", str(album), "-o", str(tmp_path / "out"), "-w", str(tiny_weights), "--device", "cpu",
+                               "--engine", "torch"]).exception.code == 1  # the loop fails alone, the rest is done
+    assert (tmp_path / "out" / "a_color.png").is_file()
+    album.rename(tmp_path / "moved")
+    gone = c.get("/api/photos")
+    assert gone.status_code == 404 and "no such folder" in gone.json()["error"]
+
+
+def test_duplicate_or_decorated_host_headers_are_refused() -> None:
+    guard = PageGuard("127.0.0.1")
+    assert guard.refusal("GET", "/api/photos", [("host", "evil.example"), ("host", "127.0.0.1:8000")], None)
+    assert guard.refusal("GET", "/api/photos", [("host", "localhost:80@evil.com")], None)
+    assert guard.refusal("GET", "/api/photos", [("host", "127.0.0.1:8000")], None) is None

@@ -9,9 +9,16 @@ function say(text, error = false) {
   $("status").className = error ? "error" : "";
 }
 
+// The token `colorize serve` printed in the page's address (beyond 127.0.0.1): sent with every call in a header, and
+// in the address of the images the page loads; never kept in a cookie, which other servers on this host would see.
+const TOKEN = new URLSearchParams(location.search).get("token");
+const withToken = (url) => (TOKEN ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(TOKEN)}` : url);
+
 async function call(path, body, asJson = true) {
-  const options = body instanceof FormData ? { method: "POST", body }
-    : body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : {};
+  const headers = TOKEN ? { "X-Colorize-Token": TOKEN } : {};
+  const options = body instanceof FormData ? { method: "POST", body, headers }
+    : body ? { method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(body) }
+    : { headers };
   const response = await fetch(path, options);
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
@@ -27,6 +34,7 @@ function settings() {
     photo: state.photo && state.photo.id,
     hints: state.hints.map(({ x, y, color }) => ({ x, y, color })),
     keep_painted: state.keepPainted,
+    version: state.photo && state.photo.version,
     vividness: parseFloat($("vividness").value),
     render_factor: Number.isFinite(factor) ? factor : null,
   };
@@ -61,7 +69,7 @@ function showPainted() {
   const photo = state.photo;
   $("painted-row").hidden = !photo.strokes && !photo.painted_error;
   $("painted").hidden = !photo.strokes || !state.keepPainted;
-  if (photo.strokes) $("painted").src = `api/painted?photo=${encodeURIComponent(photo.id)}&v=${Date.now()}`;
+  if (photo.strokes) $("painted").src = withToken(`api/painted?photo=${encodeURIComponent(photo.id)}&v=${Date.now()}`);
   $("painted-name").textContent = photo.painted || "";
   $("painted-toggle").textContent = state.keepPainted ? "Clear" : "Keep";
   $("painted-state").textContent = photo.painted_error ? `cannot be read (${photo.painted_error})`
@@ -71,9 +79,9 @@ function showPainted() {
 async function show(described) {
   state.photo = described;
   state.hints = described.dots.map((d) => ({ ...d }));
-  state.keepPainted = !described.painted_error;
+  state.keepPainted = true;  // an unreadable hints file stays until the user clears it
   showPainted();
-  $("before").src = `api/original?photo=${encodeURIComponent(described.id)}`;
+  $("before").src = withToken(`api/original?photo=${encodeURIComponent(described.id)}`);
   $("stage").hidden = false;
   $("empty").hidden = true;
   fit();
@@ -123,7 +131,9 @@ async function loadAlbum() {
   $("folder").textContent = album.folder ? `Folder: ${album.folder}` : "No folder: open or drop photos.";
   $("all").hidden = !album.photos.length;
   for (const p of album.photos) {
-    addThumb(p.path, p.path, `api/thumbnail?path=${encodeURIComponent(p.path)}`, () => openFolderPhoto(p.path), p.done);
+    let src = "";  // a name that is not valid Unicode cannot go in an address: no thumbnail, but it still opens
+    try { src = withToken(`api/thumbnail?path=${encodeURIComponent(p.path)}`); } catch (e) { /* shown as unreadable */ }
+    addThumb(p.path, p.path, src, () => openFolderPhoto(p.path), p.done);
   }
   state.album = album.photos;
   // Open on a photo, not on an empty viewer: the first one not yet done, else the first.
@@ -152,7 +162,7 @@ async function colorizeAll() {
     try {
       const opened = await call("api/open", { path: p.path });
       // Each photo with its own hints file as it is: nothing added, nothing cleared.
-      await call("api/save", { ...settings(), photo: opened.id, hints: opened.dots, keep_painted: true });
+      await call("api/save", { ...settings(), photo: opened.id, hints: opened.dots, keep_painted: true, version: opened.version });
       p.done = true;
       document.querySelector(`#thumbs figure[data-id="${CSS.escape(p.path)}"]`).classList.add("done");
     } catch (e) {
@@ -257,7 +267,7 @@ function wire() {
       const saved = await call("api/save", settings());
       const kept = saved.kept.length ? `; the previous hints file is kept as ${saved.kept.join(", ")}` : "";
       say(`saved ${saved.written.join(" and ")} beside the photo${kept}`);
-      for (const key of ["painted", "strokes", "dots", "painted_error"]) state.photo[key] = saved[key];
+      for (const key of ["version", "painted", "strokes", "painted_error"]) state.photo[key] = saved[key];
       state.keepPainted = true;
       showPainted();
       const figure = document.querySelector(`#thumbs figure[data-id="${CSS.escape(state.photo.id)}"]`);
