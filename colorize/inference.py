@@ -62,6 +62,7 @@ class TorchBackend:
         # fp16 autocast on CUDA halves memory and time; CPU autocast is slower than fp32 for these convs.
         self.autocast_dtype = None if fp32 or self.device.type != "cuda" else torch.float16
         self.description = describe_device(self.device)
+        self.takes_temperature = True
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.autocast_dtype is None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from colorize import __version__
 from colorize.atomic import WriteError, atomic_write, check_writable, remove_stale_temps
+from colorize.engine import EngineOptions
 from colorize.errors import ColorizeError
 from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig, stride_multiple
 from colorize.weights import read_manifest, resolve_weights, sha256_file, verify_file
@@ -35,7 +36,6 @@ from colorize.weights import read_manifest, resolve_weights, sha256_file, verify
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "COLORIZE_CACHE"
-ENGINES = ("auto", "onnx", "torch")
 # An export whose output is further than this from PyTorch's is not used (fp32 exports differ by ~1e-6).
 MAX_EXPORT_DIFF = 1e-3
 # A failed export is not retried for this long (each try costs ~30 s); deleting its .failed note retries at once.
@@ -83,6 +83,7 @@ class OnnxBackend:
 
         self.session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
         self.description = "cpu (onnxruntime)"
+        self.takes_temperature = False  # an ab-bin model's temperature is baked into the graph
 
     def run(self, luma: np.ndarray, hints: np.ndarray | None, temperature: float | None) -> np.ndarray:
         """(B, 1, S, S) luminance [+ (B, C, S, S) hints] -> (B, 3, S, S) RGB; an ab-bin model's temperature is
@@ -91,12 +92,11 @@ class OnnxBackend:
         return self.session.run(None, feeds)[0]
 
 
-def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor: int | None, batch_size: int,
-                   vividness: float, mirror: bool = True) -> Colorizer | None:
-    """The ONNX engine for a photo run, exporting the model into the cache on first use; None where PyTorch must run
-    it instead (engine `torch`, a GPU may be used, onnxruntime is missing, or the export failed)."""
-    if engine not in ENGINES:
-        raise ColorizeError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+def onnx_colorizer(options: EngineOptions) -> Colorizer | None:
+    """The ONNX engine for `options` (use `colorize.engine.open_colorizer`), with the shipped model's export or one
+    made into the cache on first use; None where PyTorch must run it instead (engine `torch`, a GPU may be used,
+    onnxruntime is missing, or the export failed)."""
+    weights, device, engine, vividness = options.weights, options.device, options.engine, options.vividness
     torch_installed = importlib.util.find_spec("torch") is not None
     if engine == "torch" or device not in ("auto", "cpu") or (device == "auto" and cuda_possible() and torch_installed):
         if engine == "onnx":
@@ -120,7 +120,7 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
         if found is None:
             return None
         onnx_path, inference = found
-    factor = render_factor or inference.render_factor
+    factor = options.render_factor or inference.render_factor
     if inference.temperature is not None and vividness != 1.0:
         # The graph bakes an ab-bin model's decoding temperature in, and vividness changes it.
         return _fall_back(engine, "--vividness on an ab-bin model needs PyTorch")
@@ -132,7 +132,7 @@ def onnx_colorizer(weights: Path | None, device: str, engine: str, render_factor
         except OSError:
             pass  # a read-only cache keeps it; the checksum check sends the next run to re-export or PyTorch
         return _fall_back(engine, f"{onnx_path}: unusable cached export ({e})")
-    return Colorizer(backend, inference, factor, batch_size, vividness, mirror)
+    return Colorizer(backend, inference, factor, options.batch_size, vividness, options.mirror)
 
 
 def shipped_onnx(weights: Path) -> tuple[Path, InferenceConfig] | None:

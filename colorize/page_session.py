@@ -141,8 +141,11 @@ class Session:
             return chroma
 
     def colorizer(self, render_factor: int | None, vividness: float) -> Colorizer:
-        """The pipeline at these settings, over the one loaded model."""
-        return Colorizer(self.base.backend, self.base.inference, render_factor, 1, vividness, self.base.mirror)
+        """The pipeline at these settings, over the one loaded model; settings its engine cannot run are a 422."""
+        try:
+            return Colorizer(self.base.backend, self.base.inference, render_factor, 1, vividness, self.base.mirror)
+        except ColorizeError as e:
+            raise HTTPException(422, str(e)) from None
 
     def settings(self, req: RenderIn) -> str:
         """What the record beside a saved output says it was made with, as `colorize photos` words it."""

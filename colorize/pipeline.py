@@ -87,6 +87,8 @@ class Backend(Protocol):
     """Runs the network and nothing else."""
 
     description: str  # e.g. "cpu (onnxruntime)", shown in the log
+    # Whether `run` honours a decoding temperature (an ab-bin model's vividness); an export bakes its own in.
+    takes_temperature: bool
 
     def run(self, luma: np.ndarray, hints: np.ndarray | None, temperature: float | None) -> np.ndarray:
         """(B, 1, S, S) float32 luminance in [0, 1] and, for a hint-aware model, (B, C, S, S) hint inputs ->
@@ -144,6 +146,9 @@ class Colorizer:
         self.mirror = mirror
         self.chroma_gain = inference.chroma_gain * (1.0 if inference.temperature is not None else vividness)
         self.temperature = None if inference.temperature is None else inference.temperature / vividness
+        if self.temperature != inference.temperature and not backend.takes_temperature:
+            raise ColorizeError(f"vividness {vividness:g} on this model needs the PyTorch engine (--engine torch): "
+                                f"{backend.description} runs it at its own colour temperature only")
 
     @property
     def device(self) -> str:

@@ -30,7 +30,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize.images import read_photo, write_photo  # noqa: E402
-from colorize.onnx_engine import onnx_colorizer  # noqa: E402
+from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
 from colorize.photos import plan_folder, run_jobs  # noqa: E402
 from colorize.pipeline import RENDER_UNIT_PX  # noqa: E402
 
@@ -51,7 +51,7 @@ def photo_row(weights: Path | None, megapixels: float, factor: int, n: int, runs
     gray = gray_photo(megapixels)
     for i in range(n):
         Image.fromarray(gray).save(src / f"p{i}.jpg", quality=92)
-    colorizer = onnx_colorizer(weights, "cpu", "onnx", factor, BATCH, 1.0)
+    colorizer = open_colorizer(EngineOptions(weights, "cpu", "onnx", factor, BATCH))
     out = work / "out"
 
     def end_to_end() -> None:
@@ -96,7 +96,7 @@ def film_row(weights: Path | None, factor: int, frames: int, runs: int, work: Pa
 
     clip = work / "clip.mp4"
     make_clip(clip, frames)
-    colorizer = onnx_colorizer(weights, "cpu", "onnx", factor, 8, 1.0)
+    colorizer = open_colorizer(EngineOptions(weights, "cpu", "onnx", factor, 8))
 
     def end_to_end() -> None:
         colorize_video(clip, work / "color.mp4", colorizer, stabilize=True)
@@ -138,7 +138,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=48)
     ap.add_argument("--write-doc", action="store_true")
     args = ap.parse_args()
-    default_factor = onnx_colorizer(args.weights, "cpu", "onnx", None, 1, 1.0).render_factor
+    default_factor = open_colorizer(EngineOptions(args.weights, "cpu", "onnx", None, 1)).render_factor
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

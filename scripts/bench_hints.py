@@ -23,7 +23,7 @@ from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize import hint_solver  # noqa: E402
 from colorize.color.ycbcr import merge  # noqa: E402
 from colorize.hints import sample_point_hints  # noqa: E402
-from colorize.onnx_engine import onnx_colorizer  # noqa: E402
+from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
 from colorize.serve import encode  # noqa: E402
 
 PHOTO = Path(__file__).resolve().parents[1] / "samples" / "heldout_hill.jpg"
@@ -33,7 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    colorizer = onnx_colorizer(None, "cpu", "onnx", None, 1, 1.0)
+    colorizer = open_colorizer(EngineOptions(None, "cpu", "onnx", None, 1))
     source = np.asarray(Image.open(PHOTO).convert("RGB"))
     rows = []
     for mp in (1, 12):

@@ -25,7 +25,7 @@ from colorize.color.ycbcr import lab_ab, merge, to_gray  # noqa: E402
 from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.images import load_rgb  # noqa: E402
 from colorize.metrics import ab_mae, coverage  # noqa: E402
-from colorize.onnx_engine import onnx_colorizer  # noqa: E402
+from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
 
 
 def film_frames(path: Path, n: int = 150, every: int = 5) -> list[np.ndarray]:
@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--taus", type=float, nargs="+", default=[0.02, 0.04, 0.08, float("inf")])
     ap.add_argument("--film", type=Path, nargs="*", default=[])
     args = ap.parse_args()
-    colorizer = onnx_colorizer(args.weights, "cpu", "onnx", None, 1, 1.0)
+    colorizer = open_colorizer(EngineOptions(args.weights, "cpu", "onnx", None, 1))
     for name, by_source in (("held out at random", False), ("held out by source", True)):
         paths, _ = held_out_photos(args.data, by_source=by_source)
         report(name, [r for r in (load_rgb(p, 512) for p in paths) if r is not None], colorizer, args.taus)

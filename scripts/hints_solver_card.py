@@ -26,7 +26,7 @@ from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
 from colorize.hints import sample_object_hints  # noqa: E402
 from colorize.images import load_rgb  # noqa: E402
-from colorize.onnx_engine import onnx_colorizer  # noqa: E402
+from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
 from colorize.sheets import contact_sheet  # noqa: E402
 from hints_card import mark  # noqa: E402
 
@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--photo", type=Path, action="append", required=True, help="a held-out colour photo for the one-click picture")
     args = ap.parse_args()
-    colorizer = onnx_colorizer(None, "cpu", "auto", None, 1, 1.0) or sys.exit("needs onnxruntime")
+    colorizer = open_colorizer(EngineOptions(None, "cpu", "auto", None, 1))
     val, group_of = held_out_photos(args.data)
     results = {("random", n): evaluate_groups(colorizer, val, group_of, n_hints=n) for n in RANDOM}
     results |= {("objects", n): evaluate_groups(colorizer, val, group_of, n_hints=n, object_hints=True) for n in OBJECTS}

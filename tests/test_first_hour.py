@@ -86,3 +86,66 @@ def test_eval_explains_its_columns(tmp_path: Path, tiny_weights: Path) -> None:
     assert r.exit_code == 0
     for column in ("psnr:", "ab_mae: colour error", "colorfulness_gap:", "score: ab_mae + colorfulness_gap"):
         assert column in r.stdout
+
+
+def test_the_default_model_runs_at_any_render_factor_without_pytorch(tmp_path: Path) -> None:
+    script = """
+import sys, numpy as np
+from colorize.engine import EngineOptions, open_colorizer
+for factor in (None, 9, 12):
+    c = open_colorizer(EngineOptions(device="cpu", render_factor=factor))
+    rgb = c.colorize([np.full((50, 70), 120, np.uint8)])[0]
+    assert rgb.shape == (50, 70, 3) and c.backend.description == "cpu (onnxruntime)", c.backend.description
+print("torch" in sys.modules)
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env={**__import__("os").environ, "COLORIZE_CACHE": str(tmp_path / "empty-cache")})
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr  # no export, no PyTorch: the shipped ONNX
+    assert not (tmp_path / "empty-cache").exists()
+
+
+def test_the_page_renders_at_render_factor_9_on_the_default_engine(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from colorize.engine import EngineOptions, open_colorizer
+    from colorize.serve import Session, create_app
+
+    write_photo_file(tmp_path / "a.png", h=40, w=60)
+    c = TestClient(create_app(Session(tmp_path, open_colorizer(EngineOptions(device="cpu")))), base_url="http://127.0.0.1:8000")
+    c.post("/api/open", json={"path": "a.png"})
+    for factor in (9, 13):
+        r = c.post("/api/render", json={"photo": "a.png", "render_factor": factor})
+        assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+
+
+def test_a_damaged_shipped_export_is_refused_by_its_checksum(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from colorize.engine import EngineOptions, open_colorizer
+    from colorize.errors import WeightsError
+    from colorize.weights import DEFAULT_MODEL_NAME, WEIGHTS_DIR_ENV, weights_dir
+
+    for suffix in (".json", ".onnx", ".pt"):
+        shutil.copy(weights_dir() / f"{DEFAULT_MODEL_NAME}{suffix}", tmp_path)
+    with open(tmp_path / f"{DEFAULT_MODEL_NAME}.onnx", "r+b") as f:
+        f.seek(5000)
+        f.write(b"\xff\xff")
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(tmp_path))
+    try:
+        open_colorizer(EngineOptions(device="cpu"))
+    except WeightsError as e:
+        assert "sha256 mismatch" in str(e) and f"{DEFAULT_MODEL_NAME}.onnx" in str(e)
+    else:
+        raise AssertionError("a damaged export was used")
+
+
+def test_a_missing_extra_names_the_pip_command(tmp_path: Path, monkeypatch) -> None:
+    import colorize.weights as weights
+
+    def no_torch(*args: object, **kwargs: object):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    monkeypatch.setattr(weights, "load_generator", no_torch)
+    write_photo_file(tmp_path / "a.png")
+    r = invoke("photo", tmp_path / "a.png", "--engine", "torch", "--device", "cpu")
+    assert r.exit_code == 1 and "pip install 'colorize[torch]'" in r.stderr and "Traceback" not in r.output

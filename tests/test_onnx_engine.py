@@ -20,6 +20,7 @@ from colorize.hints import Hints, PointHint
 from colorize.inference import torch_colorizer
 from colorize.pipeline import Colorizer
 from colorize.models import create_generator
+from colorize.engine import EngineOptions
 from colorize.onnx_engine import OnnxBackend, onnx_colorizer
 from colorize.weights import load_generator, save_checkpoint, sha256_file
 
@@ -53,7 +54,7 @@ def test_onnx_color_equals_pytorch_color_with_and_without_hints(tmp_path: Path, 
     weights = _weights(tmp_path / "h.pt", seed=1, hints=True, hints_spread=hints_spread, hints_wide=hints_wide, chroma_gain=1.3)
     grays = [photo_array(48, 64, seed=0).mean(2).astype(np.uint8), photo_array(90, 40, seed=1).mean(2).astype(np.uint8)]
     hints = [Hints((PointHint.parse("20,20=#2050c0"),)), None]
-    fast = onnx_colorizer(weights, "cpu", "onnx", None, 2, vividness)
+    fast = onnx_colorizer(EngineOptions(weights, "cpu", "onnx", None, 2, vividness=vividness))
     assert isinstance(fast.backend, OnnxBackend) and fast.takes_hints and fast.render_size_px == 7 * 16
     reference = _torch_colorizer(weights, vividness=vividness)
     for got, want in zip(fast.colorize(grays, hints), reference.colorize(grays, hints)):
@@ -65,9 +66,9 @@ def test_onnx_color_equals_pytorch_color_with_and_without_hints(tmp_path: Path, 
 def test_the_cache_follows_the_weights_not_their_path(tmp_path: Path) -> None:
     weights = _weights(tmp_path / "m.pt", seed=2)
     gray = photo_array(48, 64, seed=3).mean(2).astype(np.uint8)
-    first = onnx_colorizer(weights, "cpu", "onnx", None, 1, 1.0).colorize([gray])[0]
+    first = onnx_colorizer(EngineOptions(weights, "cpu", "onnx", None, 1, vividness=1.0)).colorize([gray])[0]
     _weights(weights, seed=3)  # retrained in place
-    second = onnx_colorizer(weights, "cpu", "onnx", None, 1, 1.0).colorize([gray])[0]
+    second = onnx_colorizer(EngineOptions(weights, "cpu", "onnx", None, 1, vividness=1.0)).colorize([gray])[0]
     want = _torch_colorizer(weights).colorize([gray])[0]
     assert np.abs(second.astype(int) - want.astype(int)).max() <= 1
     assert np.abs(second.astype(int) - first.astype(int)).max() > 1
@@ -80,7 +81,7 @@ def test_a_damaged_cached_export_is_caught_by_its_checksum_and_exported_again(
 
     weights = _weights(tmp_path / "d.pt", seed=4)
     gray = photo_array(40, 40).mean(2).astype(np.uint8)
-    good = onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0).colorize([gray])[0]
+    good = onnx_colorizer(EngineOptions(weights, "cpu", "auto", None, 1, vividness=1.0)).colorize([gray])[0]
     exported = onnx_cache / f"{__version__}-{sha256_file(weights)}" / "model.onnx"
     data = bytearray(exported.read_bytes())
     if damage == "truncated":
@@ -90,7 +91,7 @@ def test_a_damaged_cached_export_is_caught_by_its_checksum_and_exported_again(
             data[i] ^= 0x10
     exported.write_bytes(bytes(data))
     with caplog.at_level(logging.INFO, logger="colorize"):
-        again = onnx_colorizer(weights, "cpu", "auto", None, 1, 1.0)
+        again = onnx_colorizer(EngineOptions(weights, "cpu", "auto", None, 1, vividness=1.0))
     assert "does not match the checksum recorded when it was exported" in caplog.text
     assert isinstance(again.backend, OnnxBackend) and np.array_equal(again.colorize([gray])[0], good)
 
@@ -98,13 +99,13 @@ def test_a_damaged_cached_export_is_caught_by_its_checksum_and_exported_again(
 def test_engine_choice_and_devices(tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import colorize.onnx_engine as engine
 
-    assert onnx_colorizer(tiny_weights, "cpu", "torch", None, 1, 1.0) is None
-    assert onnx_colorizer(tiny_weights, "cuda", "auto", None, 1, 1.0) is None
+    assert onnx_colorizer(EngineOptions(tiny_weights, "cpu", "torch", None, 1, vividness=1.0)) is None
+    assert onnx_colorizer(EngineOptions(tiny_weights, "cuda", "auto", None, 1, vividness=1.0)) is None
     with pytest.raises(ColorizeError, match="runs on CPU only"):
-        onnx_colorizer(tiny_weights, "cuda", "onnx", None, 1, 1.0)
+        onnx_colorizer(EngineOptions(tiny_weights, "cuda", "onnx", None, 1, vividness=1.0))
     monkeypatch.setattr(engine, "cuda_possible", lambda: True)  # a GPU may be here: auto leaves it to PyTorch
-    assert onnx_colorizer(tiny_weights, "auto", "auto", None, 1, 1.0) is None
-    assert isinstance(onnx_colorizer(tiny_weights, "cpu", "auto", None, 1, 1.0).backend, OnnxBackend)
+    assert onnx_colorizer(EngineOptions(tiny_weights, "auto", "auto", None, 1, vividness=1.0)) is None
+    assert isinstance(onnx_colorizer(EngineOptions(tiny_weights, "cpu", "auto", None, 1, vividness=1.0)).backend, OnnxBackend)
 
 
 def test_a_cached_photo_run_never_imports_torch_and_matches_the_torch_engine(tmp_path: Path, tiny_weights: Path) -> None:

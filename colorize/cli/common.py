@@ -163,23 +163,6 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
-def colorizer_factory(weights: Optional[Path], device: str, render_factor: Optional[int], batch_size: int, fp32: bool,
-                       vividness: float, engine: str, mirror: bool = True) -> Callable[[], Any]:
-    def make() -> Any:
-        from colorize.onnx_engine import onnx_colorizer
-
-        c = onnx_colorizer(weights, device, engine, render_factor, batch_size, vividness, mirror)
-        if c is None:
-            from colorize.inference import load_colorizer
-
-            c = load_colorizer(weights, device=device, render_factor=render_factor, batch_size=batch_size, fp32=fp32,
-                               vividness=vividness, mirror=mirror)
-        log.info("model on %s, render size %d px", c.device, c.render_size_px)
-        return c
-
-    return make
-
-
 def run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwrite: bool, max_mp: float,
                     sheet: Optional[Path], where: Path, settings: str) -> None:
     from colorize.atomic import check_output_file

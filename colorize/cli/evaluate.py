@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from colorize.cli.common import (
-    DataOpt, DeviceOpt, Engine, EngineOpt, RenderFactorOpt, MirrorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory,
+    DataOpt, DeviceOpt, Engine, EngineOpt, RenderFactorOpt, MirrorOpt, VividnessOpt, WeightsOpt, app,
     friendly, log, progress_bar, say, write_sheet,
 )
 from colorize.errors import ColorizeError
@@ -38,6 +38,7 @@ def eval_(
 
     from colorize.atomic import atomic_write, check_output_file
     from colorize.color.ycbcr import SECTOR_NAMES
+    from colorize.engine import EngineOptions, open_colorizer
     from colorize.config import DataConfig
     from colorize.corpus import held_out_photos, is_prepared, list_photos
     from colorize.evaluation import evaluate_groups, evaluate_photos
@@ -52,7 +53,7 @@ def eval_(
     paths, group_of = held_out_photos(data, fraction, by_source) if held_out else (list_photos(data), {})
     if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
-    colorizer = colorizer_factory(weights, device, render_factor, 1, False, vividness, engine.value, mirror)()
+    colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, vividness=vividness, mirror=mirror))
     with progress_bar(len(paths) * (1 + len(hints or []) + len(object_hints or [])), "photo") as bar:
         sheet_rows: list = []
         keep = None if sheet is None else lambda path, *images: sheet_rows.append((path.name, *map(thumbnail, images)))

@@ -8,7 +8,7 @@ import typer
 from colorize.atomic import check_writable
 from colorize.cli.common import (
     BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MirrorOpt, OverwriteOpt, RenderFactorOpt, VividnessOpt,
-    WeightsOpt, app, colorizer_factory, friendly, progress_bar, say,
+    WeightsOpt, app, friendly, progress_bar, say,
 )
 from colorize.errors import ColorizeError
 
@@ -38,6 +38,7 @@ def video(
     engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
+    from colorize.engine import EngineOptions, open_colorizer
     from colorize.video import check_film, colorize_video, report_json
 
     check_film(src)
@@ -47,7 +48,7 @@ def video(
         say(f"{out} exists; skipped (use --overwrite to redo it)")
         return
     check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
-    colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value, mirror)()
+    colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32, vividness, mirror))
     with progress_bar(None, "frame") as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
                              measure=report, progress=bar.update, on_total=lambda n: bar.set_total(n or None))
@@ -81,13 +82,14 @@ def frames(
     engine: EngineOpt = Engine.auto,
 ) -> None:
     """Colorize a folder of numbered frames in order, with the same temporal treatment as `video`; resumable."""
+    from colorize.engine import EngineOptions, open_colorizer
     from colorize.video import colorize_frames, numbered_frames
 
     if not src_dir.is_dir():
         raise ColorizeError(f"{src_dir}: no such folder")
     total = len(numbered_frames(src_dir))
     check_writable([out_dir])
-    colorizer = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value, mirror)()
+    colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32, vividness, mirror))
     with progress_bar(total, "frame") as bar:
         written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update)
     say(f"colorized {written}, skipped {skipped} (already done); results in {out_dir}")

@@ -1,6 +1,7 @@
 """`colorize photo` and `colorize photos`: one photo, or a folder of them."""
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -8,7 +9,7 @@ import typer
 
 from colorize.cli.common import (
     BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MaxMpOpt, OverwriteOpt, RenderFactorOpt,
-    SheetOpt, SuffixOpt, MirrorOpt, VividnessOpt, WeightsOpt, app, colorizer_factory, friendly, run_photo_jobs,
+    SheetOpt, SuffixOpt, MirrorOpt, VividnessOpt, WeightsOpt, app, friendly, run_photo_jobs,
 )
 from colorize.errors import ColorizeError
 
@@ -34,6 +35,7 @@ def photo(
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Hints image: a PNG of the photo's shape whose opaque pixels are colour hints (scribbles drawn over the photo).", metavar="PATH")] = None,
 ) -> None:
     """Colorize one photo."""
+    from colorize.engine import EngineOptions, open_colorizer
     from colorize.hints import Hints, PointHint
     from colorize.photos import plan_single, run_settings
 
@@ -45,7 +47,7 @@ def photo(
         if hints is not None and not hints.is_file():
             raise ColorizeError(f"{hints}: hints image not found")
         job = dataclasses.replace(job, hints=Hints(tuple(PointHint.parse(h) for h in hint or ()), hints))
-    make = colorizer_factory(weights, device, render_factor, 1, fp32, vividness, engine.value, mirror)
+    make = functools.partial(open_colorizer, EngineOptions(weights, device, engine.value, render_factor, 1, fp32, vividness, mirror))
     run_photo_jobs([job], make, 1, overwrite, max_megapixels, sheet, job.dst, run_settings(weights, render_factor, vividness, mirror))
 
 
@@ -71,6 +73,7 @@ def photos(
     hints_dir: Annotated[Optional[Path], typer.Option("--hints-dir", help="Folder of hints images, NAME.hints.png for photo NAME.* (default: beside each photo).", metavar="PATH")] = None,
 ) -> None:
     """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
+    from colorize.engine import EngineOptions, open_colorizer
     from colorize.photos import attach_hints, plan_folder, run_settings
 
     if hints_dir is not None and not hints_dir.is_dir():
@@ -78,5 +81,6 @@ def photos(
     jobs = attach_hints(plan_folder(src_dir, out_dir, recursive, suffix, ext.value), src_dir, hints_dir)
     if not jobs:
         raise ColorizeError(f"{src_dir}: no files to colorize")
-    make = colorizer_factory(weights, device, render_factor, batch_size, fp32, vividness, engine.value, mirror)
+    make = functools.partial(open_colorizer, EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32,
+                                                           vividness, mirror))
     run_photo_jobs(jobs, make, batch_size, overwrite, max_megapixels, sheet, out_dir, run_settings(weights, render_factor, vividness, mirror))

@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from colorize.cli.common import DeviceOpt, Engine, EngineOpt, MaxMpOpt, MirrorOpt, WeightsOpt, app, colorizer_factory, friendly
+from colorize.cli.common import DeviceOpt, Engine, EngineOpt, MaxMpOpt, MirrorOpt, WeightsOpt, app, friendly
 
 
 @app.command()
@@ -30,12 +30,13 @@ def serve(
 
     import uvicorn
 
+    from colorize.engine import EngineOptions, open_colorizer
     from colorize.page_guard import PageGuard, required_token
     from colorize.serve import Session, create_app, ensure_folder
 
     ensure_folder(folder)
     token = required_token(host, token)
-    session = Session(folder, colorizer_factory(weights, device, None, 1, False, 1.0, engine.value, mirror)(), max_megapixels,
+    session = Session(folder, open_colorizer(EngineOptions(weights, device, engine.value, mirror=mirror)), max_megapixels,
                       weights=weights)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
