@@ -71,7 +71,7 @@ def test_size_cap_refuses_huge_images_before_decoding(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content,reason",
-    [(b"just some notes\n", "not an image"), (b"", "not an image")],
+    [(b"just some notes\n", "not an image"), (b"", "empty file")],
 )
 def test_non_images_name_file_and_reason(tmp_path: Path, content: bytes, reason: str) -> None:
     path = tmp_path / "notes.txt"
