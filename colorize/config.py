@@ -54,9 +54,9 @@ class ModelConfig:
     # "rgb" head: inference multiplies the predicted chroma by this (L1 regression predicts a median, paler than
     # the truth); tuned on the held-out photos at export, like the ab-bin head's temperature. 1 while training.
     chroma_gain: Rate = 1.0
-    # Colour hints (colorize/hints.py): the generator also takes a (3, S, S) hint map; `colorize train hints` fine-tunes one.
+    # Colour hints (colorize/train/hint_field.py): the generator also takes a (3, S, S) hint map; `colorize train hints` fine-tunes one.
     hints: bool = False
-    # ...and sees them spread over their regions (`colorize.hints.hint_field`) rather than as points.
+    # ...and sees them spread over their regions (`colorize.train.hint_field`) rather than as points.
     hints_spread: bool = False
     # ...and, spread, also sees them spread wide over the photo (`hint_field(wide=True)`), for the scene's colour.
     hints_wide: bool = False
@@ -294,9 +294,9 @@ class HintsConfig:
     # Adam step moves a weight by about lr: at the base's lr, 2000 steps left it at 0.005 and the model blind to
     # hints (docs/experiments/2026-11-30-models-v3-to-v7.md).
     hint_lr_multiple: Rate = 100.0
-    # The model sees the hints spread over their regions, not as points (`colorize.hints.hint_field`).
+    # The model sees the hints spread over their regions, not as points (`colorize.train.hint_field`).
     spread_input: bool = False
-    # ...and also spread wide over the photo (`colorize.hints.WIDE_SIGMA`); the base's hint input is kept, the new
+    # ...and also spread wide over the photo (`colorize.train.hint_field.WIDE_SIGMA`); the base's hint input is kept, the new
     # channels start at zero.
     wide_input: bool = False
     # Crop size.

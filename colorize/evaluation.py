@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from colorize.color.ycbcr import to_gray
-from colorize.hints import sample_object_hints, sample_point_hints
+from colorize.hint_sampling import sample_object_hints, sample_point_hints
 from colorize.images import load_rgb
 from colorize.pipeline import Colorizer
 from colorize.metrics import evaluate

@@ -4,7 +4,7 @@ Spectral norm is a training-time reparametrisation (a forward pre-hook recomputi
 and power-iteration vectors). DeOldify's models could not be exported with it attached; at inference the hook only
 divides by a fixed sigma, so `torch.nn.utils.remove_spectral_norm` bakes that into `weight` and drops the hook.
 The exported graph maps (B, 1, S, S) luminance in [0, 1] (and, for a hint-aware model, its (B, C, S, S) hint input:
-`colorize.hints.hint_field`) to (B, 3, S, S) RGB in [0, 1] for any batch and any side S that is a multiple of the
+`colorize.train.hint_field`) to (B, 3, S, S) RGB in [0, 1] for any batch and any side S that is a multiple of the
 network's stride, which is what the pipeline feeds (`colorize.pipeline.MODEL_STRIDE_PX`): the U-Net resizes a
 decoder map only where an encoder size rounded, a branch tracing would fix for the size it saw. The luminance merge
 stays in the caller, as in `colorize.inference`.

@@ -23,7 +23,8 @@ from colorize.atomic import atomic_write
 from colorize.hint_files import Dot, as_layer, encode_hints, split_dots
 from colorize.hints import Hints, PointHint, read_painted
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, Photo
-from colorize.photos import Job, attach_hints, plan_folder, run_settings
+from colorize.photos import run_settings
+from colorize.plan import Job, attach_hints, plan_folder
 from colorize.pipeline import MIN_RENDER_FACTOR, Colorizer
 
 SUFFIX = "_color"  # the CLI's default, so the page's outputs are the CLI's

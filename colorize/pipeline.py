@@ -23,7 +23,7 @@ import numpy as np
 from colorize.color.ycbcr import chroma_of, merge
 from colorize.errors import ColorizeError
 from colorize.hint_solver import solve_hints
-from colorize.hints import Hints, hint_input_channels
+from colorize.hints import Hints
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,9 @@ RENDER_UNIT_PX = 16
 # The network's total stride: it sees sides that are multiples of this, so one exported graph serves every render
 # size (fastai's U-Net resizes a decoder map where an odd encoder size rounded, a branch an export fixes).
 MODEL_STRIDE_PX = 32
-HINT_INPUTS = ("none", "points", "field", "wide-field")
+# What a hint-aware generator takes as its hint input, with its channels: none, the hint map (chroma and mask), its
+# field spread over the hinted regions, or that and the wide field (`colorize.train.hint_field`).
+HINT_INPUT_CHANNELS = {"none": 0, "points": 3, "field": 3, "wide-field": 6}
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,12 @@ class InferenceConfig:
     # ab-bin head: the annealed mean's temperature (lower: more vivid); None for an RGB head.
     temperature: float | None = None
     # What a hint-aware model (`colorize train hints`) takes as its hint input: none (no hint input), the points,
-    # their field spread over their regions, or that plus the wide field (`colorize.hints.hint_field`).
+    # their field spread over their regions, or that plus the wide field (`colorize.train.hint_field`).
     hint_input: str = "none"
 
     def __post_init__(self) -> None:
-        if self.hint_input not in HINT_INPUTS:
-            raise ColorizeError(f"hint_input {self.hint_input!r}; choose one of {', '.join(HINT_INPUTS)}")
+        if self.hint_input not in HINT_INPUT_CHANNELS:
+            raise ColorizeError(f"hint_input {self.hint_input!r}; choose one of {', '.join(HINT_INPUT_CHANNELS)}")
 
     @classmethod
     def from_checkpoint(cls, meta: dict[str, Any], render_factor: int = DEFAULT_RENDER_FACTOR) -> "InferenceConfig":
@@ -217,7 +219,7 @@ class Colorizer:
         model's colour then stays the same while a person edits hints); None for a model without that input."""
         if not self.takes_hints:
             return None
-        channels = hint_input_channels(self.inference.hint_input != "points", self.inference.hint_input == "wide-field")
+        channels = HINT_INPUT_CHANNELS[self.inference.hint_input]
         return np.zeros((batch, channels, size_px, size_px), np.float32)
 
     def _chroma(self, grays: Sequence[np.ndarray], size_px: int) -> list[np.ndarray]:

@@ -43,7 +43,8 @@ from colorize.hints import Hints, read_painted
 from colorize.images import Photo, read_photo, write_photo
 from colorize.page_guard import PageGuard
 from colorize.page_session import SUFFIX, OpenIn, OpenPhoto, RenderIn, Session, file_identity, shown, version_of
-from colorize.photos import PENDING, fingerprint, own_hints_path, record_path, write_record
+from colorize.photos import PENDING, fingerprint, write_record
+from colorize.plan import own_hints_path, record_path
 from colorize.sheets import thumbnail
 
 STATIC = Path(__file__).parent / "static"

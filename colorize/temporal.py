@@ -8,8 +8,6 @@ its own luminance.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import cv2
 import numpy as np
 
@@ -90,11 +88,3 @@ class FlickerMeter:
     def value(self) -> float:
         """The metric; 0 for fewer than two frames."""
         return self.total / self.count if self.count else 0.0
-
-
-def flicker(frames: Sequence[np.ndarray]) -> float:
-    """FlickerMeter over a sequence of frames."""
-    meter = FlickerMeter()
-    for f in frames:
-        meter.add(f)
-    return meter.value

@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize.images import read_photo, write_photo  # noqa: E402
 from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
-from colorize.photos import plan_folder, run_jobs  # noqa: E402
+from colorize.photos import run_jobs  # noqa: E402
+from colorize.plan import plan_folder  # noqa: E402
 from colorize.pipeline import RENDER_UNIT_PX  # noqa: E402
 
 SECTION = "bench_end_to_end"

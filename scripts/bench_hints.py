@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchdoc import median_seconds, replace_section  # noqa: E402
 from colorize import hint_solver  # noqa: E402
 from colorize.color.ycbcr import merge  # noqa: E402
-from colorize.hints import sample_point_hints  # noqa: E402
+from colorize.hint_sampling import sample_point_hints  # noqa: E402
 from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
 from colorize.serve import encode  # noqa: E402
 

@@ -101,7 +101,8 @@ def measure_folder(spec: dict) -> dict:
     """End to end as `colorize photos` does it: decode, colorize in batches, encode JPEG, write; photos/s."""
     import tempfile
 
-    from colorize.photos import plan_folder, run_jobs
+    from colorize.photos import run_jobs
+    from colorize.plan import plan_folder
 
     model = build(spec["model"], spec["weights"])
     colorizer = torch_colorizer(model, device=spec["device"], render_factor=spec["rf"], batch_size=spec["batch"])

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from colorize.color.ycbcr import to_gray  # noqa: E402
 from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
-from colorize.hints import sample_object_hints  # noqa: E402
+from colorize.hint_sampling import sample_object_hints  # noqa: E402
 from colorize.images import load_rgb  # noqa: E402
 from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
 from colorize.sheets import contact_sheet  # noqa: E402

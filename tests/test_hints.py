@@ -49,16 +49,15 @@ def test_colors_parse_from_hex_and_css_names() -> None:
         PointHint.parse("120;340=red")
 
 
-def test_pixel_and_percent_positions_render_to_the_same_place() -> None:
-    by_pixel = Hints((PointHint.parse("500,125=#2050c0"),)).render(500, 1000, 64)
-    by_percent = Hints((PointHint.parse("50%,25%=#2050c0"),)).render(500, 1000, 64)
-    assert np.array_equal(by_pixel, by_percent)
-    mask = by_pixel[2]
-    ys, xs = np.nonzero(mask)
-    assert mask.sum() == 9 and ys.mean() == 16 and xs.mean() == 32  # a 3x3 patch around the place
-    expected = 2 * chroma_of(np.asarray([0x20, 0x50, 0xC0]) / 255)  # the map holds chroma doubled
-    np.testing.assert_allclose(by_pixel[:2, 16, 32], expected, rtol=1e-6)
-    assert np.abs(by_pixel[:2, mask == 0]).max() == 0
+def test_pixel_and_percent_positions_fall_on_the_same_place() -> None:
+    by_pixel = Hints((PointHint.parse("500,125=#2050c0"),)).rasterise(500, 1000, (32, 64))
+    by_percent = Hints((PointHint.parse("50%,25%=#2050c0"),)).rasterise(500, 1000, (32, 64))
+    for a, b in zip(by_pixel, by_percent):
+        assert np.array_equal(a, b)
+    chroma, mask = by_pixel
+    assert mask.sum() == 1 and mask[8, 32]
+    np.testing.assert_allclose(chroma[8, 32], chroma_of(np.asarray([0x20, 0x50, 0xC0]) / 255), rtol=1e-6)
+    assert np.abs(chroma[~mask]).max() == 0
 
 
 def test_a_hints_image_dot_is_the_same_hint_as_the_command_line(tmp_path: Path) -> None:
@@ -66,19 +65,21 @@ def test_a_hints_image_dot_is_the_same_hint_as_the_command_line(tmp_path: Path) 
     rgba[40, 120] = (0x20, 0x50, 0xC0, 255)
     rgba[10, 10] = (255, 0, 0, 20)  # pixels under 10 % opacity are not hints
     Image.fromarray(rgba).save(tmp_path / "h.png")
-    from_image = Hints(image=tmp_path / "h.png").render(100, 200, 48)
-    from_cli = Hints((PointHint.parse("120,40=#2050c0"),)).render(100, 200, 48)
-    np.testing.assert_allclose(from_image, from_cli, atol=1e-6)
+    from_image = Hints(image=tmp_path / "h.png").rasterise(100, 200, (48, 48))
+    from_cli = Hints((PointHint.parse("120,40=#2050c0"),)).rasterise(100, 200, (48, 48))
+    for a, b in zip(from_image, from_cli):
+        np.testing.assert_allclose(a, b, atol=1e-6)
     # The same drawing at twice the photo's size scales to it.
     Image.fromarray(np.asarray(Image.fromarray(rgba).resize((400, 200), Image.Resampling.NEAREST))).save(tmp_path / "h2.png")
-    np.testing.assert_allclose(Hints(image=tmp_path / "h2.png").render(100, 200, 48), from_cli, atol=1e-6)
+    for a, b in zip(Hints(image=tmp_path / "h2.png").rasterise(100, 200, (48, 48)), from_cli):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_bad_hints_are_clear_errors_naming_them(tmp_path: Path) -> None:
     with pytest.raises(ColorizeError, match=r"hint '1000,10=red' is outside the 1000x500 photo"):
         Hints((PointHint.parse("1000,10=red"),)).check(500, 1000)
     with pytest.raises(ColorizeError, match="outside"):
-        Hints((PointHint.parse("50%,101%=red"),)).render(500, 1000, 32)
+        Hints((PointHint.parse("50%,101%=red"),)).rasterise(500, 1000, (32, 32))
     Image.new("RGBA", (100, 100)).save(tmp_path / "square.png")
     with pytest.raises(BadInputError, match=r"square.png: hints image is 100x100, not the shape of its 1000x500 photo"):
         Hints(image=tmp_path / "square.png").check(500, 1000)
@@ -136,7 +137,7 @@ def test_hints_dir_is_read_and_must_exist(tmp_path: Path) -> None:
     src, hints = tmp_path / "in", tmp_path / "hints"
     src.mkdir(), hints.mkdir()
     write_photo_file(src / "a.png", h=48, w=64)
-    from colorize.photos import attach_hints, plan_folder
+    from colorize.plan import attach_hints, plan_folder
 
     Image.new("RGBA", (64, 48), (0, 0, 255, 255)).save(hints / "a.hints.png")
     jobs = attach_hints(plan_folder(src, tmp_path / "out", False, "_color", "auto"), src, hints)
@@ -221,7 +222,7 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
 @pytest.mark.parametrize("wide", [False, True])
 def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny_weights: Path, wide: bool,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from colorize import hints as hints_module
+    from colorize.train import hint_field as field_module
     from colorize.config import load_recipe
     from colorize.train import hints as hints_stage
     from colorize.train.common import StageContext
@@ -231,7 +232,7 @@ def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny
 
     def recording_field(hint_map: np.ndarray, luma: np.ndarray, wide: bool) -> np.ndarray:
         seen.append((hint_map.shape, luma.shape, bool(hint_map[2].any()), wide))
-        return hints_module.hint_field(hint_map, luma, wide)
+        return field_module.hint_field(hint_map, luma, wide)
 
     monkeypatch.setattr(hints_stage, "hint_field", recording_field)
     sets = {"hints.base": str(tiny_weights), "hints.steps": 3, "hints.size_px": 32, "hints.batch_size": 4, "hints.no_hint_prob": 0.0,
@@ -280,7 +281,7 @@ def test_a_wide_input_model_grown_from_a_spread_one_reproduces_it_exactly(tmp_pa
 def test_eval_scores_with_true_color_hints(tmp_path: Path, tiny_weights: Path) -> None:
     import json
 
-    from colorize.hints import sample_point_hints
+    from colorize.hint_sampling import sample_point_hints
 
     real = np.asarray(Image.open(write_photo_file(tmp_path / "one.png", h=48, w=64)))
     hints = sample_point_hints(real, 4, np.random.default_rng(0))
@@ -308,12 +309,14 @@ def test_eval_scores_with_true_color_hints(tmp_path: Path, tiny_weights: Path) -
 
 
 def test_the_hint_field_a_hint_aware_model_trains_on_stops_at_an_edge() -> None:
-    from colorize.hints import hint_field
+    from colorize.train.hint_field import hint_field
 
     size = 64
     luma = np.full((size, size), 0.7, np.float32)
     luma[:, 40:] = 0.2  # a dark region right of x = 40: another object
-    hint_map = Hints((PointHint.parse("20,32=#2050c0"),)).render(size, size, size)
+    hint_map = np.zeros((3, size, size), np.float32)  # one point hint, a 3x3 patch of chroma doubled, and its mask
+    hint_map[:2, 31:34, 19:22] = 2 * chroma_of(np.asarray([0x20, 0x50, 0xC0]) / 255)[:, None, None]
+    hint_map[2, 31:34, 19:22] = 1
 
     # What a `hints_spread` model sees: the hints spread over their region, as colour times confidence and the
     # confidence.

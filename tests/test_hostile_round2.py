@@ -278,7 +278,7 @@ def test_faint_strokes_count_and_strokes_too_faint_are_said(tmp_path: Path, tiny
 
 
 def test_a_hints_image_is_found_whatever_the_case_of_its_photos_name(tmp_path: Path, tiny_weights: Path) -> None:
-    from colorize.photos import attach_hints, plan_folder
+    from colorize.plan import attach_hints, plan_folder
 
     src = tmp_path / "in"
     src.mkdir()

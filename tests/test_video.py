@@ -13,7 +13,7 @@ from colorize.cli import app
 from colorize.errors import BadInputError
 from colorize.inference import torch_colorizer
 from colorize.pipeline import Colorizer
-from colorize.temporal import flicker
+from colorize.temporal import FlickerMeter
 from colorize.video import colorize_video, numbered_frames
 from colorize.weights import load_generator
 
@@ -167,6 +167,12 @@ def test_flicker_metric_sees_color_change_only() -> None:
     tinted = still.copy()
     tinted[..., 0] += 20
     tinted[..., 1] -= 10  # luminance nearly unchanged, colour changed
+    def flicker(frames: list[np.ndarray]) -> float:
+        meter = FlickerMeter()
+        for frame in frames:
+            meter.add(frame)
+        return meter.value
+
     assert flicker([still, still, still]) == 0
     assert flicker([still, tinted, still]) > 5
 

@@ -37,7 +37,8 @@ def photo(
     """Colorize one photo."""
     from colorize.engine import EngineOptions, open_colorizer
     from colorize.hints import Hints, PointHint
-    from colorize.photos import plan_single, run_settings
+    from colorize.photos import run_settings
+    from colorize.plan import plan_single
 
     job = plan_single(src, out, suffix, ext.value, overwrite)
     if hint or hints:
@@ -74,7 +75,8 @@ def photos(
 ) -> None:
     """Colorize a folder of photos; finished outputs are skipped, bad files reported, the rest carried on."""
     from colorize.engine import EngineOptions, open_colorizer
-    from colorize.photos import attach_hints, plan_folder, run_settings
+    from colorize.photos import run_settings
+    from colorize.plan import attach_hints, plan_folder
 
     if hints_dir is not None and not hints_dir.is_dir():
         raise ColorizeError(f"{hints_dir}: no such folder (--hints-dir)")

@@ -40,11 +40,6 @@ class Objective(nn.Module):
                 self.chroma_weights = BinWeights(weights)
 
     @property
-    def wants_logits(self) -> bool:
-        """Whether `forward` needs the generator's bin logits."""
-        return self.classify is not None
-
-    @property
     def description(self) -> str:
         """What the run manifest records as the loss actually used."""
         parts = [self.perceptual.description]

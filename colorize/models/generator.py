@@ -12,7 +12,7 @@ from torch import nn
 from colorize.color.tensors import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
 from colorize.config import HEADS, ModelConfig
 from colorize.errors import ConfigError
-from colorize.hints import hint_input_channels
+from colorize.pipeline import HINT_INPUT_CHANNELS, hint_input_kind
 from colorize.models.encoders import create_encoder, encoder_spec
 
 with warnings.catch_warnings():
@@ -36,7 +36,7 @@ class Generator(nn.Module):
     decodes them by the annealed mean onto the input's lightness, so everything downstream still sees RGB.
 
     With `hints`, a (B, C, H, W) hint input (chroma + mask, or with `hints_spread` those spread over their regions:
-    `colorize.hints.hint_field`) is projected by a zero-initialised 1x1 convolution and added to the
+    `colorize.train.hint_field`) is projected by a zero-initialised 1x1 convolution and added to the
     encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder reads a hint as colour painted on
     the photo. Projecting into the input, rather than widening the encoder's first
     convolution, keeps the U-Net's shape, so the base model's weights load unchanged; and fastai's last cross,
@@ -69,7 +69,7 @@ class Generator(nn.Module):
             raise ConfigError("model.hints_wide needs model.hints and model.hints_spread")
         self.hint_in = None
         if cfg.hints:
-            self.hint_in = nn.Conv2d(hint_input_channels(cfg.hints_spread, cfg.hints_wide), 3, kernel_size=1)
+            self.hint_in = nn.Conv2d(HINT_INPUT_CHANNELS[hint_input_kind(True, cfg.hints_spread, cfg.hints_wide)], 3, kernel_size=1)
             nn.init.zeros_(self.hint_in.weight)
             nn.init.zeros_(self.hint_in.bias)
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
@@ -105,7 +105,7 @@ class Generator(nn.Module):
         temperature: float | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         """RGB, or (RGB, bin logits or None) with `with_logits` (through forward, so DDP sees the pass). `hints`:
-        (B, C, H, W) hint inputs (`colorize.hints.hint_field`), for a model built with `hints` (none: no hints).
+        (B, C, H, W) hint inputs (`colorize.train.hint_field`), for a model built with `hints` (none: no hints).
         `temperature`: an ab-bin head's decoding temperature, default its config's."""
         if self.cfg.head == "ab_bins":
             logits = self.logits(gray, hints)

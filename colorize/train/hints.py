@@ -21,7 +21,8 @@ from torch.utils.data import Dataset
 from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, step_loader, training_photos, validation_pairs, validation_photos
 from colorize.errors import ConfigError, WeightsError
-from colorize.hints import HINT_CHANNELS, hint_field, sample_point_hints
+from colorize.hint_sampling import sample_point_hints
+from colorize.train.hint_field import HINT_CHANNELS, hint_field
 from colorize.color.tensors import rgb_to_chroma
 from colorize.pipeline import InferenceConfig, hint_input_kind, render_factor_for
 from colorize.losses import Objective
