@@ -88,16 +88,11 @@ def test_truncated_jpeg_is_reported(tmp_path: Path) -> None:
 
 
 def test_atomic_write_gives_normal_permissions(tmp_path: Path) -> None:
-    import importlib
-    import os
+    import subprocess
+    import sys
 
-    import colorize.atomic
-
-    umask = os.umask(0o022)
-    try:
-        importlib.reload(colorize.atomic)
-        colorize.atomic.atomic_write(tmp_path / "out.txt", lambda tmp: tmp.write_text("x"))
-    finally:
-        os.umask(umask)
-        importlib.reload(colorize.atomic)
+    # In a fresh process under a known umask (the module reads it once, at import), not by reloading it here: a
+    # reload would make its error classes new ones that other modules no longer match.
+    code = f"import os; os.umask(0o022); import colorize.atomic as a; a.atomic_write(__import__('pathlib').Path({str(tmp_path / 'out.txt')!r}), lambda t: t.write_text('x'))"
+    subprocess.run([sys.executable, "-c", code], check=True)
     assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644

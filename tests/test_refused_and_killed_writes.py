@@ -4,7 +4,6 @@ that failed: nothing half-made is ever taken as done, and every refusal is one l
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from colorize.atomic import remove_stale_temps
+from colorize.atomic import WriteError, atomic_write, remove_stale_temps
 from colorize.cli import app
 from colorize.corpus import is_prepared
 from colorize.shards import prepare
@@ -47,17 +46,15 @@ def disk_full_for(monkeypatch: pytest.MonkeyPatch, name_end: str) -> None:
 
 
 def test_a_write_the_disk_refuses_names_the_file_and_leaves_no_temp(tmp_path: Path) -> None:
-    atomic = importlib.import_module("colorize.atomic")  # as loaded now: other tests re-import colorize's modules
-
     def fill(tmp: Path) -> None:
         tmp.write_bytes(b"half")
         raise OSError(errno.ENOSPC, FULL)
 
-    with pytest.raises(atomic.WriteError, match=f"out.png: cannot write it \\({FULL}\\)") as e:
-        atomic.atomic_write(tmp_path / "out.png", fill)
+    with pytest.raises(WriteError, match=f"out.png: cannot write it \\({FULL}\\)") as e:
+        atomic_write(tmp_path / "out.png", fill)
     assert e.value.errno == errno.ENOSPC and list(tmp_path.iterdir()) == []
     with pytest.raises(FileNotFoundError):  # not a refusal of the disk: passed on as it is
-        atomic.atomic_write(tmp_path / "out.png", lambda tmp: open(tmp_path / "nope" / "x"))
+        atomic_write(tmp_path / "out.png", lambda tmp: open(tmp_path / "nope" / "x"))
 
 
 def test_a_failed_write_never_leaves_a_result_that_a_rerun_skips(tmp_path: Path, tiny_weights: Path,
@@ -218,7 +215,7 @@ def test_a_full_disk_during_an_export_is_not_remembered_as_a_failure(tmp_path: P
 
     def full(model: object, path: Path, *args: object, **kwargs: object):
         tries.append(1)
-        raise importlib.import_module("colorize.atomic").WriteError(path, OSError(errno.ENOSPC, FULL))
+        raise WriteError(path, OSError(errno.ENOSPC, FULL))
 
     monkeypatch.setattr(export, "export_model", full)
     src = write_photo_file(tmp_path / "p.png")
