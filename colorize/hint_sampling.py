@@ -25,20 +25,20 @@ def sample_point_hints(rgb: np.ndarray, n: int, rng: np.random.Generator) -> Hin
 
 # `sample_object_hints` segments a photo by its true colour at this long side, into this many colour clusters.
 OBJECT_SEGMENT_PX = 160
-OBJECT_COLOURS = 8
+OBJECT_COLORS = 8
 
 
 def sample_object_hints(rgb: np.ndarray, n: int) -> Hints:
     """One hint in each of the `n` largest regions of one colour in (H, W, 3) uint8 photo `rgb`, at the region's
     most interior point, with the region's true mean colour: how a person hints (one click on the dress, one on
-    the lawn), for `colorize eval --object-hints N`. Regions: CIELAB k-means into OBJECT_COLOURS colours, split
+    the lawn), for `colorize eval --object-hints N`. Regions: CIELAB k-means into OBJECT_COLORS colours, split
     into connected parts (OpenCV; deterministic)."""
     h, w = rgb.shape[:2]
     scale = min(1.0, OBJECT_SEGMENT_PX / max(h, w))
     small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     lab = cv2.cvtColor(small.astype(np.float32) / 255, cv2.COLOR_RGB2Lab).reshape(-1, 3)
     cv2.setRNGSeed(0)
-    k = min(OBJECT_COLOURS, len(lab))
+    k = min(OBJECT_COLORS, len(lab))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     _, labels, _ = cv2.kmeans(lab, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
     labels = labels.reshape(small.shape[:2])

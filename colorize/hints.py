@@ -26,7 +26,7 @@ ASPECT_TOLERANCE = 0.02
 # 0..1 units) is at least this far from gray: the gray photo's own pixels, JPEG noise included, stay well below it.
 OPAQUE = 26
 STROKE_CHROMA = 0.05
-COLOUR_MODES = ("RGB", "RGBA", "P", "PA", "LA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
+COLOR_MODES = ("RGB", "RGBA", "P", "PA", "LA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
 # `colorize photos` finds a photo's hints image beside it (or in --hints-dir) by this name: NAME.hints.png.
 HINTS_SUFFIX = ".hints.png"
 _HINT = re.compile(r"\s*(-?\d+(?:\.\d+)?%?)\s*,\s*(-?\d+(?:\.\d+)?%?)\s*=\s*(\S.*?)\s*")
@@ -88,7 +88,7 @@ class Hints:
             try:
                 with Image.open(self.image) as im:
                     self._check_shape(im.size, height, width)
-                    _check_colour_mode(self.image, im.mode)
+                    _check_color_mode(self.image, im.mode)
             except (OSError, UnidentifiedImageError, ValueError) as e:
                 raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
 
@@ -135,7 +135,7 @@ def read_painted(path: Path) -> tuple[np.ndarray, np.ndarray]:
     BadInputError names the file and the reason."""
     try:
         with Image.open(path) as im:
-            _check_colour_mode(path, im.mode)
+            _check_color_mode(path, im.mode)
             transparent = "A" in im.getbands() or "transparency" in im.info
             rgba = np.asarray(im.convert("RGBA"))
     except (OSError, UnidentifiedImageError, ValueError) as e:
@@ -150,8 +150,8 @@ def read_painted(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return rgba, painted
 
 
-def _check_colour_mode(path: Path, mode: str) -> None:
-    if mode not in COLOUR_MODES:
+def _check_color_mode(path: Path, mode: str) -> None:
+    if mode not in COLOR_MODES:
         raise BadInputError(f"{path}: a hints image holds colours, and this one is {mode} (gray or 16-bit); "
                             "paint the colours in RGB or RGBA")
 

@@ -28,7 +28,7 @@ from colorize.plan import Job, attach_hints, plan_folder
 from colorize.pipeline import MIN_RENDER_FACTOR, Colorizer
 
 SUFFIX = "_color"  # the CLI's default, so the page's outputs are the CLI's
-_KEPT_COLOURS = 16  # model colours kept (per photo file and setting), least recently used dropped first
+_KEPT_CHROMAS = 16  # model colours kept (per photo file and setting), least recently used dropped first
 _SHOWN_CHARS = 120  # a name echoed in an error is cut to this many characters
 
 
@@ -124,7 +124,7 @@ class Session:
         return {j.src.relative_to(self.folder).as_posix(): j for j in jobs
                 if j.error is None and root in j.src.resolve().parents}
 
-    def color(self, photo_id: str, render_factor: int | None, vividness: float) -> np.ndarray:
+    def model_chroma(self, photo_id: str, render_factor: int | None, vividness: float) -> np.ndarray:
         """The model's colour for an open photo at these settings, computed once per photo file and kept."""
         opened = self.get(photo_id)
         key = (photo_id, opened.identity, render_factor, vividness)
@@ -137,7 +137,7 @@ class Session:
             except ColorizeError as e:
                 raise HTTPException(500, f"{opened.name}: {e}") from None
             self.kept[key] = chroma
-            while len(self.kept) > _KEPT_COLOURS:
+            while len(self.kept) > _KEPT_CHROMAS:
                 self.kept.popitem(last=False)
             return chroma
 
@@ -182,13 +182,13 @@ class Session:
         opened = self.get(req.photo)
         points = tuple(PointHint.parse(f"{d.x},{d.y}=#{bytes(d.rgb).hex()}") for d in to_dots(req.hints, *opened.photo.gray.shape))
         strokes = opened.strokes if req.keep_painted else None
-        return opened, self.colour(opened, req, Hints(points, strokes) if points or strokes else None)
+        return opened, self.result(opened, req, Hints(points, strokes) if points or strokes else None)
 
-    def colour(self, opened: OpenPhoto, req: RenderIn, hints: Hints | None) -> np.ndarray:
+    def result(self, opened: OpenPhoto, req: RenderIn, hints: Hints | None) -> np.ndarray:
         """The photo in colour (H, W, 3) uint8 at the request's settings with `hints`, as `colorize photo` makes it."""
         gray = opened.photo.gray
         try:
-            chroma = Colorizer.apply_hints(gray, self.color(req.photo, req.render_factor, req.vividness), hints)
+            chroma = Colorizer.apply_hints(gray, self.model_chroma(req.photo, req.render_factor, req.vividness), hints)
         except BadInputError as e:
             raise HTTPException(422, f"{e}; clear the painted hints to go on without them") from None
         return merge(gray, chroma)

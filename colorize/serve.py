@@ -218,7 +218,7 @@ def save(req: RenderIn, session: SessionDep) -> Response:
         notes = {"written": [], "kept": []} if session.unchanged_hints(req) else _save_hints(session, opened, req, own)
         painted = session.hints_file(opened)
         job = dataclasses.replace(job, hints=Hints(image=painted) if painted else None)
-        rgb = session.colour(opened, req, job.hints)
+        rgb = session.result(opened, req, job.hints)
         write_record(job, PENDING)
         written = write_photo(job.dst, rgb, opened.photo)
         write_record(job, fingerprint(job, session.settings(req)))
