@@ -1,5 +1,7 @@
-import subprocess
-import sys
+"""The photo commands end to end through the CLI (colorize/cli): a folder of good and bad files, recursion and the
+contact sheet, default names, killed and failed writes, weights messages, help and usage errors, `info`, `eval`'s
+output paths and warnings, the run summary, and `-q`."""
+
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +11,13 @@ from typer.testing import CliRunner
 
 from colorize.cli import app
 
-from conftest import visible, write_photo_file
+from helpers import color_folder, visible, write_photo_file
 
 runner = CliRunner()
+COMMON = ("-r", "8", "--device", "cpu")
 
 
-def invoke(*args: str):
+def invoke(*args: object):
     return runner.invoke(app, [str(a) for a in args])
 
 
@@ -145,14 +148,60 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert invoke("photo", tmp_path / "x.png", "--ext", "gif").exit_code == 2
 
 
-def test_version_and_help_do_not_import_torch() -> None:
-    code = "import sys; from colorize.cli import app; app(['--version'])"
-    r = subprocess.run([sys.executable, "-c", code + "\n"], capture_output=True, text=True)
-    assert r.stdout.startswith("colorize ")
-    probe = "import sys\nfrom colorize import cli\nassert 'torch' not in sys.modules, 'torch imported'\n"
-    assert subprocess.run([sys.executable, "-c", probe]).returncode == 0
-
-
 def test_info_runs() -> None:
     r = invoke("info")
     assert r.exit_code == 0 and "torch" in r.stdout and "weights folder" in r.stdout and "ONNX engine: onnxruntime" in r.stdout
+
+
+def test_eval_checks_its_output_paths_before_scoring(tmp_path: Path, tiny_weights: Path) -> None:
+    data = color_folder(tmp_path / "data")
+    (tmp_path / "file").write_text("")
+    for flag in ("--json", "--sheet"):
+        r = invoke("eval", "--data", data, "-w", tiny_weights, flag, tmp_path / "file" / "out", *COMMON)
+        assert r.exit_code == 1 and "cannot write outputs there" in r.stderr
+        assert "ab_mae" not in r.stdout  # nothing was scored
+    r = invoke("eval", "--data", data, "-w", tiny_weights, "--json", tmp_path, *COMMON)
+    assert r.exit_code == 1 and "is a folder" in r.stderr and "ab_mae" not in r.stdout
+
+
+def test_eval_says_when_it_replaces_a_file(tmp_path: Path, tiny_weights: Path) -> None:
+    data = color_folder(tmp_path / "data")
+    out = tmp_path / "eval.json"
+    first = invoke("eval", "--data", data, "-w", tiny_weights, "--json", out, *COMMON)
+    assert first.exit_code == 0 and "replaced" not in first.stderr
+    again = invoke("eval", "--data", data, "-w", tiny_weights, "--json", out, *COMMON)
+    assert again.exit_code == 0 and "replaced the file that was there" in again.stderr
+
+
+def test_eval_on_grayscale_photos_warns_that_its_scores_say_little(tmp_path: Path, tiny_weights: Path) -> None:
+    data = tmp_path / "gray"
+    data.mkdir()
+    for i in range(2):
+        write_photo_file(data / f"g{i}.png", mode="L", seed=i)
+    r = invoke("eval", "--data", data, "-w", tiny_weights, "--json", tmp_path / "e.json", *COMMON)
+    assert r.exit_code == 0 and "have (almost) no colour" in r.stderr
+    color = invoke("eval", "--data", color_folder(tmp_path / "c"), "-w", tiny_weights, "--json", tmp_path / "f.json", *COMMON)
+    assert "no colour" not in color.stderr
+
+
+def test_the_summary_says_nothing_was_written_when_nothing_was(tmp_path: Path, tiny_weights: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "broken.png").write_bytes(b"not a png")
+    r = invoke("photos", src, "-o", tmp_path / "out", "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 1 and "failed 1; nothing written" in r.stderr and "results in" not in r.stderr
+
+
+def test_quiet_prints_no_summary_and_a_log_gets_no_progress_bar(tmp_path: Path, tiny_weights: Path) -> None:
+    src = color_folder(tmp_path / "in", 3)
+    quiet = invoke("-q", "photos", src, "-o", tmp_path / "q", "-w", tiny_weights, *COMMON)
+    assert quiet.exit_code == 0 and quiet.stderr == "" and len(visible(tmp_path / "q")) == 3
+    logged = invoke("photos", src, "-o", tmp_path / "l", "-w", tiny_weights, *COMMON)
+    assert "\r" not in logged.stderr and "colorized 3" in logged.stderr
+
+
+def test_help_shows_plain_metavars() -> None:
+    for command in (["photo"], ["photos"], ["video"], ["eval"], ["serve"], ["train", "all"]):
+        r = runner.invoke(app, [*command, "--help"], terminal_width=200)
+        assert r.exit_code == 0, r.stdout
+        assert not any(t in r.stdout for t in ("<int", "<float", "<list", "<text", "{src", "{folder")), (command, r.stdout)

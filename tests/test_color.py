@@ -115,7 +115,7 @@ def test_temperature_comes_from_the_checkpoint_and_vividness_moves_colorfulness(
     from colorize.metrics import colorfulness
     from colorize.weights import save_checkpoint
 
-    from conftest import photo_array
+    from helpers import photo_array
 
     torch.manual_seed(0)
     cfg = ModelConfig(arch="tiny", head="ab_bins", temperature=0.5, spectral_norm=False)
@@ -139,7 +139,7 @@ def test_vividness_scales_an_rgb_models_tuned_chroma_gain_and_keeps_luminance(tm
     from colorize.metrics import colorfulness
     from colorize.weights import save_checkpoint
 
-    from conftest import photo_array
+    from helpers import photo_array
 
     torch.manual_seed(0)
     cfg = ModelConfig(arch="tiny", chroma_gain=1.5, spectral_norm=False)

@@ -1,4 +1,5 @@
-"""Training data: cut-outs pasted onto photos, people weighted up, and the manifest's fixed split."""
+"""Training data (colorize/data.py, colorize/corpus.py): cut-outs pasted onto photos, people weighted up, the
+manifest's fixed split, unreadable photos skipped and counted, and a held-out side none of whose photos reads."""
 
 import csv
 import json
@@ -15,6 +16,9 @@ from colorize.cli import app
 from colorize.config import DataConfig
 from colorize.corpus import held_out_photos, list_photos, split_photos
 from colorize.data import CrappifiedPhotos, paste_cutouts, training_photos
+from colorize.errors import ConfigError
+
+from helpers import color_folder
 
 
 def disc(size: int, color: tuple[int, int, int]) -> np.ndarray:
@@ -176,3 +180,22 @@ def test_training_memory_does_not_grow_with_the_corpus(tmp_path: Path) -> None:
         peaks[n] = int(r.stdout.split()[-1]) / 1024  # MiB
     # Decoded up front, 20,000 photos at 64 px would take 240 MiB more; paths and the split take a few.
     assert peaks[20_000] - peaks[200] < 40, peaks
+
+
+def test_an_unreadable_held_out_side_falls_back_to_training_photos_before_training(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from colorize.config import DataConfig
+    from colorize.data import validation_photos
+
+    data = color_folder(tmp_path / "data", 8)
+    for name in ("bad1.jpg", "bad2.jpg"):
+        (data / name).write_bytes(b"not a jpeg")
+    rows = [f"c{i}.png,train" for i in range(8)] + ["bad1.jpg,val", "bad2.jpg,val"]
+    (data / "manifest.csv").write_text("file,split\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING):
+        photos = validation_photos(data, DataConfig(), 64)
+    assert len(photos) == 4 and "2 held out, none readable" in caplog.text and "flatters" in caplog.text
+    for p in data.iterdir():
+        p.write_bytes(b"nothing readable")
+    with pytest.raises(ConfigError, match="none of its 10 photos is readable"):
+        validation_photos(data, DataConfig(), 64)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from colorize.cli import app, hoist_global_flags
 
-from conftest import visible, write_photo_file
+from helpers import visible, write_photo_file
 
 runner = CliRunner()
 COMMON = ("-r", "8", "--device", "cpu", "--engine", "torch")
@@ -149,3 +149,21 @@ def test_a_missing_extra_names_the_pip_command(tmp_path: Path, monkeypatch) -> N
     write_photo_file(tmp_path / "a.png")
     r = invoke("photo", tmp_path / "a.png", "--engine", "torch", "--device", "cpu")
     assert r.exit_code == 1 and "pip install 'colorize[torch]'" in r.stderr and "Traceback" not in r.output
+
+
+def test_the_core_install_asks_for_no_pytorch() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    core = {d.split(">")[0].split("=")[0].split("<")[0].strip().lower() for d in project["dependencies"]}
+    assert core.isdisjoint({"torch", "torchvision", "fastai", "timm", "tensorboard", "h5py", "matplotlib"})
+    assert {"onnxruntime", "av", "fastapi"} <= core
+    assert any(d.startswith("torch") for d in project["optional-dependencies"]["torch"])
+
+
+def test_an_unreadable_film_is_named_without_library_noise(tmp_path: Path, tiny_weights: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a film at all, only text" * 10)
+    r = invoke("video", junk, "-o", tmp_path / "out.mp4", "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 1 and f"{junk}: not a readable video (Invalid data found when processing input)" in r.stderr
+    assert "Errno" not in r.stderr

@@ -1,4 +1,5 @@
-"""The hint solve: one hint fills the region it lands on up to its edges, and nothing else."""
+"""The hint solve (colorize/hint_solver.py): one hint fills the region it lands on up to its edges, and nothing else,
+on its own and through `colorize photo --hint` with the shipped model."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from colorize.cli import app
 from colorize.color.ycbcr import chroma_of, lab_ab, merge
 from colorize.hint_solver import solve_hints
 from colorize.hints import Hints, PointHint
 
+runner = CliRunner()
 BLUE = "#2050c0"
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
 
 
 def _share_of(chroma: np.ndarray, color: str) -> np.ndarray:
@@ -87,3 +95,20 @@ def test_any_aspect_ratio_and_tiny_photos(shape: tuple[int, int]) -> None:
     gray = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     out = solve_hints(gray, np.zeros((8, 8, 2), np.float32), Hints((PointHint.parse("50%,50%=red"),)))
     assert out.shape == (*shape, 2) and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("hint", ["25%,50%=blue", "25%,50%=red"])
+def test_a_hint_stops_at_a_strong_edge_between_flat_areas(tmp_path: Path, hint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A photo split at gray 190 / 60: a hint on the light side colours it, and the dark side keeps the model's colour."""
+    from colorize.color.ycbcr import lab_ab
+
+    monkeypatch.delenv("COLORIZE_WEIGHTS_DIR", raising=False)  # the shipped default model, hint channels and all
+    gray = np.full((96, 192), 190, np.uint8)
+    gray[:, 96:] = 60
+    Image.fromarray(gray).save(tmp_path / "split.png")
+    plain, hinted = tmp_path / "plain.png", tmp_path / "hinted.png"
+    assert invoke("photo", tmp_path / "split.png", "-o", plain, "--engine", "torch", "--device", "cpu").exit_code == 0
+    assert invoke("photo", tmp_path / "split.png", "-o", hinted, "--engine", "torch", "--device", "cpu", "--hint", hint).exit_code == 0
+    a, b = (lab_ab(np.asarray(Image.open(p))) for p in (plain, hinted))
+    assert np.abs(b[:, :90] - a[:, :90]).mean() > 10  # the hinted side took the colour
+    assert np.abs(b[:, 102:] - a[:, 102:]).max() < 2  # the far side did not, not even in its corners

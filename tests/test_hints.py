@@ -1,4 +1,6 @@
-"""Colour hints: parsing, rendering to the model's hint map, the zero-initialised hint input, and the CLI."""
+"""Colour hints (colorize/hints.py): parsing, rendering to the model's hint map, the zero-initialised hint input,
+training with hints, and the CLI: hints images saved flat, gray or 16-bit, too faint, a folder given as one, and bad
+hints named."""
 
 from __future__ import annotations
 
@@ -17,9 +19,14 @@ from colorize.color.ycbcr import chroma_of
 from colorize.hints import Hints, PointHint, parse_color
 from colorize.models import create_generator
 
-from conftest import at_step, interrupt, visible, write_photo_file
+from helpers import at_step, interrupt, visible, write_photo_file
 
 runner = CliRunner()
+COMMON = ("-r", "8", "--device", "cpu")
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.mark.parametrize("head", ["rgb", "ab_bins"])
@@ -348,3 +355,65 @@ def test_retuning_the_decoding_of_a_hint_aware_model_keeps_its_hint_inputs(tmp_p
     tuned, scores = tune_decoding(model, untuned, RecipeConfig(gan=GanConfig(size_px=32, n_val_images=4)), ctx)
     assert tuned.hint_input == "field" and tuned.render_factor == 7 and tuned.chroma_gain in CHROMA_GAINS
     assert [s["chroma_gain"] for s in scores] == list(CHROMA_GAINS) and model.cfg == cfg  # the model is left alone
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_hints_image_saved_flat_is_read_as_the_photo_plus_strokes(tmp_path: Path, tiny_weights: Path, fmt: str) -> None:
+    """A paint program's flat save of the gray photo with a red stroke on it: the stroke is the hint, the rest not."""
+    gray = np.where(np.arange(128) < 64, 170, 70)[None].repeat(96, 0)  # two objects: the stroke is on the left one
+    gray = np.clip(gray + np.random.default_rng(0).normal(0, 4, gray.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    painted = np.repeat(gray[..., None], 3, axis=2)
+    painted[40:46, 20:50] = (220, 30, 30)
+    Image.fromarray(painted).save(tmp_path / f"gray.hints.{fmt.lower()}", format=fmt, quality=90)
+    outs = {}
+    for name, extra in (("plain", ()), ("hinted", ("--hints", tmp_path / f"gray.hints.{fmt.lower()}"))):
+        r = invoke("photo", tmp_path / "gray.png", "-o", tmp_path / f"{name}.png", "-w", tiny_weights, *extra, *COMMON)
+        assert r.exit_code == 0, r.stderr
+        outs[name] = np.asarray(Image.open(tmp_path / f"{name}.png")).astype(int)
+    stroke = outs["hinted"][42, 35]
+    assert stroke[0] - stroke[1:].max() > 40  # the stroke is red
+    far = (slice(0, 96), slice(70, 128))  # the other object keeps the model's colours (not washed to gray)
+    assert np.abs(outs["hinted"][far] - outs["plain"][far]).mean() < 3
+
+
+@pytest.mark.parametrize("mode", ["L", "I;16"])
+def test_a_gray_or_16_bit_hints_image_is_a_one_line_error(tmp_path: Path, tiny_weights: Path, mode: str) -> None:
+    src = write_photo_file(tmp_path / "p.png")
+    write_photo_file(tmp_path / "h.png", mode=mode)
+    r = invoke("photo", src, "--hints", tmp_path / "h.png", "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 1 and f"h.png: a hints image holds colours, and this one is" in r.stderr
+    assert not (tmp_path / "p_color.png").exists()
+
+
+@pytest.mark.parametrize(("hint", "message"), [
+    ("-5,10=red", "is outside the 64x48 photo"),
+    ("10,-1%=red", "is outside the 64x48 photo"),
+    ("10,10=#ff000080", "has transparency; a hint is an opaque colour"),
+])
+def test_bad_hints_are_named(tmp_path: Path, tiny_weights: Path, hint: str, message: str) -> None:
+    src = write_photo_file(tmp_path / "p.png")
+    r = invoke("photo", src, "-w", tiny_weights, "--hint", hint, *COMMON)
+    assert r.exit_code == 1 and message in r.stderr
+    assert "results in" not in r.stderr and not (tmp_path / "p_color.png").exists()
+
+
+def test_a_folder_given_as_hints_image_is_named_as_such(tmp_path: Path, tiny_weights: Path) -> None:
+    src = write_photo_file(tmp_path / "p.png")
+    r = invoke("photo", src, "-w", tiny_weights, "--hints", tmp_path, *COMMON)
+    assert r.exit_code == 1 and "is a folder; --hints takes one hints image" in r.stderr
+
+
+def test_faint_strokes_count_and_strokes_too_faint_are_said(tmp_path: Path, tiny_weights: Path) -> None:
+    from colorize.hints import Hints
+
+    layer = np.zeros((48, 64, 4), np.uint8)
+    layer[20:30, 20:30] = (255, 0, 0, 60)  # a 25 % opacity brush
+    Image.fromarray(layer).save(tmp_path / "soft.png")
+    _, hinted = Hints(image=tmp_path / "soft.png").rasterise(48, 64, (48, 64))
+    assert hinted.sum() == 100
+    layer[..., 3] = np.where(layer[..., 3] > 0, 10, 0)  # 4 %: too faint to be meant
+    Image.fromarray(layer).save(tmp_path / "faint.png")
+    src = write_photo_file(tmp_path / "p.png")
+    r = invoke("photo", src, "-w", tiny_weights, "--hints", tmp_path / "faint.png", *COMMON)
+    assert r.exit_code == 0 and "fainter than 10 % opacity, so none is read as a hint" in r.stderr

@@ -1,9 +1,15 @@
+"""Inference (colorize/inference.py, colorize/pipeline.py): the photo keeps its luminance, batches and render
+factors, the luma/chroma merge, CUDA fallbacks, mirroring, devices we do not run on, and a model that gives NaN."""
+
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from typer.testing import CliRunner
+
+from colorize.cli import app
 
 from colorize.errors import ColorizeError
 from colorize.color.tensors import merge_luma_chroma, recolor, rgb_to_chroma, rgb_to_luma
@@ -12,7 +18,14 @@ from colorize.inference import torch_colorizer
 from colorize.pipeline import Colorizer
 from colorize.weights import load_generator
 
-from conftest import photo_array
+from helpers import photo_array, visible, write_photo_file
+
+runner = CliRunner()
+COMMON = ("-r", "8", "--device", "cpu")
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +165,29 @@ def test_mirror_averages_the_colour_for_the_photo_and_its_mirror_image() -> None
     assert np.abs(plain).max() > 0.3  # alone it is sure: red on the left
     assert np.allclose(mirrored, mirrored[:, ::-1], atol=1e-6)  # two guesses that disagree meet in the middle
     assert np.abs(mirrored).max() < np.abs(plain).max()
+
+
+@pytest.mark.parametrize("device", ["mps", "xpu", "meta"])
+def test_unsupported_devices_are_one_line_errors(tmp_path: Path, tiny_weights: Path, device: str) -> None:
+    r = invoke("photo", write_photo_file(tmp_path / "x.png"), "-w", tiny_weights, "-r", "8", "--device", device)
+    assert r.exit_code == 1 and "is not supported" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("engine", ["auto", "torch"])
+def test_a_checkpoint_that_gives_nan_fails_the_photo_and_writes_nothing(tmp_path: Path, tiny_weights: Path, engine: str) -> None:
+    import torch
+
+    from colorize.weights import load_generator, save_checkpoint
+
+    model, _ = load_generator(tiny_weights)
+    with torch.no_grad():
+        next(p for n, p in model.named_parameters() if n.endswith("bias")).fill_(float("nan"))
+    bad = tmp_path / "nan.pt"
+    save_checkpoint(bad, model, "generator", model.cfg)
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        write_photo_file(src / f"{name}.png")
+    r = invoke("photos", src, "-o", tmp_path / "out", "-w", bad, "--engine", engine, *COMMON)
+    assert r.exit_code == 1 and "not a finite number" in r.stderr and "failed 2" in r.stderr
+    assert not (tmp_path / "out").exists() or not visible(tmp_path / "out")

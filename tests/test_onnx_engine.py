@@ -1,4 +1,6 @@
-"""The ONNX engine: same colour as PyTorch, a cache that follows the weights, and a cached run that never imports torch."""
+"""The ONNX engine (colorize/onnx_engine.py): same colour as PyTorch, a cache that follows the weights, a cached run
+that never imports torch, and a cache that is damaged, read-only or failing: one warning, a fallback to PyTorch, a
+failed export remembered, and a first export that is quiet unless asked."""
 
 from __future__ import annotations
 
@@ -24,9 +26,14 @@ from colorize.engine import EngineOptions
 from colorize.onnx_engine import OnnxBackend, onnx_colorizer
 from colorize.weights import load_generator, save_checkpoint, sha256_file
 
-from conftest import photo_array, write_photo_file
+from helpers import photo_array, write_photo_file
 
 runner = CliRunner()
+COMMON = ("-r", "8", "--device", "cpu")
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
 
 
 def _weights(path: Path, seed: int, **cfg: object) -> Path:
@@ -132,3 +139,81 @@ def test_an_unwritable_cache_falls_back_to_pytorch(tmp_path: Path, tiny_weights:
     assert (tmp_path / "p_color.png").is_file()
     r = runner.invoke(app, ["photo", str(src), "-o", str(tmp_path / "x.png"), "--weights", str(tiny_weights), "--engine", "onnx"])
     assert r.exit_code == 1 and "the ONNX cache is not writable" in r.stderr
+
+
+def _read_only(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    """`cache` on a read-only file system (the tests run as root, for whom permissions are no obstacle)."""
+    import tempfile
+
+    real_unlink, real_temp = Path.unlink, tempfile.NamedTemporaryFile
+
+    def refused(path: object) -> bool:
+        return Path(str(path)).resolve().is_relative_to(cache.resolve())
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if refused(self):
+            raise PermissionError(30, "Read-only file system", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    def temp(*args: object, dir: object = None, **kwargs: object):
+        if dir is not None and refused(dir):
+            raise PermissionError(30, "Read-only file system", str(dir))
+        return real_temp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", temp)
+
+
+def test_a_read_only_cache_with_a_damaged_export_falls_back_with_one_warning(
+        tmp_path: Path, tiny_weights: Path, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_photo_file(tmp_path / "p.png")
+    assert invoke("photo", src, "-o", tmp_path / "first.png", "-w", tiny_weights, *COMMON).exit_code == 0
+    from colorize import __version__
+    from colorize.weights import sha256_file
+
+    export = onnx_cache / f"{__version__}-{sha256_file(tiny_weights)}" / "model.onnx"
+    data = bytearray(export.read_bytes())
+    export.write_bytes(bytes(data[:1000]))
+    try:
+        _read_only(monkeypatch, onnx_cache)
+        r = invoke("photo", src, "-o", tmp_path / "second.png", "-w", tiny_weights, *COMMON)
+    finally:
+        monkeypatch.undo()
+        export.write_bytes(bytes(data))
+    assert r.exit_code == 0 and (tmp_path / "second.png").is_file()
+    warnings = [line for line in r.stderr.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "not writable" in warnings[0] and "--engine torch" in warnings[0], r.stderr
+
+
+def test_a_failed_export_is_remembered_instead_of_retried(tmp_path: Path, tiny_weights: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.export as export
+
+    monkeypatch.setenv("COLORIZE_CACHE", str(tmp_path / "cache"))
+    tries = []
+
+    def failing(*args: object, **kwargs: object):
+        tries.append(1)
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(export, "export_model", failing)
+    src = write_photo_file(tmp_path / "p.png")
+    first = invoke("photo", src, "-o", tmp_path / "a.png", "-w", tiny_weights, *COMMON)
+    second = invoke("photo", src, "-o", tmp_path / "b.png", "-w", tiny_weights, *COMMON)
+    assert first.exit_code == second.exit_code == 0 and len(tries) == 1
+    assert "ONNX export failed (the disk filled up)" in first.stderr
+    assert "failed 0.0 h ago (the disk filled up)" in second.stderr and "delete" in second.stderr
+    note = next((tmp_path / "cache").glob("*/*.failed"))
+    note.unlink()  # deleting the note tries again
+    invoke("photo", src, "-o", tmp_path / "c.png", "-w", tiny_weights, *COMMON)
+    assert len(tries) == 2
+
+
+def test_the_first_run_exports_quietly_unless_asked(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLORIZE_CACHE", str(tmp_path / "cache"))
+    src = write_photo_file(tmp_path / "p.png")
+    first = invoke("photo", src, "-o", tmp_path / "a.png", "-w", tiny_weights, *COMMON)
+    assert first.exit_code == 0 and "warning" not in first.stderr  # a second's export is no warning
+    monkeypatch.setenv("COLORIZE_CACHE", str(tmp_path / "cache2"))
+    told = runner.invoke(app, ["-v", "photo", str(src), "-o", str(tmp_path / "b.png"), "-w", str(tiny_weights), *COMMON])
+    assert "exporting it to ONNX once" in told.stderr and "exported in" in told.stderr

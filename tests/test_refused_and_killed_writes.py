@@ -1,5 +1,6 @@
 """Writes a full or read-only disk refuses, processes killed with SIGKILL, a re-prepare killed part-way, an export
-that failed: nothing half-made is ever taken as done, and every refusal is one line naming the file."""
+that failed, a link or device where an output goes (colorize/atomic.py and its callers): nothing half-made is ever
+taken as done, nothing but a regular file is ever replaced, and every refusal is one line naming the file."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from typer.testing import CliRunner
 from colorize.atomic import WriteError, atomic_write, remove_stale_temps
 from colorize.cli import app
 from colorize.corpus import is_prepared
+from colorize.errors import ColorizeError
 from colorize.shards import prepare
 
-from conftest import write_photo_file
-from test_video import make_clip
+from helpers import make_clip, write_photo_file
 
 runner = CliRunner()
 COMMON = ("-r", "8", "--device", "cpu", "--engine", "torch")
@@ -223,3 +224,18 @@ def test_a_full_disk_during_an_export_is_not_remembered_as_a_failure(tmp_path: P
     assert first.exit_code == 0 and f"cannot write it ({FULL})" in first.stderr
     invoke("photo", src, "-o", tmp_path / "b.png", "-w", tiny_weights, "--device", "cpu")
     assert len(tries) == 2 and not list((tmp_path / "cache").glob("*/*.failed"))
+
+
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_an_atomic_write_never_replaces_a_link_or_a_device(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "target.txt"
+    target.write_text("keep me")
+    path = tmp_path / "out.json"
+    if kind == "link":
+        path.symlink_to(target)
+    else:
+        os.mkfifo(path)
+    with pytest.raises(ColorizeError, match="out.json: is (a link|not a regular file)"):
+        atomic_write(path, lambda tmp: tmp.write_text("new"))
+    assert target.read_text() == "keep me" and (path.is_symlink() if kind == "link" else not path.is_file())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "target.txt"]  # no temp file left

@@ -18,7 +18,7 @@ from colorize.inference import load_colorizer
 from colorize.page_guard import PageGuard, required_token
 from colorize.serve import Session, create_app
 
-from conftest import write_photo_file
+from helpers import write_photo_file
 
 runner = CliRunner()
 

@@ -21,8 +21,7 @@ from colorize.inference import load_colorizer
 from colorize.page_guard import PageGuard
 from colorize.serve import Session, create_app
 
-from conftest import write_photo_file
-from test_hostile import huge_png_header
+from helpers import huge_png_header, write_photo_file
 
 runner = CliRunner()
 PAGE = "http://127.0.0.1:8000"

@@ -1,4 +1,5 @@
-"""The NoGAN recipe end to end on tiny models and a folder of small synthetic photos."""
+"""Training (colorize/train): the NoGAN recipe end to end on tiny models and a folder of small synthetic photos,
+stages that resume after Ctrl-C or SIGTERM."""
 
 import csv
 import json
@@ -21,12 +22,16 @@ from colorize.train import pretrain_critic, pretrain_gen
 from colorize.train.common import StageContext, StopRequest
 from colorize.weights import load_generator, read_checkpoint
 
-from conftest import at_step, interrupt, scene
+from helpers import at_step, color_folder, interrupt, scene
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "recipes" / "smoke.toml"
 TINY = {"model.arch": "tiny"}
 runner = CliRunner()
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
@@ -418,3 +423,12 @@ def test_every_stage_writes_tensorboard_scalars_and_the_gan_its_validation_sheet
             "validation/ab_mae", "validation/colorfulness", "validation/ab_diversity", "validation/green_recall"} <= tags
     sheets = gan.Images("validation/sheet")
     assert len(sheets) == len(gan.Scalars("validation/ab_mae")) >= 2 and sheets[0].width > 0
+
+
+def test_sigterm_during_training_exits_143(tmp_path: Path) -> None:
+    data = color_folder(tmp_path / "data", 6)
+    args = ["train", "pretrain-gen", "--data", data, "--run", tmp_path / "run", "--recipe", SMOKE, "--arch", "tiny",
+            "--set", "loss.perceptual=false"]
+    with at_step(2, lambda: os.kill(os.getpid(), signal.SIGTERM)):
+        r = invoke(*args)
+    assert r.exit_code == 143 and "interrupted" in r.stderr

@@ -1,6 +1,7 @@
-"""Video: streams, timing, audio, luminance, frames folders and measured flicker, on clips made here."""
+"""Film (colorize/video.py, `colorize video` and `frames`): streams, timing (variable frame rates too), audio,
+luminance, frames folders and measured flicker, on clips made here; truncated, damaged and unreadable films,
+outputs that cannot be written, and a film interrupted part-way."""
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -17,43 +18,14 @@ from colorize.temporal import FlickerMeter
 from colorize.video import colorize_video, numbered_frames
 from colorize.weights import load_generator
 
-from conftest import photo_array
+from helpers import FPS, make_clip, photo_array, write_photo_file
 
 runner = CliRunner()
-FPS = Fraction(24000, 1001)  # NTSC film rate: a rational rate must survive exactly
+COMMON = ("-r", "8", "--device", "cpu")
 
 
-def make_clip(path: Path, n: int = 12, w: int = 64, h: int = 48, audio: bool = True, noise: float = 0.0, moving: bool = True) -> Path:
-    """A clip of a (moving or static) picture, optionally with per-frame noise and a 440 Hz tone."""
-    rng = np.random.default_rng(0)
-    base = np.asarray(Image.fromarray(photo_array(h, w + 16)).convert("L").convert("RGB"))
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=FPS)
-        vs.width, vs.height = w, h
-        vs.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"
-        vs.options = {"crf": "10"}
-        a = out.add_stream("aac", rate=48000) if audio else None
-        for i in range(n):
-            shift = i if moving else 0
-            img = base[:, shift : shift + w].astype(np.float32) + rng.normal(0, noise, (h, w, 1))
-            frame = av.VideoFrame.from_ndarray(np.clip(img, 0, 255).astype(np.uint8), format="rgb24")
-            for p in vs.encode(frame):
-                out.mux(p)
-        if a is not None:
-            total = int(48000 * n / FPS)
-            t = np.arange(total) / 48000
-            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-            for start in range(0, total, 1024):
-                chunk = tone[start : start + 1024][None]
-                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
-                af.sample_rate, af.pts = 48000, start
-                for p in a.encode(af):
-                    out.mux(p)
-            for p in a.encode():
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-    return path
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
 
 
 def gray_frames(path: Path) -> list[np.ndarray]:
@@ -199,3 +171,118 @@ def test_rotation_metadata_is_kept(tmp_path: Path, colorizer: Colorizer) -> None
     colorize_video(src, tmp_path / "o.mp4", colorizer)
     with av.open(str(tmp_path / "o.mp4")) as c:
         assert next(c.decode(video=0)).rotation == written_rotation
+
+
+def vfr_clip(path: Path, n: int = 12) -> list[float]:
+    """A variable-frame-rate clip as phones make them: 33 and 100 ms spacing in a 1/90000 time base."""
+    import av
+    from fractions import Fraction
+
+    tb, t, stamps = Fraction(1, 90000), 0, []
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.time_base = tb
+        for i in range(n):
+            f = av.VideoFrame.from_ndarray(np.asarray(Image.fromarray(photo_array(48, 64, seed=i))), format="rgb24")
+            f.pts, f.time_base = t, tb
+            stamps.append(float(t * tb))
+            for p in s.encode(f):
+                out.mux(p)
+            t += 2970 if i % 2 == 0 else 9000
+        for p in s.encode():
+            out.mux(p)
+    return stamps
+
+
+def frame_times(path: Path) -> list[float]:
+    import av
+
+    with av.open(str(path)) as c:
+        return [float(f.pts * f.time_base) for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov", "mkv"])
+def test_variable_frame_rate_film_keeps_every_timestamp(tmp_path: Path, tiny_weights: Path, ext: str) -> None:
+    stamps = vfr_clip(tmp_path / "phone.mp4")
+    out = tmp_path / f"phone_color.{ext}"
+    r = invoke("video", tmp_path / "phone.mp4", "-o", out, "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 0, r.stderr
+    assert np.allclose(frame_times(out), stamps, atol=1.5e-3)  # mkv counts in milliseconds
+
+
+def test_truncated_film_keeps_what_decodes_and_says_how_much_is_missing(tmp_path: Path, tiny_weights: Path) -> None:
+    full = make_clip(tmp_path / "full.mkv", n=48, audio=False, moving=False, noise=20).read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full[: len(full) // 2])
+    out = tmp_path / "cut_color.mp4"
+    r = invoke("video", cut, "-o", out, "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 1 and "missing at the end (truncated file)" in r.stderr and str(cut) in r.stderr
+    n = len(frame_times(out))
+    assert 0 < n < 48 and f"colorized {n} frames" in r.stderr
+
+
+def test_a_corrupt_frame_mid_film_is_skipped_not_fatal(tmp_path: Path, tiny_weights: Path) -> None:
+    import av
+
+    src = tmp_path / "mid.mkv"
+    with av.open(str(src), "w") as out:  # intra-only frames, so damage to one spares the others
+        s = out.add_stream("mjpeg", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuvj420p"
+        for i in range(10):
+            f = av.VideoFrame.from_ndarray(np.asarray(Image.fromarray(photo_array(48, 64, seed=i))), format="rgb24")
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    data = bytearray(src.read_bytes())
+    starts = [i for i in range(len(data) - 3) if data[i : i + 3] == b"\xff\xd8\xff"]
+    data[starts[5] : starts[6] - 200] = bytes(starts[6] - 200 - starts[5])  # the sixth picture is wiped
+    src.write_bytes(bytes(data))
+    out = tmp_path / "mid_color.mp4"
+    r = invoke("video", src, "-o", out, "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 1 and "damaged frame(s) skipped" in r.stderr
+    assert len(frame_times(out)) == 9 and "at 0.208 s" in r.stderr
+
+
+@pytest.mark.parametrize("case", ["text", "first-frame"])
+def test_unreadable_films_are_one_line_errors(tmp_path: Path, tiny_weights: Path, case: str) -> None:
+    src = tmp_path / "film.mp4"
+    if case == "text":
+        src.write_text("this is not a film\n" * 50)
+    else:
+        data = bytearray(make_clip(tmp_path / "ok.mkv", n=6, audio=False).read_bytes())
+        start = data.find(b"\x00\x00\x01\x65")  # the first IDR slice: damage the first picture
+        data[start + 8 : start + 400] = b"\xff" * 392
+        src = tmp_path / "film.mkv"
+        src.write_bytes(bytes(data))
+    r = invoke("video", src, "-o", tmp_path / "out.mp4", "-w", tiny_weights, *COMMON)
+    assert r.exit_code != 0 and "Traceback" not in r.stderr
+    assert str(src) in r.stderr and r.stderr.strip().splitlines()[-1].startswith("colorize: error:")
+
+
+def test_film_outputs_into_an_unwritable_place_fail_before_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorize import inference
+
+    clip = make_clip(tmp_path / "c.mp4", n=4, audio=False)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setattr(inference, "load_colorizer", lambda *a, **k: pytest.fail("model loaded"))
+    for args in (["video", clip, "-o", blocker / "o.mp4"], ["video", clip, "--frames-out", blocker / "f"],
+                 ["frames", tmp_path, "-o", blocker / "f"]):
+        if args[0] == "frames":
+            write_photo_file(tmp_path / "frame_1.png")
+        r = invoke(*args, *COMMON)
+        assert r.exit_code == 1 and "cannot write outputs there" in r.stderr, args
+
+
+def test_an_interrupted_film_says_it_was_not_written(tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import colorize.video as video
+
+    def interrupted(*args: object, **kwargs: object):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(video, "colorize_video", interrupted)
+    make_clip(tmp_path / "film.mp4", n=2)
+    r = invoke("video", tmp_path / "film.mp4", "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 130 and "the unfinished film was not written" in r.stderr and "finished outputs are kept" not in r.stderr

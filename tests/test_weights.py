@@ -1,9 +1,15 @@
+"""Weights (colorize/weights.py): checkpoints that rebuild their model, checksums and manifests, half copies, the
+shipped default model and where an install finds it, and weights errors that are one line."""
+
 import json
+import os
 from pathlib import Path
 
 import pytest
 import torch
+from typer.testing import CliRunner
 
+from colorize.cli import app
 from colorize.config import ModelConfig
 from colorize.errors import WeightsError
 from colorize.models import create_generator
@@ -17,6 +23,15 @@ from colorize.weights import (
     sha256_file,
     write_manifest,
 )
+
+from helpers import write_photo_file
+
+runner = CliRunner()
+COMMON = ("-r", "8", "--device", "cpu")
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
 
 
 def test_checkpoint_round_trip_rebuilds_same_model(tiny_weights: Path) -> None:
@@ -181,3 +196,16 @@ def test_the_wheel_carries_the_default_model(tmp_path: Path) -> None:
     for suffix in (".onnx", ".json", ".pt"):
         assert f"colorize/shipped/{DEFAULT_MODEL_NAME}{suffix}" in names
     assert not any("v3" in n or "v4" in n or "v6" in n for n in names)  # the models kept for comparison stay out
+
+
+def test_weights_errors_are_one_line_without_torch_advice(tmp_path: Path, tiny_weights: Path) -> None:
+    photo = write_photo_file(tmp_path / "x.png")
+    manifest = tmp_path / "model.json"
+    manifest.write_text('{"sha256": "0"}')
+    r = invoke("photo", photo, "-w", manifest, *COMMON)
+    assert r.exit_code == 1 and "is a model manifest" in r.stderr and "model.pt" in r.stderr
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(os.urandom(2000))
+    r = invoke("photo", photo, "-w", junk, *COMMON)
+    assert r.exit_code == 1 and "not a readable colorize checkpoint" in r.stderr
+    assert "weights_only" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
