@@ -152,12 +152,21 @@ class Session:
         """What the record beside a saved output says it was made with, as `colorize photos` words it."""
         return run_settings(self.weights, req.render_factor, req.vividness, self.base.mirror)
 
+    def siblings(self, opened: OpenPhoto) -> list[Job]:
+        """The photos of a folder photo's own folder (itself included) as `colorize photos` plans them: what names
+        its result and hints file, without walking the rest of the served folder."""
+        folder = opened.source.parent
+        try:
+            jobs = plan_folder(folder, folder, recursive=False, suffix=SUFFIX, ext="auto")
+        except ColorizeError as e:  # the folder was moved, renamed or unplugged
+            raise HTTPException(404, str(e)) from None
+        return [j for j in jobs if j.error is None]
+
     def hints_file(self, opened: OpenPhoto) -> Path | None:
         """The hints file `colorize photos` would read for this folder photo now, if there is one."""
         if opened.source is None:
             return None
-        folder = [j for j in self.listing().values() if j.src.parent == opened.source.parent]
-        mine = [j for j in attach_hints(folder, opened.source.parent, None) if j.src == opened.source]
+        mine = [j for j in attach_hints(self.siblings(opened), opened.source.parent, None) if j.src == opened.source]
         return mine[0].hints.image if mine and mine[0].hints else None
 
     def load_painted(self, opened: OpenPhoto) -> None:

@@ -208,10 +208,11 @@ def save(req: RenderIn, session: SessionDep) -> Response:
     if now != opened.version or req.version not in (None, now):
         raise HTTPException(409, f"{opened.name}: it or its hints file changed since this page opened it (another "
                                  "program or tab saved it); open it again")
-    jobs = session.listing()
-    if req.photo not in jobs:
+    siblings = session.siblings(opened)
+    job = next((j for j in siblings if j.src == opened.source), None)
+    if job is None:
         raise HTTPException(404, f"{shown(req.photo)}: no longer a photo of the served folder")
-    job, own = jobs[req.photo], own_hints_path(jobs[req.photo], list(jobs.values()))
+    own = own_hints_path(job, siblings)
     if job.dst.exists() and not record_path(job.dst).is_file():
         raise HTTPException(409, f"{job.dst.name}: already there and not made by colorize; move it away to save here")
     try:
