@@ -31,7 +31,28 @@ HEADS = ("rgb", "ab_bins")
 GAN_LOSSES = ("bce", "minimax", "hinge", "wgan", "wgan-gp", "rals", "began")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # Set by training and export, carried in checkpoints; a recipe that sets them is refused.
-DERIVED = ("model.temperature", "model.chroma_gain", "model.hints", "model.hints_spread", "model.hints_wide")
+DERIVED = ("model.temperature", "model.chroma_gain", "model.hint_input")
+# The hint input kinds a generator may take, with their channels: the hint map (chroma and mask), its field spread
+# over the hinted regions, or that and the wide field (`colorize.train.hint_field`).
+HINT_INPUT_CHANNELS = {"none": 0, "points": 3, "field": 3, "wide-field": 6}
+# Checkpoints made before the one `hint_input` kind said it with three flags (`upgrade_model_config`).
+_HINT_FLAGS = ("hints", "hints_spread", "hints_wide")
+
+
+def hint_input_kind(spread: bool, wide: bool) -> str:
+    """The hint input of a hint-aware generator that sees the hints spread (`spread`), and also wide (`wide`)."""
+    return ("wide-field" if wide else "field") if spread else "points"
+
+
+def upgrade_model_config(model_config: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's `model_config` as this colorize reads it: the three hint flags older checkpoints carry
+    (`hints`, `hints_spread`, `hints_wide`) become the one `hint_input` kind."""
+    if not any(k in model_config for k in _HINT_FLAGS):
+        return model_config
+    upgraded = {k: v for k, v in model_config.items() if k not in _HINT_FLAGS}
+    hints, spread, wide = (bool(model_config.get(k)) for k in _HINT_FLAGS)
+    upgraded["hint_input"] = hint_input_kind(spread, wide) if hints else "none"
+    return upgraded
 
 
 @dataclass(frozen=True)
@@ -54,12 +75,10 @@ class ModelConfig:
     # "rgb" head: inference multiplies the predicted chroma by this (L1 regression predicts a median, paler than
     # the truth); tuned on the held-out photos at export, like the ab-bin head's temperature. 1 while training.
     chroma_gain: Rate = 1.0
-    # Colour hints (colorize/train/hint_field.py): the generator also takes a (3, S, S) hint map; `colorize train hints` fine-tunes one.
-    hints: bool = False
-    # ...and sees them spread over their regions (`colorize.train.hint_field`) rather than as points.
-    hints_spread: bool = False
-    # ...and, spread, also sees them spread wide over the photo (`hint_field(wide=True)`), for the scene's colour.
-    hints_wide: bool = False
+    # Colour hints: what the generator takes as its hint input (`colorize train hints` fine-tunes one): none, the
+    # hint map (points), the hints spread over their regions (field), or that and spread wide over the photo
+    # (wide-field), for the scene's colour (`colorize.train.hint_field`).
+    hint_input: Annotated[str, OneOf(tuple(HINT_INPUT_CHANNELS))] = "none"
 
 
 @dataclass(frozen=True)

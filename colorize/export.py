@@ -61,7 +61,7 @@ def export_model(model: nn.Module, path: Path, fmt: str, size_px: int, batch: in
     model = model.cpu().eval()
     gen = torch.Generator().manual_seed(0)
     examples = (torch.rand(batch, 1, size_px, size_px, generator=gen),)
-    if getattr(getattr(model, "cfg", None), "hints", False):
+    if getattr(getattr(model, "cfg", None), "hint_input", "none") != "none":
         examples += (torch.rand(batch, model.hint_in.in_channels, size_px, size_px, generator=gen) * 2 - 1,)
         model = _WithHints(model)
     # Tracing warns about every shape-dependent Python branch (fastai's U-Net resizes where sizes round); the

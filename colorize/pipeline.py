@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from colorize.color.ycbcr import chroma_of, merge
+from colorize.config import HINT_INPUT_CHANNELS, upgrade_model_config
 from colorize.errors import ColorizeError
 from colorize.hint_solver import solve_hints
 from colorize.hints import Hints
@@ -34,9 +35,7 @@ RENDER_UNIT_PX = 16
 # The network's total stride: it sees sides that are multiples of this, so one exported graph serves every render
 # size (fastai's U-Net resizes a decoder map where an odd encoder size rounded, a branch an export fixes).
 MODEL_STRIDE_PX = 32
-# What a hint-aware generator takes as its hint input, with its channels: none, the hint map (chroma and mask), its
-# field spread over the hinted regions, or that and the wide field (`colorize.train.hint_field`).
-HINT_INPUT_CHANNELS = {"none": 0, "points": 3, "field": 3, "wide-field": 6}
+
 
 
 @dataclass(frozen=True)
@@ -66,23 +65,16 @@ class InferenceConfig:
         `render_factor`)."""
         if isinstance(meta.get("inference"), dict):
             return cls(**meta["inference"])
-        model = meta.get("model_config") or {}
+        model = upgrade_model_config(meta.get("model_config") or {})
         ab_bins = model.get("head") == "ab_bins"
-        hint_input = hint_input_kind(bool(model.get("hints")), bool(model.get("hints_spread")), bool(model.get("hints_wide")))
         return cls(render_factor=meta.get("render_factor") or render_factor,
                    chroma_gain=1.0 if ab_bins else float(model.get("chroma_gain", 1.0)),
-                   temperature=float(model.get("temperature", 0.38)) if ab_bins else None, hint_input=hint_input)
+                   temperature=float(model.get("temperature", 0.38)) if ab_bins else None,
+                   hint_input=model.get("hint_input", "none"))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for a checkpoint, a manifest or the ONNX cache's record."""
         return asdict(self)
-
-
-def hint_input_kind(hints: bool, spread: bool, wide: bool) -> str:
-    """`InferenceConfig.hint_input` for a generator built with these `ModelConfig` hint flags."""
-    if not hints:
-        return "none"
-    return ("wide-field" if wide else "field") if spread else "points"
 
 
 class Backend(Protocol):

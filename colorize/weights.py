@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from colorize.atomic import atomic_write
-from colorize.config import ModelConfig, from_dict, to_dict
+from colorize.config import ModelConfig, from_dict, to_dict, upgrade_model_config
 from colorize.errors import ConfigError, WeightsError
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def load_generator(path: Path) -> tuple[nn.Module, dict[str, Any]]:
 
     ckpt = read_checkpoint(path, kind="generator")
     try:
-        cfg = from_dict(ModelConfig, ckpt["model_config"])
+        cfg = from_dict(ModelConfig, upgrade_model_config(ckpt["model_config"]))
     except ConfigError as e:
         raise WeightsError(f"{path}: model_config does not fit this colorize ({e})") from None
     model = create_generator(cfg, pretrained=False)

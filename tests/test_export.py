@@ -79,7 +79,7 @@ def test_a_hint_aware_model_exports_with_its_hint_input(fmt: str, tmp_path: Path
         ort = pytest.importorskip("onnxruntime")
         pytest.importorskip("onnx")
     torch.manual_seed(0)
-    model = create_generator(ModelConfig(arch="tiny", hints=True)).eval()
+    model = create_generator(ModelConfig(arch="tiny", hint_input="points")).eval()
     with torch.no_grad():
         model.hint_in.weight.fill_(0.2)  # as if fine-tuned: hints change the output
     x, hints = _input(2, 128), torch.rand(2, 3, 128, 128) * 2 - 1

@@ -33,7 +33,7 @@ def invoke(*args: object):
 def test_zero_initialised_hint_input_reproduces_the_base_model_exactly(head: str) -> None:
     torch.manual_seed(0)
     base = create_generator(ModelConfig(arch="tiny", head=head)).eval()
-    hinted = create_generator(ModelConfig(arch="tiny", head=head, hints=True)).eval()
+    hinted = create_generator(ModelConfig(arch="tiny", head=head, hint_input="points")).eval()
     missing, unexpected = hinted.load_state_dict(base.state_dict(), strict=False)
     assert set(missing) == {"hint_in.weight", "hint_in.bias"} and not unexpected
     gray = torch.rand(2, 1, 64, 64)
@@ -97,7 +97,7 @@ def _hint_model(tmp_path: Path) -> Path:
     from colorize.weights import save_checkpoint
 
     torch.manual_seed(0)
-    cfg = ModelConfig(arch="tiny", hints=True, spectral_norm=False)
+    cfg = ModelConfig(arch="tiny", hint_input="points", spectral_norm=False)
     gen = create_generator(cfg)
     with torch.no_grad():
         gen.hint_in.weight.copy_(torch.eye(3)[:, :, None, None] * 3)
@@ -210,7 +210,7 @@ def test_a_model_fine_tuned_with_hints_follows_them_and_the_stage_resumes(tmp_pa
     assert torch.load(tmp_path / "run" / "hints" / "last.pt", weights_only=True)["step"] == 50
     gen_path = hints_stage.run(cfg, ctx)  # resumes from step 50
     model, _ = load_generator(gen_path)
-    assert model.cfg.hints and model.hint_in.weight.abs().max() > 0
+    assert model.cfg.hint_input == "points" and model.hint_in.weight.abs().max() > 0
 
     # A few dozen steps teach a tiny model to follow a scribble over the whole photo; spreading sparse points over
     # a region is what the real model's longer fine-tuning learns.
@@ -247,7 +247,7 @@ def test_a_spread_input_model_is_trained_on_the_hints_field(tmp_path: Path, tiny
     cfg = load_recipe(Path(__file__).parents[1] / "recipes" / "smoke.toml", sets)
     gen_path = hints_stage.run(cfg, StageContext(tmp_path / "run", _two_color_photos(tmp_path / "toy"), device=torch.device("cpu")))
     model, _ = load_generator(gen_path)
-    assert model.cfg.hints and model.cfg.hints_spread and model.cfg.hints_wide == wide
+    assert model.cfg.hint_input == ("wide-field" if wide else "field")
     assert model.hint_in.in_channels == (6 if wide else 3)
     # Every training image's points went through the field, at the training size, with the input's luminance.
     assert len(seen) == 3 * 4 and all(s == ((3, 32, 32), (32, 32), True, wide) for s in seen)
@@ -275,10 +275,10 @@ def test_a_wide_input_model_grown_from_a_spread_one_reproduces_it_exactly(tmp_pa
     from colorize.train.hints import hint_aware
 
     torch.manual_seed(0)
-    base = create_generator(ModelConfig(arch="tiny", hints=True, hints_spread=True)).eval()
+    base = create_generator(ModelConfig(arch="tiny", hint_input="field")).eval()
     with torch.no_grad():
         base.hint_in.weight.normal_()  # what a fine-tune learned: it must be kept, not zeroed
-    grown = hint_aware(base, ModelConfig(arch="tiny", hints=True, hints_spread=True, hints_wide=True), tmp_path / "base.pt").eval()
+    grown = hint_aware(base, ModelConfig(arch="tiny", hint_input="wide-field"), tmp_path / "base.pt").eval()
     gray, field = torch.rand(2, 1, 64, 64), torch.rand(2, 6, 64, 64)
     with torch.no_grad():
         assert torch.equal(base(gray, hints=field[:, :3]), grown(gray, hints=field))
@@ -325,7 +325,7 @@ def test_the_hint_field_a_hint_aware_model_trains_on_stops_at_an_edge() -> None:
     hint_map[:2, 31:34, 19:22] = 2 * chroma_of(np.asarray([0x20, 0x50, 0xC0]) / 255)[:, None, None]
     hint_map[2, 31:34, 19:22] = 1
 
-    # What a `hints_spread` model sees: the hints spread over their region, as colour times confidence and the
+    # What a `field` model sees: the hints spread over their region, as colour times confidence and the
     # confidence.
     field = hint_field(hint_map, luma)
     assert field.shape == hint_map.shape and field.dtype == np.float32
@@ -334,7 +334,7 @@ def test_the_hint_field_a_hint_aware_model_trains_on_stops_at_an_edge() -> None:
     np.testing.assert_allclose(field[:2, 32, 30] / field[2, 32, 30], hint_map[:2, 32, 20], atol=1e-3)  # one hint: its colour
     assert not hint_field(np.zeros((3, size, size), np.float32), luma).any()  # no hints: zeros, as for the points
 
-    # A `hints_wide` model also sees the same colour spread over the photo, slowed but not stopped by the edge.
+    # A `wide-field` model also sees the same colour spread over the photo, slowed but not stopped by the edge.
     wide = hint_field(hint_map, luma, wide=True)
     assert wide.shape == (6, size, size) and np.array_equal(wide[:3], field)
     assert wide[5, 0, 0] > 0.5 and wide[5, 32, 45] > 10 * field[2, 32, 45] and wide[5, 32, 45] < wide[5, 32, 30]
@@ -348,7 +348,7 @@ def test_retuning_the_decoding_of_a_hint_aware_model_keeps_its_hint_inputs(tmp_p
     from colorize.pipeline import InferenceConfig
     from colorize.train.recipe import CHROMA_GAINS, tune_decoding
 
-    cfg = ModelConfig(arch="tiny", hints=True, hints_spread=True)
+    cfg = ModelConfig(arch="tiny", hint_input="field")
     model = create_generator(cfg).eval()
     ctx = StageContext(run_dir=tmp_path, data_dir=_two_color_photos(tmp_path / "p"), device=torch.device("cpu"))
     untuned = InferenceConfig(render_factor=7, hint_input="field")

@@ -42,7 +42,7 @@ def _weights(path: Path, seed: int, **cfg: object) -> Path:
     model = create_generator(config)
     with torch.no_grad():
         model.train()(torch.rand(4, 1, 64, 64))  # settle BatchNorm statistics
-        if config.hints:  # hints visibly matter; a wide field's channels mix in
+        if config.hint_input != "none":  # hints visibly matter; a wide field's channels mix in
             model.hint_in.weight.copy_(torch.eye(3, model.hint_in.in_channels)[:, :, None, None] * 3)
             model.hint_in.weight[:, 3:] = 1.0
     save_checkpoint(path, model, "generator", config, render_factor=7)
@@ -54,11 +54,9 @@ def _torch_colorizer(weights: Path, **kwargs: object) -> Colorizer:
     return torch_colorizer(model, "cpu", render_factor=7, batch_size=2, fp32=True, **kwargs)
 
 
-@pytest.mark.parametrize(("vividness", "hints_spread", "hints_wide"), [(1.0, False, False), (1.6, False, False), (1.0, True, False),
-                                                                      (1.0, True, True)])
-def test_onnx_color_equals_pytorch_color_with_and_without_hints(tmp_path: Path, vividness: float, hints_spread: bool,
-                                                                  hints_wide: bool) -> None:
-    weights = _weights(tmp_path / "h.pt", seed=1, hints=True, hints_spread=hints_spread, hints_wide=hints_wide, chroma_gain=1.3)
+@pytest.mark.parametrize(("vividness", "hint_input"), [(1.0, "points"), (1.6, "points"), (1.0, "field"), (1.0, "wide-field")])
+def test_onnx_color_equals_pytorch_color_with_and_without_hints(tmp_path: Path, vividness: float, hint_input: str) -> None:
+    weights = _weights(tmp_path / "h.pt", seed=1, hint_input=hint_input, chroma_gain=1.3)
     grays = [photo_array(48, 64, seed=0).mean(2).astype(np.uint8), photo_array(90, 40, seed=1).mean(2).astype(np.uint8)]
     hints = [Hints((PointHint.parse("20,20=#2050c0"),)), None]
     fast = onnx_colorizer(EngineOptions(weights, "cpu", "onnx", None, 2, vividness=vividness))

@@ -13,6 +13,7 @@ from colorize.cli import app
 from colorize.config import ModelConfig
 from colorize.errors import WeightsError
 from colorize.models import create_generator
+from colorize.pipeline import InferenceConfig
 from colorize.weights import (
     DEFAULT_MODEL_NAME,
     load_generator,
@@ -42,9 +43,27 @@ def test_checkpoint_round_trip_rebuilds_same_model(tiny_weights: Path) -> None:
         assert torch.equal(model(x), again(x))
     assert meta["model_config"] == meta2["model_config"] == {
         "arch": "tiny", "self_attention": True, "blur": True, "spectral_norm": True, "head": "rgb", "temperature": 0.38,
-        "chroma_gain": 1.0, "hints": False, "hints_spread": False, "hints_wide": False,
+        "chroma_gain": 1.0, "hint_input": "none",
     }
     assert meta["kind"] == "generator" and meta["stage"] == "test"
+
+
+@pytest.mark.parametrize(("flags", "kind"), [((False, False, False), "none"), ((True, False, False), "points"),
+                                             ((True, True, False), "field"), ((True, True, True), "wide-field")])
+def test_a_checkpoint_with_the_old_hint_flags_loads_as_its_hint_input_kind(tmp_path: Path, flags: tuple[bool, ...],
+                                                                          kind: str) -> None:
+    model = create_generator(ModelConfig(arch="tiny", hint_input=kind)).eval()
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, model, kind="generator", model_config=ModelConfig(arch="tiny", hint_input=kind))
+    old = torch.load(path, weights_only=True)
+    old["model_config"] = {**{k: v for k, v in old["model_config"].items() if k != "hint_input"},
+                           **dict(zip(("hints", "hints_spread", "hints_wide"), flags))}  # as checkpoints before it
+    torch.save(old, path)
+    loaded, meta = load_generator(path)
+    assert loaded.cfg.hint_input == kind and InferenceConfig.from_checkpoint(meta).hint_input == kind
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
 
 
 def test_checkpoint_alone_rebuilds_non_default_architecture(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from torch import nn
 from colorize.color.tensors import ab_bins, annealed_mean, gray_to_lightness, lab_to_rgb
 from colorize.config import HEADS, ModelConfig
 from colorize.errors import ConfigError
-from colorize.pipeline import HINT_INPUT_CHANNELS, hint_input_kind
+from colorize.config import HINT_INPUT_CHANNELS
 from colorize.models.encoders import create_encoder, encoder_spec
 
 with warnings.catch_warnings():
@@ -35,7 +35,7 @@ class Generator(nn.Module):
     With `head = "ab_bins"` the U-Net predicts logits over quantised ab bins (`logits`), and the forward pass
     decodes them by the annealed mean onto the input's lightness, so everything downstream still sees RGB.
 
-    With `hints`, a (B, C, H, W) hint input (chroma + mask, or with `hints_spread` those spread over their regions:
+    With a `hint_input`, a (B, C, H, W) hint input (chroma + mask, or with `field` those spread over their regions:
     `colorize.train.hint_field`) is projected by a zero-initialised 1x1 convolution and added to the
     encoder's input, which is the gray photo repeated as RGB: the ImageNet encoder reads a hint as colour painted on
     the photo. Projecting into the input, rather than widening the encoder's first
@@ -65,11 +65,9 @@ class Generator(nn.Module):
         # autocast simple and avoid fastai's per-op dispatch overhead.
         if type(self.unet.layers[-1]).__name__ == "ToTensorBase":
             self.unet.layers = self.unet.layers[:-1]
-        if cfg.hints_wide and not (cfg.hints and cfg.hints_spread):
-            raise ConfigError("model.hints_wide needs model.hints and model.hints_spread")
         self.hint_in = None
-        if cfg.hints:
-            self.hint_in = nn.Conv2d(HINT_INPUT_CHANNELS[hint_input_kind(True, cfg.hints_spread, cfg.hints_wide)], 3, kernel_size=1)
+        if cfg.hint_input != "none":
+            self.hint_in = nn.Conv2d(HINT_INPUT_CHANNELS[cfg.hint_input], 3, kernel_size=1)
             nn.init.zeros_(self.hint_in.weight)
             nn.init.zeros_(self.hint_in.bias)
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)

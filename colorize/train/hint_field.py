@@ -30,7 +30,7 @@ def hint_field(hint_map: np.ndarray, luma: np.ndarray, wide: bool = False) -> np
     chroma times its confidence, and the confidence (1 at a hint, falling to 0 far from every hint or past an edge);
     with `wide`, three more channels holding the same spread at WIDE_SIGMA and WIDE_LUMA_SIGMA.
 
-    What a model built with `hints_spread` sees instead of the points: from a handful of points a fine-tuned
+    What a model whose `hint_input` is `field` sees instead of the points: from a handful of points a fine-tuned
     network learns little in a few thousand steps (docs/experiments/2026-11-30-models-v3-to-v7.md), while a field covering the hinted regions
     reaches the decoder's last layers, which also see the U-Net's input, and only has to be trusted or not. No
     hints give zeros, as for the points, so a zero-initialised projection still leaves the base model as it was.

@@ -18,13 +18,13 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from colorize.config import HintsConfig, ModelConfig, RecipeConfig, to_dict
+from colorize.config import HintsConfig, ModelConfig, RecipeConfig, hint_input_kind, to_dict
 from colorize.data import CrappifiedPhotos, StepBatches, step_loader, training_photos, validation_pairs, validation_photos
 from colorize.errors import ConfigError, WeightsError
 from colorize.hint_sampling import sample_point_hints
 from colorize.train.hint_field import HINT_CHANNELS, hint_field
 from colorize.color.tensors import rgb_to_chroma
-from colorize.pipeline import InferenceConfig, hint_input_kind, render_factor_for
+from colorize.pipeline import InferenceConfig, render_factor_for
 from colorize.losses import Objective
 from colorize.losses.color import ab_prior
 from colorize.losses.objective import needs_prior
@@ -105,7 +105,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
     base_model, meta = load_generator(base)
     if hc.wide_input and not hc.spread_input:
         raise ConfigError("hints.wide_input needs hints.spread_input")
-    model_cfg = dataclasses.replace(base_model.cfg, hints=True, hints_spread=hc.spread_input, hints_wide=hc.wide_input)
+    model_cfg = dataclasses.replace(base_model.cfg, hint_input=hint_input_kind(hc.spread_input, hc.wide_input))
     torch.manual_seed(cfg.data.seed)
     gen = hint_aware(base_model, model_cfg, base)
     num = Numerics.for_stage(cfg.train, ctx.device)
@@ -148,7 +148,7 @@ def run(cfg: RecipeConfig, ctx: StageContext) -> Path:
             stop_request.honour()
     if ctx.is_main:
         inference = dataclasses.replace(InferenceConfig.from_checkpoint(meta, render_factor_for(hc.size_px)),
-                                        hint_input=hint_input_kind(True, hc.spread_input, hc.wide_input))
+                                        hint_input=hint_input_kind(hc.spread_input, hc.wide_input))
         save_checkpoint(out / "gen.pt", unwrap(gen), "generator", model_cfg, step=hc.steps, stage=NAME, config=to_dict(cfg),
                         inference=inference.to_dict(),
                         ab_prior=None if prior is None else torch.from_numpy(prior))
