@@ -9,10 +9,11 @@ the scripts alike, on onnxruntime where it can run the model (CPU; no PyTorch ne
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from colorize.errors import ColorizeError
+from colorize.errors import ColorizeError, WeightsError
 from colorize.pipeline import Colorizer
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,15 @@ class EngineOptions:
     mirror: bool = True
 
     def __post_init__(self) -> None:
+        """Mistakes any install can name, before one without PyTorch would blame its absence."""
         if self.engine not in ENGINES:
             raise ColorizeError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ColorizeError(f"device {self.device!r} is not supported (colorize runs on CPU and CUDA); use auto, cpu, "
+                                "cuda or cuda:N")
+        if self.weights is not None and not Path(self.weights).is_file():
+            raise WeightsError(f"{self.weights}: {'is a folder, not' if Path(self.weights).is_dir() else 'no such'} "
+                               "weights file (e.g. RUN/final.pt from colorize train)")
 
 
 def open_colorizer(options: EngineOptions) -> Colorizer:

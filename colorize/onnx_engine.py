@@ -29,7 +29,7 @@ from colorize import __version__
 from colorize.atomic import WriteError, atomic_write, check_writable, remove_stale_temps
 from colorize.engine import EngineOptions
 from colorize.errors import ColorizeError
-from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig, stride_multiple
+from colorize.pipeline import RENDER_UNIT_PX, Colorizer, InferenceConfig, RenderTooLarge, stride_multiple
 from colorize.weights import read_manifest, resolve_weights, sha256_file, verify_file
 
 
@@ -42,6 +42,10 @@ MAX_EXPORT_DIFF = 1e-3
 FAILURE_MEMORY_S = 24 * 3600
 # A temp file of an export this old was left by a killed process (an export takes about a minute), not one running now.
 STALE_EXPORT_S = 3600
+# Memory one photo takes in the network, per (side in px)^4: the self-attention at 1/8 of the side compares every
+# position with every other, (S/8)^4 float32 values (0.8 GB at render factor 60, 960 px), and the run's peak was
+# measured at about 3.5 to 4.5 times that on onnxruntime 1.32 (2.9-3.7 GB a photo at factor 60).
+RENDER_BYTES_PER_PX4 = 5 * 4 / 8**4
 # One export per model serves every render size (`colorize.export`).
 EXPORT_NAME = "model.onnx"
 
@@ -76,20 +80,46 @@ def cuda_possible() -> bool:
 
 
 class OnnxBackend:
-    """Runs an exported generator (`colorize.export`) under onnxruntime on CPU."""
+    """Runs an exported generator (`colorize.export`) under onnxruntime on CPU, in batches that fit in memory."""
 
     def __init__(self, onnx_path: Path) -> None:
         import onnxruntime
 
-        self.session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        # Without the arena, memory a large render took goes back to the system (the page lives on after it).
+        options.enable_cpu_mem_arena = False
+        self.session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.description = "cpu (onnxruntime)"
         self.takes_temperature = False  # an ab-bin model's temperature is baked into the graph
+        self.budget = memory_budget()
 
     def run(self, luma: np.ndarray, hints: np.ndarray | None, temperature: float | None) -> np.ndarray:
         """(B, 1, S, S) luminance [+ (B, C, S, S) hints] -> (B, 3, S, S) RGB; an ab-bin model's temperature is
-        baked into the graph (`onnx_colorizer` hands other temperatures to PyTorch)."""
-        feeds = {"luminance": luma} if hints is None else {"luminance": luma, "hints": hints}
-        return self.session.run(None, feeds)[0]
+        baked into the graph (`onnx_colorizer` hands other temperatures to PyTorch). Split into batches that fit
+        the memory budget; where even one photo does not fit, `RenderTooLarge` (the pipeline lowers the factor)."""
+        per_photo = RENDER_BYTES_PER_PX4 * luma.shape[-1] ** 4
+        if per_photo > self.budget:
+            raise RenderTooLarge(f"one photo at {luma.shape[-1]} px needs ~{per_photo / 2**30:.1f} GB, over this "
+                                 f"machine's budget of {self.budget / 2**30:.1f} GB")
+        step = max(1, int(self.budget // per_photo))
+        out = []
+        for i in range(0, len(luma), step):
+            feeds = {"luminance": luma[i : i + step]} | ({} if hints is None else {"hints": hints[i : i + step]})
+            try:
+                out.append(self.session.run(None, feeds)[0])
+            except Exception as e:  # onnxruntime raises its own types; only a failed allocation means "too large"
+                if "allocate" not in str(e).lower():
+                    raise
+                raise RenderTooLarge(f"out of memory at {luma.shape[-1]} px") from None
+        return np.concatenate(out)
+
+
+def memory_budget() -> int:
+    """Bytes a batch may take: a quarter of this machine's memory (the rest for the photos, the page, the system)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return 4 * 2**30
 
 
 def onnx_colorizer(options: EngineOptions) -> Colorizer | None:

@@ -79,13 +79,13 @@ def write_record(job: Job, digest: str) -> None:
     atomic_write(record_path(job.dst), lambda tmp: tmp.write_text(digest + "\n"))
 
 
-def _made_from_else(job: Job, digest: str) -> bool:
-    """Whether `job`'s existing output records other inputs or settings than `digest` (no record: made by an older
-    colorize or written by hand, so kept)."""
+def _record_of(job: Job) -> str | None:
+    """What `job`'s existing output records it was made from (`fingerprint`, or `PENDING`); None where it has no
+    record: colorize did not make it."""
     try:
-        return record_path(job.dst).read_text().strip() != digest
+        return record_path(job.dst).read_text().strip()
     except OSError:
-        return False
+        return None
 
 
 def remove_stale_temps(jobs: Sequence[Job]) -> int:
@@ -149,7 +149,14 @@ def _to_do(jobs: Sequence[Job], overwrite: bool, settings: str, summary: Summary
             continue
         digest = fingerprint(job, settings)
         if job.dst.exists() and not overwrite:
-            if not _made_from_else(job, digest):
+            record = _record_of(job)
+            if record is None:  # not colorize's: a file of the user's that only has a result's name
+                reason = f"{job.dst} is already there and not made by colorize; move it away, or --overwrite to replace it"
+                log.error("%s: %s", job.src, reason)
+                summary.failed.append((job.src, reason))
+                progress(1)
+                continue
+            if record == digest:
                 summary.skipped.append(job.dst)
                 progress(1)
                 continue

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import secrets
+import socket
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
@@ -305,4 +306,15 @@ def _painted(opened: OpenPhoto) -> dict:
 
 def ensure_folder(folder: Path | None) -> None:
     if folder is not None and not folder.is_dir():
-        raise ColorizeError(f"{folder}: no such folder")
+        raise ColorizeError(f"{folder}: is a file; give the folder of photos to serve, or none to open photos in the page"
+                            if folder.exists() else f"{folder}: no such folder")
+
+
+def check_port(host: str, port: int) -> None:
+    """One line before the model loads, where the address cannot be listened on (another server has the port)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise ColorizeError(f"{host}:{port}: cannot listen there ({e.strerror or e}); choose another --port") from None

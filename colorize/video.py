@@ -24,20 +24,14 @@ from typing import Callable, Iterator
 import numpy as np
 
 from colorize.atomic import atomic_write, remove_stale_temps
-from colorize.errors import BadInputError, ColorizeError
+from colorize.errors import ColorizeError
+from colorize.film_files import COPYABLE_AUDIO, check_output, display_rotation, ffmpeg_reason, open_film
 from colorize.images import PHOTO_SUFFIXES
 from colorize.pipeline import Colorizer
 from colorize.temporal import ChromaStabilizer, FlickerMeter
 
 log = logging.getLogger(__name__)
 
-# Output container -> audio codecs it can hold as they are; anything else is re-encoded to AAC.
-_COPYABLE_AUDIO = {
-    ".mp4": {"aac", "mp3", "alac", "ac3", "opus"},
-    ".mov": {"aac", "mp3", "alac", "ac3", "pcm_s16le", "pcm_s24le"},
-    ".mkv": {"aac", "mp3", "alac", "ac3", "opus", "vorbis", "flac", "pcm_s16le", "pcm_s24le"},
-}
-VIDEO_SUFFIXES = set(_COPYABLE_AUDIO)
 _EVEN_ONLY = {"libx264", "libx265"}
 _ENCODER_OPTIONS: dict[str, Callable[[int], dict[str, str]]] = {
     "libx264": lambda crf: {"crf": str(crf), "preset": "medium"},
@@ -123,33 +117,6 @@ class FrameColorizer:
         return done
 
 
-def check_film(path: Path) -> None:
-    """Raise BadInputError (one line naming the file) unless `path` is a film this module can read: before a model
-    is loaded for it."""
-    _open_input(path).close()
-
-
-def _open_input(path: Path):  # -> av.container.InputContainer
-    import av
-
-    if not path.is_file():
-        raise BadInputError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise BadInputError(f"{path}: empty file (0 bytes)")
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, UnicodeDecodeError) as e:
-        raise BadInputError(f"{path}: not a readable video ({getattr(e, 'strerror', None) or e})") from None
-    if container.format.name == "image2" or container.format.name.endswith("_pipe"):  # FFmpeg's still-image readers
-        container.close()
-        raise BadInputError(f"{path}: is a still photo, not a film; use colorize photo {path}")
-    if not container.streams.video:
-        container.close()
-        kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
-        raise BadInputError(f"{path}: has no video stream ({kinds}); nothing to colorize")
-    return container
-
-
 class _Transcoder:
     """One pass over a film: demux, colorize the video frames in order, encode them with their own timestamps into
     `out` (or only as PNGs into `frames_out`), and carry the audio across (copied, or re-encoded to AAC)."""
@@ -176,13 +143,13 @@ class _Transcoder:
         # 1/fps, variable-frame-rate film (phones) rounds onto the average rate and collides.
         vout.time_base = vout.codec_context.time_base = vin.time_base
         vout.options = _ENCODER_OPTIONS.get(codec, lambda q: {})(crf)
-        rotation = _display_rotation(self.src)
+        rotation = display_rotation(self.src)
         if rotation:
             vout.set_display_rotation(rotation)
         self.vout = vout
         if ain is None:
             return
-        if ain.codec_context.name in _COPYABLE_AUDIO[dst.suffix.lower()]:
+        if ain.codec_context.name in COPYABLE_AUDIO[dst.suffix.lower()]:
             self.aout, self.audio_note = out.add_stream_from_template(ain), f"{ain.codec_context.name} (copied)"
             return
         rate = ain.codec_context.sample_rate
@@ -233,7 +200,7 @@ class _Transcoder:
                 return [(vf.to_ndarray(format="gray"), (vf.pts, vf.time_base)) for vf in packet.decode()]
         except av.error.FFmpegError as e:
             at = float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else float("nan")
-            log.warning("%s: frame at %.3f s cannot be decoded (%s); skipped", self.src, at, e)
+            log.warning("%s: frame at %.3f s cannot be decoded (%s); skipped", self.src, at, ffmpeg_reason(e))
             self.skipped_at.append(round(at, 3))
             return []
 
@@ -270,12 +237,9 @@ def colorize_video(
     """Colorize `src` into `dst` (written atomically) and/or numbered PNGs in `frames_out`."""
     import av
 
-    if dst is not None and dst.suffix.lower() not in VIDEO_SUFFIXES:
-        raise ColorizeError(f"{dst}: output must be one of {', '.join(sorted(VIDEO_SUFFIXES))}")
-    if dst is not None and dst.resolve() == src.resolve():
-        raise ColorizeError(f"{src}: the output would overwrite the input; choose another -o")
+    check_output(src, dst)
     t0 = time.perf_counter()
-    inp = _open_input(src)
+    inp = open_film(src)
     vin = inp.streams.video[0]
     vin.thread_type = "AUTO"
     fps = vin.average_rate or vin.guessed_rate or Fraction(25)
@@ -296,7 +260,7 @@ def colorize_video(
     try:
         job.run() if dst is None else atomic_write(dst, write)
     except av.error.FFmpegError as e:
-        raise ColorizeError(f"{src}: encoding failed ({e}); try another --codec or output container") from None
+        raise ColorizeError(f"{src}: encoding failed ({ffmpeg_reason(e)}); try another --codec or output container") from None
     finally:
         inp.close()
     seconds = time.perf_counter() - t0
@@ -313,19 +277,6 @@ def colorize_video(
         flicker_output=round(frames.out_meter.value, 4) if frames.out_meter else None,
         stage_seconds={k: round(v, 3) for k, v in frames.clock.seconds.items()} if measure else None,
     )
-
-
-def _display_rotation(src: Path) -> float:
-    """The display-matrix rotation of the first frame (phone videos), read before the output's header is written."""
-    import av
-
-    try:
-        with av.open(str(src)) as probe:
-            for frame in probe.decode(video=0):
-                return float(frame.rotation or 0)
-    except av.error.FFmpegError as e:
-        raise BadInputError(f"{src}: cannot decode its first frame ({e})") from None
-    return 0.0
 
 
 def _format_for(dst: Path) -> str:

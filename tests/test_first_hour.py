@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from colorize.cli import app, hoist_global_flags
 
-from helpers import visible, write_photo_file
+from helpers import make_clip, visible, write_photo_file
 
 runner = CliRunner()
 COMMON = ("-r", "8", "--device", "cpu", "--engine", "torch")
@@ -167,3 +167,79 @@ def test_an_unreadable_film_is_named_without_library_noise(tmp_path: Path, tiny_
     r = invoke("video", junk, "-o", tmp_path / "out.mp4", "-w", tiny_weights, *COMMON)
     assert r.exit_code == 1 and f"{junk}: not a readable video (Invalid data found when processing input)" in r.stderr
     assert "Errno" not in r.stderr
+
+
+def test_a_render_too_large_for_memory_is_lowered_not_killed() -> None:
+    from colorize.engine import EngineOptions, open_colorizer
+
+    colorizer = open_colorizer(EngineOptions(device="cpu", render_factor=20, mirror=False))
+    colorizer.backend.budget = 20 * 2**20  # 20 MB: 320 px (factor 20) needs ~50 MB, 240 px ~16 MB
+    rgb = colorizer.colorize([np.full((60, 80), 120, np.uint8)])[0]
+    assert rgb.shape == (60, 80, 3)  # made at a lower factor, with a warning, instead of exhausting the machine
+
+
+def test_an_options_value_is_never_taken_for_a_global_flag() -> None:
+    assert hoist_global_flags(["photo", "a.jpg", "--suffix", "-q", "-v"]) == ["-v", "photo", "a.jpg", "--suffix", "-q"]
+    assert hoist_global_flags(["photos", "d", "-o", "-q"]) == ["photos", "d", "-o", "-q"]
+
+
+def test_a_usage_mistake_is_one_line() -> None:
+    for args, words in ((["photo"], "Missing argument 'PHOTO'"), (["photos", "x", "-o", "y", "-r", "6"], "--render-factor"),
+                        (["nosuch"], "No such command")):
+        r = subprocess.run([sys.executable, "-m", "colorize", *args], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("colorize: error:"), r.stderr
+        assert words in r.stderr
+
+
+def test_what_is_not_a_film_is_named_before_any_model_loads(tmp_path: Path, monkeypatch) -> None:
+    import av
+
+    import colorize.engine
+
+    monkeypatch.setattr(colorize.engine, "open_colorizer", lambda options: (_ for _ in ()).throw(AssertionError("loaded")))
+    audio = tmp_path / "song.m4a"
+    with av.open(str(audio), "w") as out:
+        stream = out.add_stream("aac", rate=44100)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 44100, 0
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(tmp_path / "still.gif")
+    clip = make_clip(tmp_path / "clip.mp4", n=3)
+    for args, words in (([audio], "has no video stream (audio)"), ([tmp_path / "still.gif"], "is a still photo"),
+                        ([clip, "--codec", "nonsense"], "--codec nonsense: no such encoder"),
+                        ([clip, "--codec", "pcm_s16le"], "an audio encoder"), ([clip, "-o", tmp_path / "x.gif"], "output must be"),
+                        ([tmp_path], "is a folder; for a folder of frames use colorize frames")):
+        r = invoke("video", *args)
+        assert r.exit_code == 1 and words in r.stderr, r.stderr
+    for options, words in ((["-w", tmp_path / "nothere.pt"], "nothere.pt: no such weights file"),
+                           (["--device", "gpu"], "device 'gpu' is not supported")):
+        r = invoke("photo", write_photo_file(tmp_path / "p.png"), *options)
+        assert r.exit_code == 1 and words in r.stderr and "pip install" not in r.stderr, r.stderr
+
+
+def test_a_contact_sheet_and_a_users_result_named_file_are_not_taken_for_results(tmp_path: Path, tiny_weights: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    write_photo_file(album / "a.png", seed=1)
+    for _ in range(2):
+        r = invoke("photos", album, "-o", album, "-w", tiny_weights, *COMMON, "--sheet", album / "sheet.png")
+        assert r.exit_code == 0
+    assert visible(album) == ["a.png", "a_color.png", "sheet.png"]  # the sheet is not coloured on the rerun
+    write_photo_file(album / "b.png", seed=2)
+    write_photo_file(album / "b_color.png", seed=3)  # the user's own, with a result's name and no record
+    r = invoke("photos", album, "-o", album, "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 1 and "b_color.png is already there and not made by colorize" in r.stderr
+
+
+def test_serve_on_a_busy_port_says_so_before_loading_the_model() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = invoke("serve", "--no-browser", "--port", port)
+    assert r.exit_code == 1 and f"127.0.0.1:{port}: cannot listen there" in r.stderr

@@ -232,13 +232,16 @@ def progress_bar(total: int | None, unit: str) -> Iterator[Progress]:
 
 
 def write_sheet(path: Path, rows: list, col_labels: tuple[str, ...] = ("before", "after")) -> None:
-    """`rows` of (name, image, image, ...) as a contact sheet PNG at `path`."""
+    """`rows` of (name, image, image, ...) as a contact sheet PNG at `path`, recorded as colorize's own output (so a
+    later run over its folder does not take it for a photo)."""
     from PIL import Image
 
     from colorize.atomic import atomic_write
+    from colorize.plan import record_path
     from colorize.sheets import contact_sheet
 
     grid = contact_sheet([images for _, *images in rows], col_labels=col_labels, row_labels=[name for name, *_ in rows])
     replacing = path.exists()
+    atomic_write(record_path(path), lambda tmp: tmp.write_text("contact sheet\n"))
     atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
     say(f"contact sheet: {path}" + (" (replaced the file that was there)" if replacing else ""))

@@ -39,11 +39,12 @@ def video(
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
     from colorize.engine import EngineOptions, open_colorizer
-    from colorize.video import check_film, colorize_video, report_json
+    from colorize.film_files import check_film
+    from colorize.video import colorize_video, report_json
 
-    check_film(src)
     if out is None and frames_out is None:
         out = src.with_name(f"{src.stem}_color.mp4")
+    check_film(src, out, codec)
     if out is not None and out.exists() and not overwrite:
         say(f"{out} exists; skipped (use --overwrite to redo it)")
         return

@@ -32,9 +32,10 @@ def serve(
 
     from colorize.engine import EngineOptions, open_colorizer
     from colorize.page_guard import PageGuard, required_token
-    from colorize.serve import Session, create_app, ensure_folder
+    from colorize.serve import Session, check_port, create_app, ensure_folder
 
     ensure_folder(folder)
+    check_port(host, port)
     token = required_token(host, token)
     session = Session(folder, open_colorizer(EngineOptions(weights, device, engine.value, mirror=mirror)), max_megapixels,
                       weights=weights)
