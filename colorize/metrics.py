@@ -3,6 +3,10 @@
 - psnr: RGB PSNR in dB (higher is better), capped at the 8-bit quantisation limit (MSE 1/12, 58.9 dB) so that an
   exact match (a gray photo against its own gray) cannot dominate a mean with an unbounded value.
 - ab_mae: mean absolute error of CIELAB a*, b* (lower is better): chroma error with luminance factored out.
+- ab_mae_edges: the same within a few pixels of the photo's strong edges, where colour computed at low resolution
+  leaves halos (a pale band around a head against the sky).
+- worse_share, better_share (scored with hints): the shares of pixels whose a*b* error true-colour hints raised, or
+  lowered, by more than 10 (|a*| + |b*|): hints that leak past an object's edge make pixels worse.
 - colorfulness: Hasler & Süsstrunk (2003) on 0..255 RGB; its gap to the real photos' tells washed-out (too low)
   from garish (too high) results.
 - ab_mae_gray: the ab error of the gray image itself (no colour at all): a colorization worse than this on
@@ -22,12 +26,18 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import cv2
 import numpy as np
 
-from colorize.color.ycbcr import SECTOR_NAMES, hue_sector, lab_ab
+from colorize.color.ycbcr import SECTOR_NAMES, hue_sector, lab_ab, to_gray
 
 
 _MSE_FLOOR = 1 / 12  # variance of uniform rounding to integer levels
+# A pixel is made worse (better) by hints where its |a*| + |b*| error grows (falls) by more than this.
+HINT_EFFECT_AB = 10.0
+# A strong edge: a luminance step of at least this many levels (0..255) across 2 px; its band reaches this far.
+EDGE_STEP = 24.0
+EDGE_BAND_PX = 6
 
 
 def psnr(pred: np.ndarray, real: np.ndarray) -> float:
@@ -39,6 +49,35 @@ def psnr(pred: np.ndarray, real: np.ndarray) -> float:
 def ab_mae(pred: np.ndarray, real: np.ndarray) -> float:
     """Mean absolute CIELAB a*b* error."""
     return float(np.abs(lab_ab(pred) - lab_ab(real)).mean())
+
+
+def ab_error_map(pred: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """(H, W) CIELAB |a* difference| + |b* difference| of each pixel."""
+    return np.abs(lab_ab(pred) - lab_ab(real)).sum(axis=-1)
+
+
+def hint_effect(plain: np.ndarray, hinted: np.ndarray, real: np.ndarray) -> tuple[float, float]:
+    """(worse, better): the shares of pixels whose |a*| + |b*| error hints raised, and lowered, by more than
+    HINT_EFFECT_AB: true hints that leak into a neighbouring object of another colour make pixels worse."""
+    change = ab_error_map(hinted, real) - ab_error_map(plain, real)
+    return float((change > HINT_EFFECT_AB).mean()), float((change < -HINT_EFFECT_AB).mean())
+
+
+def ab_mae_edges(pred: np.ndarray, real: np.ndarray) -> float:
+    """Mean absolute CIELAB a*b* error within EDGE_BAND_PX of the photo's strong edges (luminance steps of at least
+    EDGE_STEP levels across 2 px): where colour laid on at low resolution leaves halos. NaN for a photo without."""
+    gray = to_gray(real).astype(np.float32)
+    step = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)) / 4
+    size = 2 * EDGE_BAND_PX + 1
+    band = cv2.dilate((step >= EDGE_STEP).astype(np.uint8), np.ones((size, size), np.uint8)) > 0
+    if not band.any():
+        return float("nan")
+    return float((ab_error_map(pred, real)[band] / 2).mean())
+
+
+def _finite_mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def colorfulness(rgb: np.ndarray) -> float:
@@ -80,6 +119,7 @@ def evaluate(preds: Sequence[np.ndarray], reals: Sequence[np.ndarray]) -> dict[s
     out = {
         "psnr": float(np.mean([psnr(p, r) for p, r in zip(preds, reals)])),
         "ab_mae": float(np.mean([ab_mae(p, r) for p, r in zip(preds, reals)])),
+        "ab_mae_edges": _finite_mean([ab_mae_edges(p, r) for p, r in zip(preds, reals)]),
         "ab_mae_gray": float(np.mean([np.abs(lab_ab(r)).mean() for r in reals])),
         "colorfulness": cf_pred,
         "colorfulness_real": cf_real,

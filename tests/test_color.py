@@ -179,3 +179,32 @@ def test_coverage_counts_a_colour_never_painted_as_zero_recall() -> None:
     assert c["green_share_real"] == 0.5 and c["green_share"] == 0.0 and c["green_recall"] == 0.0
     assert c["blue_recall"] == 1.0 and c["yellow_share"] == 0.5  # beige reads as a pale yellow
     assert coverage([real], [real])["green_recall"] == 1.0 and np.isnan(c["purple_recall"])
+
+
+def test_hint_effect_counts_pixels_made_worse_and_better() -> None:
+    from colorize.metrics import hint_effect
+
+    real = np.zeros((10, 10, 3), np.uint8)
+    real[:, :5] = (200, 40, 40)  # a red object left, a green one right
+    real[:, 5:] = (40, 160, 40)
+    plain = np.full_like(real, 110)  # the model: gray everywhere
+    hinted = plain.copy()
+    hinted[:, :5] = real[:, :5]  # the red hint filled its object...
+    hinted[:, 5:7] = (200, 40, 40)  # ...and leaked two columns into the green one
+    worse, better = hint_effect(plain, hinted, real)
+    assert worse == pytest.approx(0.2) and better == pytest.approx(0.5)
+    assert hint_effect(plain, plain, real) == (0.0, 0.0)
+
+
+def test_edge_error_is_measured_only_near_strong_edges() -> None:
+    from colorize.metrics import ab_mae_edges
+
+    real = np.zeros((40, 60, 3), np.uint8)
+    real[:, :30] = (40, 120, 40)  # dark green left, light sky right: a strong edge at x = 30
+    real[:, 30:] = (150, 190, 240)
+    halo = real.copy()
+    halo[:, 30:36] = (205, 170, 150)  # a pale, skin-coloured band just right of the edge, as around a head
+    far = real.copy()
+    far[:, 54:] = (205, 170, 150)  # the same error, far from the edge
+    assert ab_mae_edges(halo, real) > 5 and ab_mae_edges(far, real) == 0
+    assert np.isnan(ab_mae_edges(np.full_like(real, 90), np.full_like(real, 90)))  # no edge at all

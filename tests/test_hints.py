@@ -307,9 +307,10 @@ def test_eval_scores_with_true_color_hints(tmp_path: Path, tiny_weights: Path) -
         r = runner.invoke(app, ["eval", "--data", str(photos), "-w", str(weights), "--device", "cpu", "--hints", "2", "--hints", "8",
                                 "--json", str(out)])
         assert r.exit_code == 0, r.stderr
-        assert "8 hints" in r.stdout
+        assert "8 hints" in r.stdout and "8 hints: " in r.stdout and "% of pixels made worse by more than 10" in r.stdout
         results[name] = json.loads(out.read_text())
         assert set(results[name]["hints"]) == {"2", "8"}
+        assert 0 <= results[name]["hints"]["8"]["worse_share"] < results[name]["hints"]["8"]["better_share"] <= 1
     # True-colour hints bring any model closer to the real colour, with or without hint channels.
     for name in ("plain", "hinted"):
         assert results[name]["hints"]["8"]["ab_mae"] < results[name]["hints"]["2"]["ab_mae"] < results[name]["model"]["ab_mae"]

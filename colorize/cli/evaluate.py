@@ -70,7 +70,7 @@ def eval_(
     if results["model"]["colorfulness_real"] < GRAY_COLORFULNESS:
         log.warning("%s: these photos have (almost) no colour, so the scores say little: eval compares a model's colour "
                     "with the photos' own", data)
-    keys = ["psnr", "ab_mae", "colorfulness", "colorfulness_real", "colorfulness_gap", "score"]
+    keys = ["psnr", "ab_mae", "ab_mae_edges", "colorfulness", "colorfulness_real", "colorfulness_gap", "score"]
     rows = {"model": results["model"], **{f"{n} hints": m for n, m in results["hints"].items()},
             **{f"{n} objects": m for n, m in results["object_hints"].items()}, "gray": results["gray"]}
     typer.echo(f"{'':10}" + "".join(f"{k:>18}" for k in keys))
@@ -78,9 +78,14 @@ def eval_(
         typer.echo(f"{name:10}" + "".join(f"{m[k]:>18.3f}" for k in keys))
     typer.echo(f"{int(results['n_photos']['count'])} photos. psnr: closeness to the real colour photo in dB, higher is better; "
                "ab_mae: colour error (mean absolute difference of CIELAB a* and b*, luminance left out), lower is better, and a "
-               "model above the gray row's does worse than no colour; colorfulness: how vivid (Hasler and Suesstrunk), "
+               "model above the gray row's does worse than no colour; ab_mae_edges: the same near strong edges, where "
+               "colour bleeds (halos); colorfulness: how vivid (Hasler and Suesstrunk), "
                "the model's and the real photos'; colorfulness_gap: their difference; score: ab_mae + colorfulness_gap, "
                "one number to compare models by, lower is better")
+    for name, m in rows.items():
+        if "worse_share" in m:
+            typer.echo(f"{name}: {100 * m['worse_share']:.1f} % of pixels made worse by more than 10 (|a*| + |b*|), "
+                       f"{100 * m['better_share']:.1f} % better")
     typer.echo("colour coverage: % of pixels in each hue sector, model / real photos; recall: of the pixels truly in it, "
                "the % the model put there")
     for sector in SECTOR_NAMES:
