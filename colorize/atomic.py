@@ -21,6 +21,7 @@ os.umask(_UMASK)
 # A file of the user's that we replace or remove is kept one level back under its name plus this (`keep_backup`).
 BACKUP_SUFFIX = "~"
 TEMP_SUFFIX = ".tmp"
+MAX_NAMED_TEMP = 200  # bytes of a file name whose temp file carries it: 255 less the dots, random part and suffix
 
 
 # Errors that say the file system refuses to take a file (full, read-only, not ours): a `WriteError` naming the file.
@@ -44,7 +45,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     refuse_non_regular(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        # `.NAME.RANDOM.tmp`, which `temp_target` reads back; a name near the file system's 255-byte limit gets a
+        # shorter temp name instead (a killed write of it is then not swept, but the write itself works).
+        prefix = f".{path.name}." if len(os.fsencode(path.name)) <= MAX_NAMED_TEMP else ".colorize-"
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as e:
         raise (WriteError(path, e) if e.errno in _REFUSED else e) from None
     os.close(fd)

@@ -104,10 +104,13 @@ def _recorded_clicks(path: Path) -> list[_Click] | None:
             text = getattr(im, "text", {}).get(CLICKS_CHUNK)
         if text is None:
             return None
-        return [_Click(int(c["x"]), int(c["y"]), int(c["row"]), int(c["col"]), tuple(int(v) for v in c["rgb"])[:3],
-                       tuple(int(v) for v in c["under"])[:4]) for c in json.loads(text)]
+        clicks = [_Click(int(c["x"]), int(c["y"]), int(c["row"]), int(c["col"]), tuple(int(v) for v in c["rgb"]),
+                         tuple(int(v) for v in c["under"])) for c in json.loads(text)]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if any(len(c.rgb) != 3 or len(c.under) != 4 for c in clicks):
+        return None  # damaged: the file is read as strokes alone
+    return clicks
 
 
 def overlay(rgba: np.ndarray, painted: np.ndarray) -> Image.Image:

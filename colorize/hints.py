@@ -89,7 +89,7 @@ class Hints:
                 with Image.open(self.image) as im:
                     self._check_shape(im.size, height, width)
                     _check_color_mode(self.image, im.mode)
-            except (OSError, UnidentifiedImageError, ValueError) as e:
+            except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
                 raise BadInputError(f"{self.image}: cannot read the hints image ({e})") from None
 
     def _check_shape(self, size: tuple[int, int], height: int, width: int) -> None:
@@ -138,7 +138,7 @@ def read_painted(path: Path) -> tuple[np.ndarray, np.ndarray]:
             _check_color_mode(path, im.mode)
             transparent = "A" in im.getbands() or "transparency" in im.info
             rgba = np.asarray(im.convert("RGBA"))
-    except (OSError, UnidentifiedImageError, ValueError) as e:
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         raise BadInputError(f"{path}: cannot read the hints image ({e})") from None
     if transparent:
         painted = rgba[..., 3] >= OPAQUE

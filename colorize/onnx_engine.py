@@ -2,9 +2,10 @@
 onnxruntime on CPU without PyTorch.
 
 Importing torch and fastai costs ~7 s on 2 CPU cores, longer than colorizing a photo. On CPU the photo commands
-therefore run the model through onnxruntime, which starts in ~0.5 s. The first run with a model exports it
-(`colorize.export`: spectral norm folded, output checked against PyTorch's) into a cache keyed by the weights'
-sha256 and the render size; later runs never import torch. Where a GPU may be present, onnxruntime is missing or
+therefore run the model through onnxruntime, which starts in ~0.5 s. The default model ships as ONNX beside its
+checkpoint; any other model is exported on its first run (`colorize.export`: spectral norm folded, output checked
+against PyTorch's) into a cache keyed by the weights' sha256, one export serving every render size; later runs
+never import torch. Where a GPU may be present, onnxruntime is missing or
 the export fails, the PyTorch backend runs the model (`colorize.inference`). Either way the pipeline around
 the network is the same (`colorize.pipeline`).
 """
@@ -107,10 +108,11 @@ class OnnxBackend:
             feeds = {"luminance": luma[i : i + step]} | ({} if hints is None else {"hints": hints[i : i + step]})
             try:
                 out.append(self.session.run(None, feeds)[0])
-            except Exception as e:  # onnxruntime raises its own types; only a failed allocation means "too large"
-                if "allocate" not in str(e).lower():
-                    raise
-                raise RenderTooLarge(f"out of memory at {luma.shape[-1]} px") from None
+            except Exception as e:  # onnxruntime raises its own types; a failed allocation means "too large"
+                if "allocate" in str(e).lower():
+                    raise RenderTooLarge(f"out of memory at {luma.shape[-1]} px") from None
+                raise ColorizeError(f"onnxruntime failed to run the model ({str(e).splitlines()[0][:200]}); "
+                                    "--engine torch runs it with PyTorch") from None
         return np.concatenate(out)
 
 
@@ -191,16 +193,13 @@ def _cached_export(weights: Path, engine: str) -> tuple[Path, InferenceConfig] |
     problem = _cannot_export(onnx_path, weights)
     if problem is not None:
         return _fall_back(engine, problem)
-    try:
-        from colorize.weights import load_generator
-    except ImportError:
-        raise ColorizeError(f"{weights}: running it needs PyTorch, to export it to ONNX once or to run it: "
-                            "pip install 'colorize[torch]'") from None
+    from colorize.weights import load_generator  # imports torch: a light install is told the pip command (`friendly`)
+
     model, ckpt_meta = load_generator(weights)  # a bad weights file is the user's error, named here as on PyTorch
     inference = InferenceConfig.from_checkpoint(ckpt_meta)
     try:
         _export(model, inference, weights, onnx_path, stride_multiple(inference.render_factor * RENDER_UNIT_PX))
-    except (ColorizeError, OSError, RuntimeError, ValueError) as e:
+    except Exception as e:  # torch's exporter and onnxruntime's check raise many types of their own
         if not isinstance(e, WriteError):  # a full disk is checked again next time (`_cannot_export`), not remembered
             _remember_failure(onnx_path, str(e))
         return _fall_back(engine, f"{weights}: ONNX export failed ({e})")

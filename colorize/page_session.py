@@ -29,6 +29,7 @@ from colorize.pipeline import MIN_RENDER_FACTOR, Colorizer
 
 SUFFIX = "_color"  # the CLI's default, so the page's outputs are the CLI's
 _KEPT_CHROMAS = 16  # model colours kept (per photo file and setting), least recently used dropped first
+_KEPT_PHOTOS = 8  # open photos held decoded, least recently opened dropped first
 _SHOWN_CHARS = 120  # a name echoed in an error is cut to this many characters
 
 
@@ -109,6 +110,7 @@ class Session:
     photos: dict[str, OpenPhoto] = field(default_factory=dict)
     kept: OrderedDict = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    save_lock: threading.Lock = field(default_factory=threading.Lock)
     scratch: tempfile.TemporaryDirectory = field(default_factory=lambda: tempfile.TemporaryDirectory(prefix="colorize-page-"))
 
     def listing(self) -> dict[str, Job]:
@@ -221,6 +223,14 @@ class Session:
         opened = self.get(req.photo)
         dots = to_dots(req.hints, *opened.photo.gray.shape)
         return opened.painted is not None and req.keep_painted and sorted(map(astuple, dots)) == sorted(map(astuple, opened.dots))
+
+    def keep_open(self, photo_id: str, opened: OpenPhoto) -> None:
+        """Hold `opened` under `photo_id`, the least recently opened dropped past _KEPT_PHOTOS (each holds a decoded
+        photo: a folder run from the page must not hold them all)."""
+        self.photos.pop(photo_id, None)
+        self.photos[photo_id] = opened
+        while len(self.photos) > _KEPT_PHOTOS:
+            self.photos.pop(next(iter(self.photos)))
 
     def get(self, photo_id: str) -> OpenPhoto:
         if photo_id not in self.photos:

@@ -201,7 +201,8 @@ class Colorizer:
                 return self._chroma(grays, factor * RENDER_UNIT_PX)
             except RenderTooLarge:
                 if factor <= MIN_RENDER_FACTOR:
-                    raise ColorizeError("out of memory even at batch 1 and the smallest render factor; use --device cpu") from None
+                    raise ColorizeError("out of memory for one photo even at the smallest render factor; on a GPU, "
+                                        "--device cpu uses the machine's memory instead") from None
                 factor = max(MIN_RENDER_FACTOR, int(factor * 0.75))
                 log.warning("out of memory at batch 1: lowering render factor to %d for this batch", factor)
 

@@ -128,12 +128,15 @@ def attach_hints(jobs: list[Job], src_dir: Path, hints_dir: Path | None) -> list
 
 def own_hints_path(job: Job, jobs: Sequence[Job]) -> Path:
     """Where a hints file made for `job`'s photo alone is written (the page's Save): the file `attach_hints` reads
-    first for it, `NAME.EXT.hints.png`, where that exists or where `NAME.hints.png` is another photo's name too
-    (`scan.png` and `scan.gif`; `scan.tif.jpg` beside `scan.tif`), else `NAME.hints.png`."""
+    first for it, `NAME.EXT.hints.png` (in whatever case it exists), where that exists or where `NAME.hints.png` is
+    another photo's name too (`scan.png` and `scan.gif`; `scan.tif.jpg` beside `scan.tif`), else `NAME.hints.png`."""
     full, short = f"{job.src.name}{HINTS_SUFFIX}", f"{job.src.stem}{HINTS_SUFFIX}"
-    others = {n.lower() for j in jobs if j.src.parent == job.src.parent and j.src != job.src
-              for n in (f"{j.src.name}{HINTS_SUFFIX}", f"{j.src.stem}{HINTS_SUFFIX}")}
-    return job.src.with_name(full if job.src.with_name(full).is_file() or short.lower() in others else short)
+    siblings = [j for j in jobs if j.src.parent == job.src.parent and j.src != job.src]
+    found = attach_hints([job, *siblings], job.src.parent, None)[0].hints
+    if found is not None and found.image.name.lower() == full.lower():
+        return found.image
+    others = {n.lower() for j in siblings for n in (f"{j.src.name}{HINTS_SUFFIX}", f"{j.src.stem}{HINTS_SUFFIX}")}
+    return job.src.with_name(full if short.lower() in others else short)
 
 
 def _hints_images(folder: Path) -> dict[str, Path]:

@@ -62,7 +62,7 @@ def encode(img: np.ndarray | Image.Image, fmt: str = "JPEG") -> bytes:
 def attachment(name: str) -> dict[str, str]:
     """A download's Content-Disposition for any file name (RFC 6266 with RFC 5987's `filename*` for non-ASCII)."""
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name)
-    extended = "" if fallback == name else f"; filename*=UTF-8''{quote(name, safe='')}"
+    extended = "" if fallback == name else f"; filename*=UTF-8''{quote(os.fsencode(name), safe='')}"
     return {"Content-Disposition": f'attachment; filename="{fallback}"{extended}'}
 
 
@@ -150,7 +150,7 @@ def open_folder_photo(req: OpenIn, session: SessionDep) -> Response:
     identity = file_identity(src)  # before reading: a file replaced meanwhile then reads as changed at Save
     opened = OpenPhoto(src.name, _read(session, src), source=src, identity=identity)
     session.load_painted(opened)
-    session.photos[req.path] = opened
+    session.keep_open(req.path, opened)
     return AsciiJSON(_described(req.path, opened))
 
 
@@ -166,7 +166,7 @@ def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) 
         path.write_bytes(data)
         photo = _read(session, path, 415, shown_as=shown(name))
     photo_id = f"upload-{secrets.token_hex(6)}"
-    session.photos[photo_id] = OpenPhoto(name, photo)
+    session.keep_open(photo_id, OpenPhoto(name, photo))
     return AsciiJSON(_described(photo_id, session.photos[photo_id]))
 
 
@@ -204,6 +204,11 @@ def save(req: RenderIn, session: SessionDep) -> Response:
     opened = session.get(req.photo)
     if opened.source is None:
         raise HTTPException(400, f"{opened.name} was uploaded, not opened from the folder: use Download")
+    with session.save_lock:  # one Save at a time: two at once would both pass the check below
+        return _save(req, session, opened)
+
+
+def _save(req: RenderIn, session: Session, opened: OpenPhoto) -> Response:
     painted = session.hints_file(opened)
     now = version_of(file_identity(opened.source), painted, painted and file_identity(painted))
     if now != opened.version or req.version not in (None, now):
@@ -228,7 +233,8 @@ def save(req: RenderIn, session: SessionDep) -> Response:
         raise _cannot_write(job.dst.name, e) from None
     except ColorizeError as e:
         raise HTTPException(409, str(e)) from None
-    session.load_painted(opened)
+    finally:
+        session.load_painted(opened)  # the hints file as it is now, written or not: the next Save starts from it
     return AsciiJSON({"written": [written.name] + notes["written"], "kept": notes["kept"], **_painted(opened)})
 
 

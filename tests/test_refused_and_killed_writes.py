@@ -239,3 +239,11 @@ def test_an_atomic_write_never_replaces_a_link_or_a_device(tmp_path: Path, kind:
         atomic_write(path, lambda tmp: tmp.write_text("new"))
     assert target.read_text() == "keep me" and (path.is_symlink() if kind == "link" else not path.is_file())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "target.txt"]  # no temp file left
+
+
+def test_a_photo_whose_name_is_near_the_file_systems_limit_is_coloured(tmp_path: Path, tiny_weights: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    write_photo_file(src / ("a" * 230 + ".png"))  # its record's temp name would pass 255 bytes
+    r = invoke("photos", src, "-o", tmp_path / "out", "-w", tiny_weights, *COMMON)
+    assert r.exit_code == 0 and "colorized 1" in r.stderr

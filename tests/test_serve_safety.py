@@ -408,3 +408,48 @@ def test_duplicate_or_decorated_host_headers_are_refused() -> None:
     assert guard.refusal("GET", "/api/photos", [("host", "evil.example"), ("host", "127.0.0.1:8000")], None)
     assert guard.refusal("GET", "/api/photos", [("host", "localhost:80@evil.com")], None)
     assert guard.refusal("GET", "/api/photos", [("host", "127.0.0.1:8000")], None) is None
+
+
+# --- the review's round ----------------------------------------------------------------------------------------------
+
+def test_save_writes_the_hints_file_that_is_read_whatever_its_case(album: Path, tiny_weights: Path) -> None:
+    Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(album / "IMG.JPG", format="JPEG")
+    rgba = np.zeros((32, 40, 4), np.uint8)
+    rgba[5:8, 5:30] = (200, 30, 30, 255)
+    Image.fromarray(rgba, "RGBA").save(album / "img.jpg.hints.png")
+    c = client(album, tiny_weights)
+    opened = c.post("/api/open", json={"path": "IMG.JPG"}).json()
+    assert opened["painted"] == "img.jpg.hints.png"
+    saved = c.post("/api/save", json={"photo": "IMG.JPG", "hints": [{"x": 20, "y": 20, "color": "#2040c0"}],
+                                      "version": opened["version"]}).json()
+    assert saved["painted"] == "img.jpg.hints.png" and len(saved["dots"]) == 1  # the click went where it is read
+    assert not (album / "IMG.hints.png").exists()
+
+
+def test_a_save_that_failed_to_write_does_not_block_the_next(album: Path, tiny_weights: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    c = client(album, tiny_weights)
+    opened = c.post("/api/open", json={"path": "a.png"}).json()
+    real_write = __import__("colorize.serve", fromlist=["write_photo"]).write_photo
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("colorize.serve.write_photo", full)
+    hints = [{"x": 3, "y": 3, "color": "#ff0000"}]
+    assert c.post("/api/save", json={"photo": "a.png", "hints": hints, "version": opened["version"]}).status_code == 507
+    monkeypatch.setattr("colorize.serve.write_photo", real_write)
+    again = c.post("/api/open", json={"path": "a.png"}).json()
+    assert c.post("/api/save", json={"photo": "a.png", "hints": again["dots"], "version": again["version"]}).status_code == 200
+
+
+def test_a_damaged_clicks_record_is_read_as_a_file_without_one(album: Path, tiny_weights: Path) -> None:
+    from PIL import PngImagePlugin
+
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[10, 10] = (200, 30, 30, 255)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("colorize-clicks", '[{"x": 10, "y": 10, "row": 10, "col": 10, "rgb": [200, 30, 30], "under": [0, 0, 0]}]')
+    Image.fromarray(rgba, "RGBA").save(album / "a.hints.png", pnginfo=info)
+    r = client(album, tiny_weights).post("/api/open", json={"path": "a.png"})
+    assert r.status_code == 200 and r.json()["dots"] == [{"x": 10, "y": 10, "color": "#c81e1e"}]  # a lone pixel: a click

@@ -39,7 +39,7 @@ def serve(
     token = required_token(host, token)
     session = Session(folder, open_colorizer(EngineOptions(weights, device, engine.value, mirror=mirror)), max_megapixels,
                       weights=weights)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     typer.echo(f"colorize: serving {folder or 'uploads'} at {url} (Ctrl-C to stop)", err=True)
     if browser:
