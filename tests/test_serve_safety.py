@@ -51,6 +51,12 @@ def album(tmp_path: Path) -> Path:
     return folder
 
 
+def flat_photos(folder: Path, *names: str) -> None:
+    """Plain gray photos under these names (their format from the suffix)."""
+    for name in names:
+        Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(folder / name)
+
+
 # --- who may ask ---------------------------------------------------------------------------------------------------
 
 def test_a_name_other_than_the_servers_own_is_refused_as_dns_rebinding(album: Path, tiny_weights: Path) -> None:
@@ -292,8 +298,7 @@ def test_save_never_replaces_a_result_named_file_colorize_did_not_make(album: Pa
 def test_a_saved_hints_file_is_the_one_read_for_that_photo_and_no_other(album: Path, tiny_weights: Path,
                                                                         names: tuple[str, ...], saved: str,
                                                                         hints_file: str) -> None:
-    for name in names:
-        Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(album / name)
+    flat_photos(album, *names)
     c = client(album, tiny_weights)
     for name in names:  # every photo opens without another's hints
         assert c.post("/api/open", json={"path": name}).json()["painted"] is None
@@ -306,8 +311,7 @@ def test_a_saved_hints_file_is_the_one_read_for_that_photo_and_no_other(album: P
 
 
 def test_a_photos_own_hints_file_keeps_being_its_own_after_the_twin_is_gone(album: Path, tiny_weights: Path) -> None:
-    for name in ("scan.png", "scan.gif"):
-        Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(album / name)
+    flat_photos(album, "scan.png", "scan.gif")
     c = client(album, tiny_weights)
     c.post("/api/open", json={"path": "scan.png"})
     c.post("/api/save", json={"photo": "scan.png", "hints": [{"x": 3, "y": 4, "color": "#c02020"}]})
@@ -320,8 +324,7 @@ def test_a_photos_own_hints_file_keeps_being_its_own_after_the_twin_is_gone(albu
 
 
 def test_names_differing_in_case_do_not_share_a_hints_file(album: Path, tiny_weights: Path) -> None:
-    for name in ("img_1.jpg", "IMG_1.JPG"):
-        Image.fromarray(np.full((32, 40, 3), 120, np.uint8)).save(album / name)
+    flat_photos(album, "img_1.jpg", "IMG_1.JPG")
     c = client(album, tiny_weights)
     c.post("/api/open", json={"path": "img_1.jpg"})
     c.post("/api/save", json={"photo": "img_1.jpg", "hints": [{"x": 3, "y": 4, "color": "#c02020"}]})
