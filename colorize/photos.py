@@ -89,10 +89,11 @@ def _record_of(job: Job) -> str | None:
 
 
 def remove_stale_temps(jobs: Sequence[Job]) -> int:
-    """Delete temp files an interrupted run left beside these jobs' outputs (only names `atomic_write` gives them)."""
+    """Delete temp files an interrupted run left beside these jobs' outputs and their records (only names
+    `atomic_write` gives them)."""
     names: dict[Path, set[str]] = {}
     for job in jobs:
-        names.setdefault(job.dst.parent, set()).add(job.dst.name)
+        names.setdefault(job.dst.parent, set()).update((job.dst.name, record_path(job.dst).name))
     removed = 0
     for folder, outputs in names.items():  # one listing per folder, not one per photo
         if not folder.is_dir():

@@ -31,11 +31,13 @@ def test_stale_temp_files_of_ours_are_removed_and_others_kept(tmp_path: Path, ti
     out.mkdir()
     write_photo_file(src / "a.png")
     ours = out / ".a_color.png.k3j4h5.tmp"
+    record = out / "..a_color.png.colorize.x7y8z9.tmp"  # a killed write of the output's record
     theirs = out / ".notes.txt.swp.tmp"
     ours.write_bytes(b"half a png")
+    record.write_bytes(b"")
     theirs.write_bytes(b"someone else's")
     assert invoke("photos", src, "-o", out, "-w", tiny_weights, *COMMON).exit_code == 0
-    assert not ours.exists() and theirs.exists()
+    assert not ours.exists() and not record.exists() and theirs.exists()
 
 
 def test_kill_9_mid_folder_then_rerun_equals_an_uninterrupted_run(tmp_path: Path, tiny_weights: Path) -> None:
