@@ -125,8 +125,9 @@ def test_frames_out_and_frames_folder_round_trip(tmp_path: Path, tiny_weights: P
 
 
 def test_stabilisation_reduces_measured_flicker(tmp_path: Path, colorizer: Colorizer) -> None:
-    """A static scene with fresh noise every frame: per-frame colour jumps; stabilised colour should not."""
-    src = make_clip(tmp_path / "static.mp4", n=16, audio=False, noise=6.0, moving=False)
+    """A static scene with fresh noise every frame: per-frame colour jumps; stabilised colour should not. Larger
+    than the stabiliser's working size, as films are, so its colour is laid on the frame as the model's is."""
+    src = make_clip(tmp_path / "static.mp4", n=16, w=320, h=240, audio=False, noise=6.0, moving=False)
     plain = colorize_video(src, tmp_path / "plain.mp4", colorizer, stabilize=False, measure=True)
     steady = colorize_video(src, tmp_path / "steady.mp4", colorizer, stabilize=True, measure=True)
     assert plain.flicker_output is not None and steady.flicker_output is not None

@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from colorize.edge_aware import lay_on
+
 # ITU-R BT.601 full-range (JPEG) YCbCr, the luminance Pillow's "L" mode uses.
 RGB_TO_Y = (0.299, 0.587, 0.114)
 RGB_TO_CB = (-0.168736, -0.331264, 0.5)
@@ -58,14 +60,13 @@ def hue_sector(rgb: np.ndarray) -> np.ndarray:
 def merge(gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """(H, W) uint8 luminance + (h, w, 2) float32 CbCr of any size -> (H, W, 3) uint8 RGB with exactly that luminance.
 
-    OpenCV upsamples the chroma (bilinear, half-pixel centres like torch's `align_corners=False`). Where a colour
-    would leave the RGB cube its chroma is scaled down instead of clipping the channels, which would change the
+    The chroma is laid on along the luminance's edges (`colorize.edge_aware.lay_on`). Where a colour would leave the RGB cube its chroma is scaled down instead of clipping the channels, which would change the
     luminance. Planar and in strips of rows: each channel's offset is its own (rows, W) array, so the smallest
     room over the three channels is two element-wise minimums (a reduction over an innermost axis of 3, which NumPy
     does not vectorise, made the merge 5x slower), and the temporaries stay in cache.
     """
     h, w = gray.shape
-    c_full = cv2.resize(np.ascontiguousarray(chroma, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    c_full = chroma if chroma.shape[:2] == gray.shape else lay_on(chroma, gray)
     out = np.empty((h, w, 3), np.uint8)
     rows = max(1, _MERGE_STRIP_PX // w)
     (_, r_cr), (g_cb, g_cr), (b_cb, _) = (tuple(np.float32(v) for v in row) for row in CHROMA_TO_RGB)
