@@ -44,6 +44,9 @@ from colorize.hints import Hints
 WORK_PX = 128
 # Decay towards no correction, per pixel of the working grid (its reach where the photo is flat: ~1/sqrt(lam) px).
 DECAY = 4e-5
+# The decay of the propagation that decides which hints a pixel follows (reach ~1/sqrt: 16 working pixels).
+BLEND_DECAY = 4e-3
+MIN_BLEND_WEIGHT = 1e-9
 # Weight of a hint's own pixel against the affinities (each at most 1 per neighbour).
 HINT_WEIGHT = 100.0
 # Floor of the local luminance variance in the affinity (luminance in 0..1): flat areas do not turn every grain of
@@ -73,11 +76,12 @@ def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarra
     corrected CbCr at the photo's size. Without hints the model's colour comes back as it was."""
     height, width = gray.shape
     work = fit(height, width, WORK_PX)
-    target, hinted = hints.rasterise(height, width, work)
+    target, hinted, hinted_luma = hints.rasterise(gray, work)
     if not hinted.any():
         return chroma
     chroma = np.ascontiguousarray(chroma, np.float32)
     luma = cv2.resize(gray, work[::-1], interpolation=cv2.INTER_AREA).astype(np.float64) / 255
+    target, hinted = _snap_to_own_luminance(target, hinted, hinted_luma, luma)
     model_work = cv2.resize(chroma, work[::-1], interpolation=cv2.INTER_AREA)
     # Spread together: the hints' corrections, their colours and their luminances.
     values = np.concatenate([target - model_work, target, luma[..., None]], axis=-1)  # (h, w, 5)
@@ -95,6 +99,26 @@ def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarra
     return model + u * (along * np.clip(alpha, 0.0, 1.0) * room_share)[..., None]
 
 
+def _snap_to_own_luminance(target: np.ndarray, hinted: np.ndarray, hinted_luma: np.ndarray, luma: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Each hinted cell moved to the cell of its 3x3 neighbourhood whose luminance is nearest its hints' own: a
+    hint put on the edge of an object, whose grid cell holds a blend of both sides, joins the object it was put on.
+    (h, w, 2) chroma, (h, w) mask, the hints' (h, w) luminance and the grid's -> the moved chroma and mask."""
+    h, w = hinted.shape
+    ys, xs = np.nonzero(hinted)
+    shifts = [(0, 0)] + [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]  # ties: stay
+    to_y = np.clip(ys[:, None] + np.array([dy for dy, _ in shifts]), 0, h - 1)  # (n, 9)
+    to_x = np.clip(xs[:, None] + np.array([dx for _, dx in shifts]), 0, w - 1)
+    best = np.argmin(np.abs(luma[to_y, to_x] - hinted_luma[ys, xs][:, None]), axis=1)
+    to = (to_y[np.arange(len(ys)), best], to_x[np.arange(len(ys)), best])
+    total = np.zeros_like(target, dtype=np.float64)
+    count = np.zeros(hinted.shape)
+    np.add.at(total, to, target[ys, xs])
+    np.add.at(count, to, 1.0)
+    moved = count > 0
+    return np.where(moved[..., None], total / np.maximum(count, 1)[..., None], 0).astype(np.float32), moved
+
+
 def _room(luma: np.ndarray) -> np.ndarray:
     """How much colour a luminance in 0..1 can carry: its distance to black or white, floored."""
     return np.minimum(luma, 1 - luma) + ROOM_FLOOR
@@ -105,13 +129,11 @@ def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour:
     each pixel's weighted mean of its hints' values (h, w, C) and how much of it applies, alpha (h, w) in [0, 1]:
     normalised propagation under `_system`."""
     mask = hinted.ravel().astype(np.float64) * HINT_WEIGHT
-    lu = splu(_system(luma, colour, mask))
-    channels = values.shape[-1]
-    rhs = np.column_stack([mask * values[..., c].ravel() for c in range(channels)] + [mask])
-    spread = lu.solve(rhs)  # (n, C + 1): propagated values and weight
-    weight = np.maximum(spread[:, -1], 1e-30)
+    laplacian = _laplacian(luma, colour)
+    lu = splu((laplacian + sp.diags(DECAY + mask)).tocsc())
+    weight = np.maximum(lu.solve(mask), 1e-30)
     # What a hint's own region holds: the weight its unhinted neighbours receive (the hinted pixel itself is pinned
-    # near 1 by its constraint, however little flows on), propagated as the values were.
+    # near 1 by its constraint, however little flows on), propagated as the hints were.
     reach = weight.reshape(hinted.shape)
     free = (~hinted).astype(np.float64)
     k = (NEIGHBOURHOOD_PX, NEIGHBOURHOOD_PX)
@@ -119,13 +141,20 @@ def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour:
     around = np.where(free_share > 0, cv2.blur(reach * free, k) / np.maximum(free_share, 1e-12), reach)
     own = lu.solve(mask * around.ravel()) / weight
     alpha = np.clip(weight / np.maximum(own, 1e-30) / FULL_SHARE, 0.0, 1.0)
-    mean = spread[:, :-1] / weight[:, None]
+    # Which hints a pixel follows: the same propagation with a shorter reach, so the nearer of two hints in one
+    # region wins near it (with the long reach, both weigh alike everywhere and their colours blend).
+    # Where even that reach ends (beyond an edge, where alpha is ~0 anyway), the long one's mean stands in.
+    channels = values.shape[-1]
+    rhs = np.column_stack([mask * values[..., c].ravel() for c in range(channels)])
+    near = splu((laplacian + sp.diags(BLEND_DECAY + mask)).tocsc()).solve(np.column_stack([rhs, mask]))
+    mean = np.where(near[:, -1:] > MIN_BLEND_WEIGHT, near[:, :-1] / np.maximum(near[:, -1:], MIN_BLEND_WEIGHT),
+                    lu.solve(rhs) / weight[:, None])
     return mean.reshape(*hinted.shape, channels), alpha.reshape(hinted.shape)
 
 
-def _system(luma: np.ndarray, colour: np.ndarray, mask: np.ndarray) -> sp.csc_matrix:
-    """The (n, n) matrix of the quadratic: graph Laplacian of the 8-neighbour affinities of the (h, w) luminance
-    and the model's (h, w, 2) colour, plus the decay, plus the hints' weights on the diagonal."""
+def _laplacian(luma: np.ndarray, colour: np.ndarray) -> sp.csr_matrix:
+    """The (n, n) graph Laplacian of the 8-neighbour affinities of the (h, w) luminance and the model's (h, w, 2)
+    colour: the quadratic's smoothness term (its decay and hints go on the diagonal)."""
     h, w = luma.shape
     mean = cv2.blur(luma, (3, 3))
     # The texture's variance, not the edge's: each pixel takes the least 3x3 variance around it, so a window that
@@ -151,4 +180,4 @@ def _system(luma: np.ndarray, colour: np.ndarray, mask: np.ndarray) -> sp.csc_ma
     r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(weights)
     affinity = sp.coo_matrix((np.concatenate([v, v]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(h * w, h * w))
     degree = np.asarray(affinity.sum(axis=1)).ravel()
-    return (sp.diags(degree + DECAY + mask) - affinity).tocsc()
+    return (sp.diags(degree) - affinity).tocsr()

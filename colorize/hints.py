@@ -97,26 +97,32 @@ class Hints:
         if abs((w / h) / (width / height) - 1) > ASPECT_TOLERANCE:
             raise BadInputError(f"{self.image}: hints image is {w}x{h}, not the shape of its {width}x{height} photo")
 
-    def rasterise(self, height: int, width: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """The hints of a `width` x `height` photo on a grid of `shape` (rows, cols): each hinted photo pixel (a
-        point, or a painted pixel of the hints image) marks the grid pixel it falls in, with the mean chroma of
-        those that fell there. Returns (rows, cols, 2) float32 BT.601 CbCr and the (rows, cols) bool mask."""
+    def rasterise(self, gray: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The hints of the photo whose (H, W) uint8 luminance is `gray`, on a grid of `shape` (rows, cols): each
+        hinted photo pixel (a point, or a painted pixel of the hints image) marks the grid pixel it falls in, with
+        the mean chroma of those that fell there, and their mean luminance. Returns (rows, cols, 2) float32 BT.601
+        CbCr, the (rows, cols) bool mask, and (rows, cols) float32 luminance in 0..1 (0 where none fell)."""
+        height, width = gray.shape
         rows, cols = shape
         chroma_sum = np.zeros((rows, cols, 2), np.float64)
+        luma_sum = np.zeros((rows, cols), np.float64)
         count = np.zeros((rows, cols), np.float64)
         if self.image is not None:
             xs, ys, chroma = self._painted(height, width)
             at = (_grid_index(ys, height, rows), _grid_index(xs, width, cols))
             np.add.at(chroma_sum, at, chroma)
+            np.add.at(luma_sum, at, gray[_pixel_index(ys, height), _pixel_index(xs, width)])
             np.add.at(count, at, 1.0)
         for p in self.points:
             fx, fy = p.fraction(height, width)
             cy, cx = min(int(fy * rows), rows - 1), min(int(fx * cols), cols - 1)
             chroma_sum[cy, cx] += chroma_of(np.asarray(p.rgb, np.float64) / 255)
+            luma_sum[cy, cx] += gray[min(int(fy * height), height - 1), min(int(fx * width), width - 1)]
             count[cy, cx] += 1
         hinted = count > 0
         centre = np.where(hinted[..., None], chroma_sum / np.maximum(count, 1)[..., None], 0).astype(np.float32)
-        return centre, hinted
+        luma = (luma_sum / np.maximum(count, 1) / 255).astype(np.float32)
+        return centre, hinted, luma
 
     def _painted(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, chroma) of the hints image's painted pixels, in the photo's pixel coordinates: its opaque pixels,
@@ -159,3 +165,8 @@ def _check_color_mode(path: Path, mode: str) -> None:
 def _grid_index(coord: np.ndarray, extent: int, cells: int) -> np.ndarray:
     """Photo pixel coordinates -> the grid pixel each falls in (the rule `PointHint.fraction` uses)."""
     return np.clip(((coord + 0.5) / extent * cells).astype(np.int64), 0, cells - 1)
+
+
+def _pixel_index(coord: np.ndarray, extent: int) -> np.ndarray:
+    """Photo pixel coordinates (possibly scaled, fractional) -> the photo pixel each falls in."""
+    return np.clip(np.rint(coord).astype(np.int64), 0, extent - 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -23,10 +24,15 @@ def invoke(*args: object):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def _share_of(chroma: np.ndarray, color: str) -> np.ndarray:
-    """(H, W): how much of the hinted colour's chroma each pixel carries (1 = all of it, 0 = none)."""
-    rgb = np.asarray(Image.new("RGB", (1, 1), color)).reshape(3) / 255
-    target = chroma_of(rgb)
+def _chroma(color: str) -> np.ndarray:
+    """A colour's (2,) CbCr."""
+    return chroma_of(np.asarray(Image.new("RGB", (1, 1), color)).reshape(3) / 255)
+
+
+def _share_of(chroma: np.ndarray, color: str, origin: str | None = None) -> np.ndarray:
+    """(H, W): how much of the hinted colour's chroma each pixel carries (1 = all of it, 0 = none); with `origin`,
+    `chroma` is measured from that colour's and the share is of the way to `color`."""
+    target = _chroma(color) - (0 if origin is None else _chroma(origin))
     return (chroma @ target) / (target @ target)
 
 
@@ -112,3 +118,48 @@ def test_a_hint_stops_at_a_strong_edge_between_flat_areas(tmp_path: Path, hint: 
     a, b = (lab_ab(np.asarray(Image.open(p))) for p in (plain, hinted))
     assert np.abs(b[:, :90] - a[:, :90]).mean() > 10  # the hinted side took the colour
     assert np.abs(b[:, 102:] - a[:, 102:]).max() < 2  # the far side did not, not even in its corners
+
+
+def _flat_halves(size: int = 1024, edge: int | None = None, left: int = 90, right: int = 150) -> np.ndarray:
+    gray = np.full((size, size), left, np.uint8)
+    gray[:, size // 2 if edge is None else edge :] = right
+    return gray
+
+
+def test_two_flat_regions_keep_their_own_colours_up_to_the_edge_and_far_from_the_hints() -> None:
+    """1024 px, one hint each side: within 12 px of the edge the other side's colour is at most 4 % of a pixel's,
+    and 100 px and more from the edge each side holds at least 95 % of its hint's colour."""
+    gray = _flat_halves()
+    red, blue = "#963c32", "#3c5aaa"
+    out = solve_hints(gray, np.zeros((128, 128, 2), np.float32), Hints((PointHint.parse(f"256,512={red}"), PointHint.parse(f"768,512={blue}"))))
+    to_blue = _share_of(out - _chroma(red), blue, origin=red)  # 0 = the red hint's colour, 1 = the blue one's
+    assert to_blue[:, 500:512].max() <= 0.04 and to_blue[:, 512:524].min() >= 0.96
+    assert to_blue[:, :412].max() <= 0.05 and to_blue[:, 612:].min() >= 0.95
+
+
+def test_a_hint_on_an_edge_pixel_colours_the_side_it_lies_on_and_not_the_other() -> None:
+    gray = _flat_halves(512, edge=258)  # the edge falls inside one cell of the solve's grid
+    out = solve_hints(gray, np.zeros((64, 64, 2), np.float32), Hints((PointHint.parse(f"258,256={BLUE}"),)))
+    share = _share_of(out, BLUE)
+    assert (share[:, 262:] > 0.5).mean() >= 0.95
+    assert (share[:, :254] > 0.2).mean() <= 0.05
+
+
+def test_two_hints_of_different_colours_in_one_region_each_colour_their_own_side() -> None:
+    gray = np.full((256, 512), 120, np.uint8)
+    out = solve_hints(gray, np.zeros((32, 64, 2), np.float32), Hints((PointHint.parse("64,128=red"), PointHint.parse(f"448,128={BLUE}"))))
+    to_blue = _share_of(out - _chroma("red"), BLUE, origin="red")
+    assert to_blue[:, :128].max() < 0.2 and to_blue[:, 384:].min() > 0.8
+    assert 0.2 < to_blue[128, 256] < 0.8  # halfway, the two blend
+
+
+def test_one_click_fills_a_textured_region_of_many_grays() -> None:
+    """Grass: blotches from 60 to 170 gray over a field, beside a smooth road of 210; one click on the grass."""
+    rng = np.random.default_rng(0)
+    blotches = cv2.resize(rng.uniform(60, 170, (24, 24)), (384, 384), interpolation=cv2.INTER_CUBIC)
+    gray = np.clip(blotches + rng.normal(0, 8, blotches.shape), 0, 255)
+    gray[:, 256:] = 210 + rng.normal(0, 2, (384, 128))
+    gray = gray.astype(np.uint8)
+    share = _share_of(solve_hints(gray, np.zeros((48, 48, 2), np.float32), Hints((PointHint.parse("60,200=#4a8a2a"),))), "#4a8a2a")
+    assert (share[:, :250] > 0.5).mean() >= 0.9
+    assert (share[:, 262:] > 0.2).mean() <= 0.05

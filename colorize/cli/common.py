@@ -51,8 +51,9 @@ RenderFactorOpt = Annotated[
     Optional[int],
     typer.Option(
         "--render-factor", "-r", min=7, max=100,
-        help="Model resolution = factor x 16 px. Lower: steadier colour; higher: finer detail. "
-        "Default: the model's own, the scale it was trained at (`colorize info` shows it).", metavar="N",
+        help="Model resolution = factor x 16 px, at most the model's own, the scale it was trained at (`colorize "
+        "info` shows it; the default). Lower: steadier, faster colour. The colour follows the photo's edges at full "
+        "resolution whatever the factor.", metavar="N",
     ),
 ]
 BatchSizeOpt = Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Photos per model call.", metavar="N")]
