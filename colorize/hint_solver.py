@@ -40,8 +40,9 @@ from scipy.sparse.linalg import splu
 from colorize.edge_aware import fit, lay_on
 from colorize.hints import Hints
 
-# Long side of the grid the system is solved on.
+# Long side of the grid the system is solved on, and of the corrected colour it returns.
 WORK_PX = 128
+DETAIL_PX = 1024
 # Decay towards no correction, per pixel of the working grid (its reach where the photo is flat: ~1/sqrt(lam) px).
 DECAY = 4e-5
 # The decay of the propagation that decides which hints a pixel follows (reach ~1/sqrt: 16 working pixels).
@@ -72,8 +73,9 @@ _NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # each undirected pair once
 
 
 def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarray:
-    """(H, W) uint8 photo luminance + the model's (h, w, 2) CbCr at any size + the photo's hints -> (H, W, 2)
-    corrected CbCr at the photo's size. Without hints the model's colour comes back as it was."""
+    """(H, W) uint8 photo luminance + the model's (h, w, 2) CbCr at any size + the photo's hints -> (h', w', 2)
+    corrected CbCr at the photo's size, or DETAIL_PX on its long side (the merge lays that on the photo's edges).
+    Without hints the model's colour comes back as it was."""
     height, width = gray.shape
     work = fit(height, width, WORK_PX)
     target, hinted, hinted_luma = hints.rasterise(gray, work)
@@ -86,17 +88,22 @@ def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarra
     # Spread together: the hints' corrections, their colours and their luminances.
     values = np.concatenate([target - model_work, target, luma[..., None]], axis=-1)  # (h, w, 5)
     spread, alpha = _propagate(values, hinted, luma, model_work)
+    detail = fit(height, width, DETAIL_PX)
+    gray = gray if detail == (height, width) else cv2.resize(gray, detail[::-1], interpolation=cv2.INTER_AREA)
     spread = lay_on(np.concatenate([spread, alpha[..., None]], -1).astype(np.float32), gray, CORRECTION_WINDOW_CELLS)
-    correction, hint_color, hint_luma, alpha = spread[..., :2], spread[..., 2:4], spread[..., 4], spread[..., 5]
+    cb, cr, hint_cb, hint_cr, hint_luma, alpha = (spread[..., c] for c in range(6))
     model = lay_on(chroma, gray)
-    # Along the correction's direction u: from the model's colour towards the hint's, never past it.
-    size = np.linalg.norm(correction, axis=-1)
-    u = correction / np.maximum(size, 1e-6)[..., None]
-    now = (model * u).sum(-1)
-    along = np.minimum(now + size, np.maximum(now, (hint_color * u).sum(-1))) - now
-    y = gray.astype(np.float32) / 255
-    room_share = np.clip(_room(y) / _room(hint_luma), LEAST_ROOM_SHARE, 1.0)
-    return model + u * (along * np.clip(alpha, 0.0, 1.0) * room_share)[..., None]
+    # Along the correction's direction (ub, ur): from the model's colour towards the hint's, never past it. Planar
+    # arithmetic: NumPy does not vectorise a reduction over a last axis of 2.
+    size = np.maximum(np.hypot(cb, cr), 1e-6)
+    ub, ur = cb / size, cr / size
+    now = model[..., 0] * ub + model[..., 1] * ur
+    along = np.minimum(now + size, np.maximum(now, hint_cb * ub + hint_cr * ur)) - now
+    room_share = np.clip(_room(gray.astype(np.float32) * np.float32(1 / 255)) / _room(hint_luma), LEAST_ROOM_SHARE, 1.0)
+    along *= np.clip(alpha, 0.0, 1.0) * room_share
+    model[..., 0] += ub * along
+    model[..., 1] += ur * along
+    return model
 
 
 def _snap_to_own_luminance(target: np.ndarray, hinted: np.ndarray, hinted_luma: np.ndarray, luma: np.ndarray
