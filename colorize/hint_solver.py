@@ -16,7 +16,10 @@ model's colour.
 That solution fades with distance from a hint. Normalised propagation restores full strength: the hints' weights
 are propagated alongside their corrections, and their ratio is each pixel's weighted-mean hint correction. How much
 of it applies (alpha) is the weight a pixel receives relative to what its hints' own neighbourhoods receive: full
-across the hinted region (at FULL_SHARE of it and above), falling to 0 beyond an edge.
+across the hinted region (at FULL_SHARE of it and above), falling to 0 beyond an edge. Which hints' colours a
+pixel takes is decided by the same propagation with a shorter reach (BLEND_DECAY), so that of two hints in one
+region, each colours its own side. A hinted cell of the working grid that straddles an edge is first moved to the
+neighbouring cell whose brightness is the hint's own.
 
 How the correction lands on a pixel, two facts of colour rather than of the solve:
 - it moves the pixel towards the hinted colour and never past it: where the model already gave the pixel more of
@@ -45,8 +48,9 @@ WORK_PX = 128
 DETAIL_PX = 1024
 # Decay towards no correction, per pixel of the working grid (its reach where the photo is flat: ~1/sqrt(lam) px).
 DECAY = 4e-5
-# The decay of the propagation that decides which hints a pixel follows (reach ~1/sqrt: 16 working pixels).
-BLEND_DECAY = 4e-3
+# The decay of the propagation that decides which hints a pixel follows (reach ~1/sqrt: 32 working pixels).
+BLEND_DECAY = 1e-3
+# Below this weight no hint is within that reach, and the long reach's mean stands in.
 MIN_BLEND_WEIGHT = 1e-9
 # Weight of a hint's own pixel against the affinities (each at most 1 per neighbour).
 HINT_WEIGHT = 100.0

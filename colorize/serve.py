@@ -125,8 +125,10 @@ class AsciiJSON(JSONResponse):
 
 @router.get("/api/photos")
 def photos(session: SessionDep) -> Response:
-    """The folder's photos, each marked done when its colorized output exists under the name a save gives it."""
+    """The folder's photos, each marked done when its colorized output exists under the name a save gives it, and the
+    model's own render factor (the most the page offers)."""
     return AsciiJSON({"folder": str(session.folder) if session.folder else None,
+                      "render_factor": session.base.inference.render_factor,
                       "photos": [{"path": pid, "done": job.dst.exists()} for pid, job in session.listing().items()]})
 
 

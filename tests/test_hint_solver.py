@@ -149,7 +149,7 @@ def test_two_hints_of_different_colours_in_one_region_each_colour_their_own_side
     gray = np.full((256, 512), 120, np.uint8)
     out = solve_hints(gray, np.zeros((32, 64, 2), np.float32), Hints((PointHint.parse("64,128=red"), PointHint.parse(f"448,128={BLUE}"))))
     to_blue = _share_of(out - _chroma("red"), BLUE, origin="red")
-    assert to_blue[:, :128].max() < 0.2 and to_blue[:, 384:].min() > 0.8
+    assert to_blue[:, :128].max() < 0.25 and to_blue[:, 384:].min() > 0.75  # near each hint, mostly its colour
     assert 0.2 < to_blue[128, 256] < 0.8  # halfway, the two blend
 
 

@@ -115,7 +115,7 @@ def test_a_saved_result_equals_colorize_photo_with_the_same_hints(folder: Path, 
 
 def test_uploads_render_and_download_but_are_never_saved(tiny_weights: Path) -> None:
     c = client_for(None, tiny_weights)
-    assert c.get("/api/photos").json() == {"folder": None, "photos": []}
+    assert c.get("/api/photos").json() == {"folder": None, "render_factor": 35, "photos": []}  # the tiny checkpoint records no factor: the default
     up = c.post("/api/upload", files={"file": ("grandma.png", png_bytes(), "image/png")}).json()
     assert up["name"] == "grandma.png" and (up["width"], up["height"]) == (50, 40) and not up["folder"]
     got = c.post("/api/download", json={"photo": up["id"]})

@@ -29,7 +29,7 @@ async function call(path, body, asJson = true) {
 }
 
 function settings() {
-  const factor = parseInt($("render-factor").value, 10);
+  const factor = Math.min(parseInt($("render-factor").value, 10), Number($("render-factor").max));
   return {
     photo: state.photo && state.photo.id,
     hints: state.hints.map(({ x, y, color }) => ({ x, y, color })),
@@ -128,6 +128,7 @@ function addThumb(id, name, src, onClick, done = false) {
 
 async function loadAlbum() {
   const album = await call("api/photos");
+  $("render-factor").max = album.render_factor;  // the model is never run above its own
   $("folder").textContent = album.folder ? `Folder: ${album.folder}` : "No folder: open or drop photos.";
   $("all").hidden = !album.photos.length;
   for (const p of album.photos) {
