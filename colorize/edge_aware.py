@@ -40,9 +40,16 @@ def lay_on(values: np.ndarray, gray: np.ndarray, window_cells: int = WINDOW_CELL
     height, width = gray.shape
     grid = values.shape[:2] if values.shape[0] * values.shape[1] < height * width else (height, width)
     guide = cv2.resize(gray, grid[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
-    a, b = _coefficients(_resize(values, grid), guide, window_cells)
+    values = _resize(values, grid)
+    a, b = _coefficients(values, guide, window_cells)
     full = gray.astype(np.float32) * np.float32(1 / 255)
-    return _resize(a, (height, width)) * full[..., None] + _resize(b, (height, width))
+    out = _resize(a, (height, width)) * full[..., None] + _resize(b, (height, width))
+    # A line fitted in a window is no licence to leave the window's range: where the photo is brighter or darker
+    # than anything the window held, the line would invent a colour more saturated than any it was given.
+    kernel = np.ones((2 * window_cells + 1, 2 * window_cells + 1), np.uint8)
+    low = np.stack([cv2.erode(values[..., c], kernel) for c in range(values.shape[2])], axis=-1)
+    high = np.stack([cv2.dilate(values[..., c], kernel) for c in range(values.shape[2])], axis=-1)
+    return np.clip(out, _resize(low, (height, width)), _resize(high, (height, width)), out=out)
 
 
 def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -5,12 +5,11 @@ The correction (each hint's chroma minus the model's there) spreads over the pho
 (Levin, Lischinski and Weiss 2004, *Colorization using Optimization*): neighbouring pixels must get similar
 corrections where they look alike, with the 8-neighbour affinity
 
-    exp(-dY^2 / 2 s^2  -  dC^2 / COLOUR_SCALE  -  dYc^2 / COARSE_SCALE)
+    exp(-dY^2 / 2 s^2  -  dC^2 / COLOUR_SCALE)
 
-dY the luminance step (s^2 the local variance of the texture, floored, so grass of many grays joins), dC the step
-in the model's own colour (it tells a red jumper from a face of the same gray where the model sees them apart), and
-dYc the step in the luminance blurred over a few pixels (regions of different mean brightness part even where their
-textures' steps are alike). A small decay pulls the correction towards none, so a region no hint reaches keeps the
+dY the luminance step (s^2 the local variance of the texture, floored, so grass of many grays joins) and dC the
+step in the model's own colour (it tells a red jumper from a face of the same gray where the model sees them
+apart). A small decay pulls the correction towards none, so a region no hint reaches keeps the
 model's colour.
 
 That solution fades with distance from a hint. Normalised propagation restores full strength: the hints' weights
@@ -22,15 +21,16 @@ region, each colours its own side. A hinted cell of the working grid that stradd
 neighbouring cell whose brightness is the hint's own.
 
 How the correction lands on a pixel, two facts of colour rather than of the solve:
-- it moves the pixel towards the hinted colour and never past it: where the model already gave the pixel more of
-  the hint's colour than it gave the hinted pixel, the pixel keeps the model's; only the part of the correction
-  along the hint's direction is limited, the model's other variation stays;
+- along the hint's direction, it moves the pixel towards the hinted colour and not past it: where the model
+  already gave the pixel more of the hint's colour than it gave the hinted pixel, the pixel keeps the model's; the
+  model's variation across that direction stays;
 - it shrinks where the pixel has less room for colour than the hinted pixel had (room: the luminance's distance
-  to black or white), down to half: the dark folds of a red jumper stay dark red, not purple.
+  to black or white, whichever is nearer), down to half: the dark folds of a red jumper stay dark red, not purple.
 
-The system is solved at a small working size (WORK_PX on the long side: one sparse LU factorisation, then one solve
-per right-hand side) and laid on the photo at full resolution along its edges (`colorize.edge_aware`). Written by
-hand: scipy solves the system, but no maintained library builds this affinity or propagation.
+The system is solved at a small working size (WORK_PX on the long side: two sparse LU factorisations, one per
+reach, then a few solves), the result laid on the photo along its edges (`colorize.edge_aware`) at most DETAIL_PX
+on the long side, and the merge lays that on the full-size photo. Written by hand: scipy solves the system, but no
+maintained library builds this affinity or propagation.
 """
 
 from __future__ import annotations
@@ -43,26 +43,26 @@ from scipy.sparse.linalg import splu
 from colorize.edge_aware import fit, lay_on
 from colorize.hints import Hints
 
-# Long side of the grid the system is solved on, and of the corrected colour it returns.
+# Long side of the grid the system is solved on, and the most the corrected colour it returns has (the merge lays
+# that on the full-size photo: the arithmetic of a 12 MP photo at full size took 2 s, at 1024 px 0.1 s).
 WORK_PX = 128
 DETAIL_PX = 1024
 # Decay towards no correction, per pixel of the working grid (its reach where the photo is flat: ~1/sqrt(lam) px).
 DECAY = 4e-5
 # The decay of the propagation that decides which hints a pixel follows (reach ~1/sqrt: 32 working pixels).
 BLEND_DECAY = 1e-3
-# Below this weight no hint is within that reach, and the long reach's mean stands in.
+# Below this weight no hint is within that reach, and the long reach's mean stands in; below MIN_WEIGHT no hint
+# reaches a pixel at all (the solve's numbers there are round-off).
 MIN_BLEND_WEIGHT = 1e-9
+MIN_WEIGHT = 1e-30
 # Weight of a hint's own pixel against the affinities (each at most 1 per neighbour).
 HINT_WEIGHT = 100.0
 # Floor of the local luminance variance in the affinity (luminance in 0..1): flat areas do not turn every grain of
 # noise into an edge.
 MIN_VARIANCE = 3e-4
 VARIANCE_WINDOW_PX = 5
-# The affinity's scales for steps in the model's colour (CbCr, squared) and in the blurred luminance (squared), and
-# that blur's sigma in working pixels.
+# The affinity's scale for steps in the model's colour (CbCr, squared).
 COLOUR_SCALE = 3e-4
-COARSE_SCALE = 3e-4
-COARSE_SIGMA_PX = 3.0
 # A hint's own region is judged by the weight its unhinted neighbours within this window receive; a pixel receiving
 # this share of it takes the hint's correction in full.
 NEIGHBOURHOOD_PX = 5
@@ -142,7 +142,9 @@ def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour:
     mask = hinted.ravel().astype(np.float64) * HINT_WEIGHT
     laplacian = _laplacian(luma, colour)
     lu = splu((laplacian + sp.diags(DECAY + mask)).tocsc())
-    weight = np.maximum(lu.solve(mask), 1e-30)
+    weight = lu.solve(mask)
+    reached = weight > MIN_WEIGHT  # beyond, the weight has underflowed: no hint reaches the pixel
+    weight = np.maximum(weight, MIN_WEIGHT)
     # What a hint's own region holds: the weight its unhinted neighbours receive (the hinted pixel itself is pinned
     # near 1 by its constraint, however little flows on), propagated as the hints were.
     reach = weight.reshape(hinted.shape)
@@ -151,15 +153,15 @@ def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour:
     free_share = cv2.blur(free, k)
     around = np.where(free_share > 0, cv2.blur(reach * free, k) / np.maximum(free_share, 1e-12), reach)
     own = lu.solve(mask * around.ravel()) / weight
-    alpha = np.clip(weight / np.maximum(own, 1e-30) / FULL_SHARE, 0.0, 1.0)
+    alpha = np.where(reached, np.clip(weight / np.maximum(own, MIN_WEIGHT) / FULL_SHARE, 0.0, 1.0), 0.0)
     # Which hints a pixel follows: the same propagation with a shorter reach, so the nearer of two hints in one
     # region wins near it (with the long reach, both weigh alike everywhere and their colours blend).
-    # Where even that reach ends (beyond an edge, where alpha is ~0 anyway), the long one's mean stands in.
+    # Where even that reach ends, the long one's mean stands in; where no hint reaches at all, there is none.
     channels = values.shape[-1]
     rhs = np.column_stack([mask * values[..., c].ravel() for c in range(channels)])
     near = splu((laplacian + sp.diags(BLEND_DECAY + mask)).tocsc()).solve(np.column_stack([rhs, mask]))
-    mean = np.where(near[:, -1:] > MIN_BLEND_WEIGHT, near[:, :-1] / np.maximum(near[:, -1:], MIN_BLEND_WEIGHT),
-                    lu.solve(rhs) / weight[:, None])
+    far = np.where(reached[:, None], lu.solve(rhs) / weight[:, None], 0.0)
+    mean = np.where(near[:, -1:] > MIN_BLEND_WEIGHT, near[:, :-1] / np.maximum(near[:, -1:], MIN_BLEND_WEIGHT), far)
     return mean.reshape(*hinted.shape, channels), alpha.reshape(hinted.shape)
 
 
@@ -175,7 +177,6 @@ def _laplacian(luma: np.ndarray, colour: np.ndarray) -> sp.csr_matrix:
     # An edge is an edge if the photo or its 3x3 median shows it: grain cannot open a path through an edge the
     # median sees, and a line one pixel wide, which the median erases, still stops colour.
     median = cv2.medianBlur(luma.astype(np.float32), 3).astype(np.float64)
-    coarse = cv2.GaussianBlur(luma, (0, 0), COARSE_SIGMA_PX)
     index = np.arange(h * w).reshape(h, w)
     rows, cols, weights = [], [], []
     for dy, dx in _NEIGHBOURS:
@@ -184,10 +185,9 @@ def _laplacian(luma: np.ndarray, colour: np.ndarray) -> sp.csr_matrix:
         step = np.maximum((luma[a] - luma[b]) ** 2, (median[a] - median[b]) ** 2)
         s2 = variance[a] + variance[b]  # the pair's mean variance, doubled: the 2 s^2 of the affinity
         colour_step = ((colour[a] - colour[b]) ** 2).sum(axis=-1)
-        coarse_step = (coarse[a] - coarse[b]) ** 2
         rows.append(index[a].ravel())
         cols.append(index[b].ravel())
-        weights.append(np.exp(-step / s2 - colour_step / COLOUR_SCALE - coarse_step / COARSE_SCALE).ravel())
+        weights.append(np.exp(-step / s2 - colour_step / COLOUR_SCALE).ravel())
     r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(weights)
     affinity = sp.coo_matrix((np.concatenate([v, v]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(h * w, h * w))
     degree = np.asarray(affinity.sum(axis=1)).ravel()

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from colorize.cli import app
 from colorize.color.ycbcr import chroma_of, lab_ab, merge
+from colorize.edge_aware import lay_on
 from colorize.hint_solver import solve_hints
 from colorize.hints import Hints, PointHint
 
@@ -163,3 +164,18 @@ def test_one_click_fills_a_textured_region_of_many_grays() -> None:
     share = _share_of(solve_hints(gray, np.zeros((48, 48, 2), np.float32), Hints((PointHint.parse("60,200=#4a8a2a"),))), "#4a8a2a")
     assert (share[:, :250] > 0.5).mean() >= 0.9
     assert (share[:, 262:] > 0.2).mean() <= 0.05
+
+
+@pytest.mark.parametrize("size", [(512, 384), (2400, 1800)])  # the second beyond the solve's 1024 px: the merge lays it on
+def test_hints_never_push_colour_past_the_hints_own(size: tuple[int, int]) -> None:
+    """Saturated green and magenta hints in neighbouring regions of a real photo: no pixel gets more chroma than the
+    hints have, at the solve's output and after the merge."""
+    photo = Image.open(Path(__file__).resolve().parents[1] / "samples" / "heldout_hill.jpg").convert("L").resize(size)
+    gray = np.asarray(photo)
+    w, h = size
+    hints = Hints((PointHint.parse(f"{w // 8},{h // 4}=#00ff00"), PointHint.parse(f"{w * 3 // 4},{h * 3 // 4}=#ff00ff")))
+    limit = max(np.hypot(*_chroma(c)) for c in ("#00ff00", "#ff00ff"))
+    out = solve_hints(gray, np.zeros((128, 128, 2), np.float32), hints)
+    assert np.hypot(out[..., 0], out[..., 1]).max() <= limit * 1.01
+    merged = lay_on(out, gray)
+    assert np.hypot(merged[..., 0], merged[..., 1]).max() <= limit * 1.01

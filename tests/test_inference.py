@@ -79,14 +79,16 @@ def test_recolor_takes_luminance_from_the_real_and_color_from_the_prediction() -
 
 def test_numpy_strip_merge_matches_the_torch_merge(monkeypatch: pytest.MonkeyPatch) -> None:
     import colorize.color.ycbcr as ycbcr
+    from colorize.edge_aware import lay_on
 
     monkeypatch.setattr(ycbcr, "_MERGE_STRIP_PX", 5000)  # many strips, the last one short
     rng = np.random.default_rng(0)
     gray = rng.integers(0, 256, (301, 200), dtype=np.uint8)
-    chroma = torch.from_numpy(rng.normal(0, 0.15, (2, 301, 200)).astype(np.float32))  # at the photo's size: no lay-on
+    chroma = rng.normal(0, 0.15, (37, 41, 2)).astype(np.float32)
     y = torch.from_numpy(gray).float().div(255)[None, None]
-    expected = merge_luma_chroma(y, chroma[None])[0].mul(255).round().byte().permute(1, 2, 0).numpy()
-    got = merge(gray, chroma.permute(1, 2, 0).numpy())
+    laid_on = torch.from_numpy(lay_on(chroma, gray)).permute(2, 0, 1)  # the merge lays the colour on first
+    expected = merge_luma_chroma(y, laid_on[None])[0].mul(255).round().byte().permute(1, 2, 0).numpy()
+    got = merge(gray, chroma)
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
 
 

@@ -66,7 +66,7 @@ def merge(gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     does not vectorise, made the merge 5x slower), and the temporaries stay in cache.
     """
     h, w = gray.shape
-    c_full = chroma if chroma.shape[:2] == gray.shape else lay_on(chroma, gray)
+    c_full = lay_on(chroma, gray)
     out = np.empty((h, w, 3), np.uint8)
     rows = max(1, _MERGE_STRIP_PX // w)
     (_, r_cr), (g_cb, g_cr), (b_cb, _) = (tuple(np.float32(v) for v in row) for row in CHROMA_TO_RGB)
