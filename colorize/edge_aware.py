@@ -19,12 +19,14 @@ import numpy as np
 
 # Half-width of the filter's window, in cells of the colour's grid: the model's colour is blurred over a few of its
 # pixels, and a window that spans the blur finds the edge's two sides. 4 removed the pale halo around the head on
-# the cameraman sample where 1 and 2 left part of it (docs/model-card.md).
+# the cameraman sample where 1 and 2 left part of it (docs/experiments/2026-12-07-colour-that-stays-in-its-object.md).
 WINDOW_CELLS = 4
 # The filter's regularisation (a luminance variance, luminance in 0..1): a window that varies less counts as flat and
 # takes its mean colour, so grain does not turn into colour. At a sharp edge between two flat regions the other
 # side's colour mixes in by 2 % at 3e-4 (1 % at 1e-4, 7 % at 1e-3).
 EPS = 3e-4
+# Pixels per strip of the full-size output: its temporaries stay small.
+STRIP_PX = 1 << 18
 
 
 def fit(height: int, width: int, long_side: int) -> tuple[int, int]:
@@ -42,14 +44,28 @@ def lay_on(values: np.ndarray, gray: np.ndarray, window_cells: int = WINDOW_CELL
     guide = cv2.resize(gray, grid[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
     values = _resize(values, grid)
     a, b = _coefficients(values, guide, window_cells)
-    full = gray.astype(np.float32) * np.float32(1 / 255)
-    out = _resize(a, (height, width)) * full[..., None] + _resize(b, (height, width))
     # A line fitted in a window is no licence to leave the window's range: where the photo is brighter or darker
     # than anything the window held, the line would invent a colour more saturated than any it was given.
     kernel = np.ones((2 * window_cells + 1, 2 * window_cells + 1), np.uint8)
     low = np.stack([cv2.erode(values[..., c], kernel) for c in range(values.shape[2])], axis=-1)
     high = np.stack([cv2.dilate(values[..., c], kernel) for c in range(values.shape[2])], axis=-1)
-    return np.clip(out, _resize(low, (height, width)), _resize(high, (height, width)), out=out)
+    # In strips of rows, each sampled from the grid as a bilinear resize would (half-pixel centres): the full-size
+    # temporaries of a 150 MP photo would take gigabytes.
+    channels = values.shape[2]
+    # Bilinear as OpenCV resizes (half-pixel centres, edges replicated), in two passes: across to full width once
+    # (small: the grid's rows), then down, a strip of rows at a time.
+    across = _resize(np.concatenate([a, b, low, high], axis=-1), (grid[0], width))
+    out = np.empty((height, width, channels), np.float32)
+    rows = max(1, STRIP_PX // width)
+    for r0 in range(0, height, rows):
+        y = np.clip((np.arange(r0, min(height, r0 + rows)) + 0.5) * (grid[0] / height) - 0.5, 0, grid[0] - 1)
+        top = np.floor(y).astype(np.int64)
+        t = (y - top).astype(np.float32)[:, None, None]
+        at = across[top] * (1 - t) + across[np.minimum(top + 1, grid[0] - 1)] * t
+        luma = gray[r0 : r0 + rows, :, None].astype(np.float32) * np.float32(1 / 255)
+        line = at[..., :channels] * luma + at[..., channels : 2 * channels]
+        np.clip(line, at[..., 2 * channels : 3 * channels], at[..., 3 * channels :], out=out[r0 : r0 + rows])
+    return out
 
 
 def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -33,7 +33,6 @@ from benchdoc import replace_section  # noqa: E402
 from colorize.corpus import held_out_photos  # noqa: E402
 from colorize.evaluation import evaluate_groups  # noqa: E402
 from colorize.inference import load_colorizer  # noqa: E402
-from colorize.pipeline import DEFAULT_RENDER_FACTOR  # noqa: E402
 from colorize.models import count_parameters  # noqa: E402
 from colorize.weights import DEFAULT_MODEL_NAME, load_generator, save_half, write_manifest  # noqa: E402
 
@@ -78,7 +77,7 @@ def main() -> None:
     ap.add_argument("--name", default=DEFAULT_MODEL_NAME)
     ap.add_argument("--compare", action="append", default=[], metavar="LABEL=WEIGHTS", help="a trained model to table beside it")
     ap.add_argument("--baselines", type=Path, help="train the baseline arms here (hours: each is a whole recipe)")
-    ap.add_argument("--render-factors", type=int, nargs="+", help="default: the shipped model's own, then 35")
+    ap.add_argument("--render-factors", type=int, nargs="+", help="default: the shipped model's own (a model never runs above it)")
     args = ap.parse_args()
     final = json.loads((args.run / "final.json").read_text())
     shipped = ROOT / "weights" / f"{args.name}.pt"
@@ -90,7 +89,7 @@ def main() -> None:
         models.update({name: train_baseline(name, args.data, args.baselines) for name in BASELINES})
 
     results: dict[int, dict[str, dict]] = {}
-    render_factors = args.render_factors or [final["render_factor"], DEFAULT_RENDER_FACTOR]
+    render_factors = args.render_factors or [final["render_factor"]]
     for rf in render_factors:
         results[rf] = {}
         for name, weights in models.items():
