@@ -104,7 +104,7 @@ print("torch" in sys.modules)
     assert not (tmp_path / "empty-cache").exists()
 
 
-def test_the_page_renders_at_render_factor_9_on_the_default_engine(tmp_path: Path) -> None:
+def test_the_page_renders_at_any_render_factor_on_the_default_engine(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from colorize.engine import EngineOptions, open_colorizer
@@ -113,7 +113,7 @@ def test_the_page_renders_at_render_factor_9_on_the_default_engine(tmp_path: Pat
     write_photo_file(tmp_path / "a.png", h=40, w=60)
     c = TestClient(create_app(Session(tmp_path, open_colorizer(EngineOptions(device="cpu")))), base_url="http://127.0.0.1:8000")
     c.post("/api/open", json={"path": "a.png"})
-    for factor in (9, 13):
+    for factor in (7, 13):  # 7: mirrored out to the network's stride; 13: above the model's own, capped
         r = c.post("/api/render", json={"photo": "a.png", "render_factor": factor})
         assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
 
@@ -249,3 +249,18 @@ def test_serve_on_a_busy_port_says_so_before_loading_the_model() -> None:
         port = busy.getsockname()[1]
         r = invoke("serve", "--no-browser", "--port", port)
     assert r.exit_code == 1 and f"127.0.0.1:{port}: cannot listen there" in r.stderr
+
+
+def test_a_render_factor_above_the_models_own_gives_its_own_colour_not_blotches(caplog) -> None:  # noqa: ANN001
+    """Shown more than it was trained on, the model's colour got worse (rust-brown blotches): -r above the model's
+    own runs at its own, with a warning, and the colour is the same as at its own factor."""
+    import logging
+
+    from colorize.engine import EngineOptions, open_colorizer
+
+    gray = np.asarray(Image.open(Path(__file__).resolve().parents[1] / "samples" / "cameraman.png").convert("L").resize((256, 256)))
+    own = open_colorizer(EngineOptions(device="cpu"))
+    with caplog.at_level(logging.WARNING):
+        high = open_colorizer(EngineOptions(device="cpu", render_factor=4 * own.render_factor))
+    assert high.render_factor == own.render_factor and "above this model's own" in caplog.text
+    assert np.array_equal(high.colorize([gray])[0], own.colorize([gray])[0])
