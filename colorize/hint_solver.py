@@ -5,11 +5,13 @@ The correction (each hint's chroma minus the model's there) spreads over the pho
 (Levin, Lischinski and Weiss 2004, *Colorization using Optimization*): neighbouring pixels must get similar
 corrections where they look alike, with the 8-neighbour affinity
 
-    exp(-dY^2 / 2 s^2  -  dC^2 / COLOUR_SCALE)
+    exp(-dY^2 / 2 s^2  -  dC^2 / COLOUR_SCALE  -  dYm^2 / COARSE_SCALE)
 
-dY the luminance step (s^2 the local variance of the texture, floored, so grass of many grays joins) and dC the
-step in the model's own colour (it tells a red jumper from a face of the same gray where the model sees them
-apart). A small decay pulls the correction towards none, so a region no hint reaches keeps the
+dY the luminance step (s^2 the local variance of the texture, floored, so grass of many grays joins), dC the step
+in the model's own colour (it tells a red jumper from a face of the same gray where the model sees them apart), and
+dYm the step in the luminance's median over a few pixels (regions of different mean brightness part even where
+their textures' steps are alike; a median, unlike a blur, leaves no ramp beside a strong edge to cut a rim off the
+region). A small decay pulls the correction towards none, so a region no hint reaches keeps the
 model's colour.
 
 That solution fades with distance from a hint. Normalised propagation restores full strength: the hints' weights
@@ -61,8 +63,11 @@ HINT_WEIGHT = 100.0
 # noise into an edge.
 MIN_VARIANCE = 3e-4
 VARIANCE_WINDOW_PX = 5
-# The affinity's scale for steps in the model's colour (CbCr, squared).
+# The affinity's scale for steps in the model's colour (CbCr, squared) ...
 COLOUR_SCALE = 3e-4
+# ... and for steps in the luminance's median over COARSE_PX working pixels (it averages texture and keeps edges).
+COARSE_SCALE = 1e-3
+COARSE_PX = 7
 # A hint's own region is judged by the weight its unhinted neighbours within this window receive; a pixel receiving
 # this share of it takes the hint's correction in full.
 NEIGHBOURHOOD_PX = 5
@@ -177,6 +182,7 @@ def _laplacian(luma: np.ndarray, colour: np.ndarray) -> sp.csr_matrix:
     # An edge is an edge if the photo or its 3x3 median shows it: grain cannot open a path through an edge the
     # median sees, and a line one pixel wide, which the median erases, still stops colour.
     median = cv2.medianBlur(luma.astype(np.float32), 3).astype(np.float64)
+    coarse = cv2.medianBlur(np.rint(luma * 255).astype(np.uint8), COARSE_PX).astype(np.float64) / 255
     index = np.arange(h * w).reshape(h, w)
     rows, cols, weights = [], [], []
     for dy, dx in _NEIGHBOURS:
@@ -187,7 +193,8 @@ def _laplacian(luma: np.ndarray, colour: np.ndarray) -> sp.csr_matrix:
         colour_step = ((colour[a] - colour[b]) ** 2).sum(axis=-1)
         rows.append(index[a].ravel())
         cols.append(index[b].ravel())
-        weights.append(np.exp(-step / s2 - colour_step / COLOUR_SCALE).ravel())
+        coarse_step = (coarse[a] - coarse[b]) ** 2
+        weights.append(np.exp(-step / s2 - colour_step / COLOUR_SCALE - coarse_step / COARSE_SCALE).ravel())
     r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(weights)
     affinity = sp.coo_matrix((np.concatenate([v, v]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(h * w, h * w))
     degree = np.asarray(affinity.sum(axis=1)).ravel()

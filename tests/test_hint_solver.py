@@ -179,3 +179,14 @@ def test_hints_never_push_colour_past_the_hints_own(size: tuple[int, int]) -> No
     assert np.hypot(out[..., 0], out[..., 1]).max() <= limit * 1.01
     merged = lay_on(out, gray)
     assert np.hypot(merged[..., 0], merged[..., 1]).max() <= limit * 1.01
+
+
+@pytest.mark.parametrize("distance", [2, 11, 36])
+def test_a_hint_near_a_strong_edge_fills_its_region_up_to_the_edge(distance: int) -> None:
+    """A click a few pixels from a strong edge (dark 60 | light 200) fills the whole dark side, with no pale rim
+    along the edge, and not the light side."""
+    gray = _flat_halves(1024, edge=516, left=60, right=200)
+    hint = Hints((PointHint.parse(f"{516 - distance},512=#ff0000"),))
+    share = _share_of(solve_hints(gray, np.zeros((128, 128, 2), np.float32), hint), "#ff0000")
+    assert (share[:, :512] > 0.5).mean() >= 0.99
+    assert (share[:, 520:] > 0.2).mean() <= 0.01
