@@ -25,8 +25,6 @@ WINDOW_CELLS = 4
 # takes its mean colour, so grain does not turn into colour. At a sharp edge between two flat regions the other
 # side's colour mixes in by 2 % at 3e-4 (1 % at 1e-4, 7 % at 1e-3).
 EPS = 3e-4
-# Pixels per strip of the full-size output: its temporaries stay small.
-STRIP_PX = 1 << 18
 
 
 def fit(height: int, width: int, long_side: int) -> tuple[int, int]:
@@ -49,23 +47,12 @@ def lay_on(values: np.ndarray, gray: np.ndarray, window_cells: int = WINDOW_CELL
     kernel = np.ones((2 * window_cells + 1, 2 * window_cells + 1), np.uint8)
     low = np.stack([cv2.erode(values[..., c], kernel) for c in range(values.shape[2])], axis=-1)
     high = np.stack([cv2.dilate(values[..., c], kernel) for c in range(values.shape[2])], axis=-1)
-    # In strips of rows, each sampled from the grid as a bilinear resize would (half-pixel centres): the full-size
-    # temporaries of a 150 MP photo would take gigabytes.
-    channels = values.shape[2]
-    # Bilinear as OpenCV resizes (half-pixel centres, edges replicated), in two passes: across to full width once
-    # (small: the grid's rows), then down, a strip of rows at a time.
-    across = _resize(np.concatenate([a, b, low, high], axis=-1), (grid[0], width))
-    out = np.empty((height, width, channels), np.float32)
-    rows = max(1, STRIP_PX // width)
-    for r0 in range(0, height, rows):
-        y = np.clip((np.arange(r0, min(height, r0 + rows)) + 0.5) * (grid[0] / height) - 0.5, 0, grid[0] - 1)
-        top = np.floor(y).astype(np.int64)
-        t = (y - top).astype(np.float32)[:, None, None]
-        at = across[top] * (1 - t) + across[np.minimum(top + 1, grid[0] - 1)] * t
-        luma = gray[r0 : r0 + rows, :, None].astype(np.float32) * np.float32(1 / 255)
-        line = at[..., :channels] * luma + at[..., channels : 2 * channels]
-        np.clip(line, at[..., 2 * channels : 3 * channels], at[..., 3 * channels :], out=out[r0 : r0 + rows])
-    return out
+    # Each brought to full size (OpenCV's bilinear resize is fast; they are held at full size, ~5 GB for a 2-channel
+    # colour on a 150 MP photo), then the line and the clip in place.
+    out = _resize(a, (height, width))
+    out *= (gray.astype(np.float32) * np.float32(1 / 255))[..., None]
+    out += _resize(b, (height, width))
+    return np.clip(out, _resize(low, (height, width)), _resize(high, (height, width)), out=out)
 
 
 def _resize(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
