@@ -140,7 +140,8 @@ def _room(luma: np.ndarray) -> np.ndarray:
     return np.minimum(luma, 1 - luma) + ROOM_FLOOR
 
 
-def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
     """(h, w, C) values at the (h, w) `hinted` pixels, the (h, w) luminance and the model's (h, w, 2) colour ->
     each pixel's weighted mean of its hints' values (h, w, C) and how much of it applies, alpha (h, w) in [0, 1]:
     normalised propagation under `_system`."""

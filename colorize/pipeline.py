@@ -122,10 +122,11 @@ class Colorizer:
 
     def __init__(self, backend: Backend, inference: InferenceConfig, render_factor: int | None = None,
                  batch_size: int = 4, vividness: float = 1.0, mirror: bool = True) -> None:
-        """`render_factor` lowers the model's own (it is never raised above it); `vividness` multiplies an RGB model's chroma gain or divides
-        an ab-bin model's temperature: above 1 more saturated, below 1 paler. With `mirror`, the model's colour is
-        the mean of its colour for the photo and for the photo mirrored (twice the network's time): where the model
-        is unsure, the two disagree and their mean falls toward neutral, and a colour it is sure of stays."""
+        """`render_factor` lowers the model's own (it is never raised above it); `vividness` multiplies an RGB
+        model's chroma gain or divides an ab-bin model's temperature: above 1 more saturated, below 1 paler. With
+        `mirror`, the model's colour is the mean of its colour for the photo and for the photo mirrored (twice the
+        network's time): where the model is unsure, the two disagree and their mean falls toward neutral, and a
+        colour it is sure of stays."""
         render_factor = render_factor or inference.render_factor
         if render_factor > inference.render_factor:
             # Shown more than it was trained on, a model's colour gets worse, not finer (rust-brown blotches; the

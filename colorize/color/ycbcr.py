@@ -60,10 +60,11 @@ def hue_sector(rgb: np.ndarray) -> np.ndarray:
 def merge(gray: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """(H, W) uint8 luminance + (h, w, 2) float32 CbCr of any size -> (H, W, 3) uint8 RGB with exactly that luminance.
 
-    The chroma is laid on along the luminance's edges (`colorize.edge_aware.lay_on`). Where a colour would leave the RGB cube its chroma is scaled down instead of clipping the channels, which would change the
-    luminance. Planar and in strips of rows: each channel's offset is its own (rows, W) array, so the smallest
-    room over the three channels is two element-wise minimums (a reduction over an innermost axis of 3, which NumPy
-    does not vectorise, made the merge 5x slower), and the temporaries stay in cache.
+    The chroma is laid on along the luminance's edges (`colorize.edge_aware.lay_on`). Where a colour would leave the
+    RGB cube its chroma is scaled down instead of clipping the channels, which would change the luminance. Planar
+    and in strips of rows: each channel's offset is its own (rows, W) array, so the smallest room over the three
+    channels is two element-wise minimums (a reduction over an innermost axis of 3, which NumPy does not vectorise,
+    made the merge 5x slower), and the merge's temporaries stay in cache.
     """
     h, w = gray.shape
     c_full = lay_on(chroma, gray)
