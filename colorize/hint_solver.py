@@ -19,8 +19,8 @@ are propagated alongside their corrections, and their ratio is each pixel's weig
 of it applies (alpha) is the weight a pixel receives relative to what its hints' own neighbourhoods receive: full
 across the hinted region (at FULL_SHARE of it and above), falling to 0 beyond an edge. Which hints' colours a
 pixel takes is decided by the same propagation with a shorter reach (BLEND_DECAY), so that of two hints in one
-region, each colours its own side. A hinted cell of the working grid that straddles an edge is first moved to the
-neighbouring cell whose brightness is the hint's own.
+region, each colours its own side. A hint on a cell of the working grid that straddles an edge lands on the
+neighbouring cell of its own brightness (`Hints.rasterise`).
 
 How the correction lands on a pixel, two facts of colour rather than of the solve:
 - along the hint's direction, it moves the pixel towards the hinted colour and not past it: where the model
@@ -87,12 +87,11 @@ def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarra
     Without hints the model's colour comes back as it was."""
     height, width = gray.shape
     work = fit(height, width, WORK_PX)
-    target, hinted, hinted_luma = hints.rasterise(gray, work)
+    target, hinted = hints.rasterise(gray, work)
     if not hinted.any():
         return chroma
     chroma = np.ascontiguousarray(chroma, np.float32)
     luma = cv2.resize(gray, work[::-1], interpolation=cv2.INTER_AREA).astype(np.float64) / 255
-    target, hinted = _snap_to_own_luminance(target, hinted, hinted_luma, luma)
     model_work = cv2.resize(chroma, work[::-1], interpolation=cv2.INTER_AREA)
     # Spread together: the hints' corrections, their colours and their luminances.
     values = np.concatenate([target - model_work, target, luma[..., None]], axis=-1)  # (h, w, 5)
@@ -113,26 +112,6 @@ def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarra
     model[..., 0] += ub * along
     model[..., 1] += ur * along
     return model
-
-
-def _snap_to_own_luminance(target: np.ndarray, hinted: np.ndarray, hinted_luma: np.ndarray, luma: np.ndarray
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Each hinted cell moved to the cell of its 3x3 neighbourhood whose luminance is nearest its hints' own: a
-    hint put on the edge of an object, whose grid cell holds a blend of both sides, joins the object it was put on.
-    (h, w, 2) chroma, (h, w) mask, the hints' (h, w) luminance and the grid's -> the moved chroma and mask."""
-    h, w = hinted.shape
-    ys, xs = np.nonzero(hinted)
-    shifts = [(0, 0)] + [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]  # ties: stay
-    to_y = np.clip(ys[:, None] + np.array([dy for dy, _ in shifts]), 0, h - 1)  # (n, 9)
-    to_x = np.clip(xs[:, None] + np.array([dx for _, dx in shifts]), 0, w - 1)
-    best = np.argmin(np.abs(luma[to_y, to_x] - hinted_luma[ys, xs][:, None]), axis=1)
-    to = (to_y[np.arange(len(ys)), best], to_x[np.arange(len(ys)), best])
-    total = np.zeros_like(target, dtype=np.float64)
-    count = np.zeros(hinted.shape)
-    np.add.at(total, to, target[ys, xs])
-    np.add.at(count, to, 1.0)
-    moved = count > 0
-    return np.where(moved[..., None], total / np.maximum(count, 1)[..., None], 0).astype(np.float32), moved
 
 
 def _room(luma: np.ndarray) -> np.ndarray:

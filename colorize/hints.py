@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageColor, UnidentifiedImageError
 
@@ -97,32 +98,28 @@ class Hints:
         if abs((w / h) / (width / height) - 1) > ASPECT_TOLERANCE:
             raise BadInputError(f"{self.image}: hints image is {w}x{h}, not the shape of its {width}x{height} photo")
 
-    def rasterise(self, gray: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rasterise(self, gray: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """The hints of the photo whose (H, W) uint8 luminance is `gray`, on a grid of `shape` (rows, cols): each
-        hinted photo pixel (a point, or a painted pixel of the hints image) marks the grid pixel it falls in, with
-        the mean chroma of those that fell there, and their mean luminance. Returns (rows, cols, 2) float32 BT.601
-        CbCr, the (rows, cols) bool mask, and (rows, cols) float32 luminance in 0..1 (0 where none fell)."""
+        hinted photo pixel (a point, or a painted pixel of the hints image) marks the grid pixel it falls in, or of
+        the 3x3 around it the one whose luminance is nearest its own (a hint on an object's edge, where the grid
+        pixel holds a blend of both sides, joins the object it was put on), with the mean chroma of those that
+        landed there. Returns (rows, cols, 2) float32 BT.601 CbCr and the (rows, cols) bool mask."""
         height, width = gray.shape
         rows, cols = shape
+        xs, ys, chroma = (np.zeros(0), np.zeros(0), np.zeros((0, 2))) if self.image is None else self._painted(height, width)
+        if self.points:
+            at = np.array([p.fraction(height, width) for p in self.points]) * (width, height) - 0.5  # pixel coordinates
+            xs, ys = np.concatenate([xs, at[:, 0]]), np.concatenate([ys, at[:, 1]])
+            chroma = np.concatenate([chroma, chroma_of(np.array([p.rgb for p in self.points], np.float64) / 255)])
+        cy, cx = _grid_index(ys, height, rows), _grid_index(xs, width, cols)
+        own = gray[_pixel_index(ys, height), _pixel_index(xs, width)].astype(np.float32)
+        cy, cx = _nearest_in_luminance(cv2.resize(gray, (cols, rows), interpolation=cv2.INTER_AREA), cy, cx, own)
         chroma_sum = np.zeros((rows, cols, 2), np.float64)
-        luma_sum = np.zeros((rows, cols), np.float64)
         count = np.zeros((rows, cols), np.float64)
-        if self.image is not None:
-            xs, ys, chroma = self._painted(height, width)
-            at = (_grid_index(ys, height, rows), _grid_index(xs, width, cols))
-            np.add.at(chroma_sum, at, chroma)
-            np.add.at(luma_sum, at, gray[_pixel_index(ys, height), _pixel_index(xs, width)])
-            np.add.at(count, at, 1.0)
-        for p in self.points:
-            fx, fy = p.fraction(height, width)
-            cy, cx = min(int(fy * rows), rows - 1), min(int(fx * cols), cols - 1)
-            chroma_sum[cy, cx] += chroma_of(np.asarray(p.rgb, np.float64) / 255)
-            luma_sum[cy, cx] += gray[min(int(fy * height), height - 1), min(int(fx * width), width - 1)]
-            count[cy, cx] += 1
+        np.add.at(chroma_sum, (cy, cx), chroma)
+        np.add.at(count, (cy, cx), 1.0)
         hinted = count > 0
-        centre = np.where(hinted[..., None], chroma_sum / np.maximum(count, 1)[..., None], 0).astype(np.float32)
-        luma = (luma_sum / np.maximum(count, 1) / 255).astype(np.float32)
-        return centre, hinted, luma
+        return np.where(hinted[..., None], chroma_sum / np.maximum(count, 1)[..., None], 0).astype(np.float32), hinted
 
     def _painted(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, chroma) of the hints image's painted pixels, in the photo's pixel coordinates: its opaque pixels,
@@ -165,6 +162,19 @@ def _check_color_mode(path: Path, mode: str) -> None:
 def _grid_index(coord: np.ndarray, extent: int, cells: int) -> np.ndarray:
     """Photo pixel coordinates -> the grid pixel each falls in (the rule `PointHint.fraction` uses)."""
     return np.clip(((coord + 0.5) / extent * cells).astype(np.int64), 0, cells - 1)
+
+
+def _nearest_in_luminance(grid: np.ndarray, cy: np.ndarray, cx: np.ndarray, own: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Each (cy, cx) of the (rows, cols) `grid` moved to the pixel of its 3x3 neighbourhood whose luminance is
+    nearest `own` (ties: it stays)."""
+    rows, cols = grid.shape
+    shifts = np.array([(0, 0)] + [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)])
+    to_y = np.clip(cy[:, None] + shifts[:, 0], 0, rows - 1)  # (n, 9)
+    to_x = np.clip(cx[:, None] + shifts[:, 1], 0, cols - 1)
+    best = np.argmin(np.abs(grid[to_y, to_x].astype(np.float32) - own[:, None]), axis=1)
+    pick = np.arange(len(cy))
+    return to_y[pick, best], to_x[pick, best]
 
 
 def _pixel_index(coord: np.ndarray, extent: int) -> np.ndarray:

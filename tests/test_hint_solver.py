@@ -190,3 +190,13 @@ def test_a_hint_near_a_strong_edge_fills_its_region_up_to_the_edge(distance: int
     share = _share_of(solve_hints(gray, np.zeros((128, 128, 2), np.float32), hint), "#ff0000")
     assert (share[:, :512] > 0.5).mean() >= 0.99
     assert (share[:, 520:] > 0.2).mean() <= 0.01
+
+
+def test_two_clicks_either_side_of_an_edge_in_one_grid_cell_each_colour_their_own_side() -> None:
+    """On a 4000 px photo a cell of the solve's grid is 31 px wide: a red click just left of an edge and a blue
+    one just right of it, in one cell, each colour their own side."""
+    gray = _flat_halves(1024, edge=516)  # a cell of the 128 px grid spans 512..519
+    hints = Hints((PointHint.parse("514,512=#ff0000"), PointHint.parse(f"518,512={BLUE}")))
+    out = solve_hints(gray, np.zeros((128, 128, 2), np.float32), hints)
+    assert (_share_of(out, "#ff0000")[:, :508] > 0.5).mean() >= 0.95
+    assert (_share_of(out, BLUE)[:, 524:] > 0.5).mean() >= 0.95
