@@ -84,18 +84,32 @@ _NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # each undirected pair once
 def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarray:
     """(H, W) uint8 photo luminance + the model's (h, w, 2) CbCr at any size + the photo's hints -> (h', w', 2)
     corrected CbCr at the photo's size, or DETAIL_PX on its long side (the merge lays that on the photo's edges).
-    Without hints the model's colour comes back as it was."""
+    A reference photo's matches (`colorize.reference`) are hints too, each weighted by its confidence; the
+    person's own hints win where both fall. Without hints the model's colour comes back as it was."""
     height, width = gray.shape
     work = fit(height, width, WORK_PX)
     target, hinted = hints.rasterise(gray, work)
-    if not hinted.any():
+    weight = hinted.astype(np.float32)
+    if hints.reference is not None:
+        matched = hints.reference.match(gray, work)
+        weight = np.where(hinted, 1.0, matched.weight)
+        target = np.where(hinted[..., None], target, matched.chroma)
+    return solve(gray, chroma, target, weight)
+
+
+def solve(gray: np.ndarray, chroma: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """`solve_hints` on hints laid on the working grid: (rows, cols, 2) CbCr `target` where (rows, cols) `weight`
+    in [0, 1] is above 0 (1: a person's hint)."""
+    if not weight.any():
         return chroma
+    height, width = gray.shape
+    work = weight.shape
     chroma = np.ascontiguousarray(chroma, np.float32)
     luma = cv2.resize(gray, work[::-1], interpolation=cv2.INTER_AREA).astype(np.float64) / 255
     model_work = cv2.resize(chroma, work[::-1], interpolation=cv2.INTER_AREA)
     # Spread together: the hints' corrections, their colours and their luminances.
     values = np.concatenate([target - model_work, target, luma[..., None]], axis=-1)  # (h, w, 5)
-    spread, alpha = _propagate(values, hinted, luma, model_work)
+    spread, alpha = _propagate(values, weight, luma, model_work)
     detail = fit(height, width, DETAIL_PX)
     gray = gray if detail == (height, width) else cv2.resize(gray, detail[::-1], interpolation=cv2.INTER_AREA)
     spread = lay_on(np.concatenate([spread, alpha[..., None]], -1).astype(np.float32), gray, CORRECTION_WINDOW_CELLS)
@@ -119,33 +133,35 @@ def _room(luma: np.ndarray) -> np.ndarray:
     return np.minimum(luma, 1 - luma) + ROOM_FLOOR
 
 
-def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour: np.ndarray
+def _propagate(values: np.ndarray, weight: np.ndarray, luma: np.ndarray, colour: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """(h, w, C) values at the (h, w) `hinted` pixels, the (h, w) luminance and the model's (h, w, 2) colour ->
+    """(h, w, C) values at the hinted pixels (`weight` (h, w) above 0), the (h, w) luminance and the model's
+    (h, w, 2) colour ->
     each pixel's weighted mean of its hints' values (h, w, C) and how much of it applies, alpha (h, w) in [0, 1]:
     normalised propagation under `_system`."""
-    mask = hinted.ravel().astype(np.float64) * HINT_WEIGHT
+    hinted = weight > 0
+    mask = weight.ravel().astype(np.float64) * HINT_WEIGHT
     laplacian = _laplacian(luma, colour)
     lu = splu((laplacian + sp.diags(DECAY + mask)).tocsc())
-    weight = lu.solve(mask)
-    reached = weight > MIN_WEIGHT  # beyond, the weight has underflowed: no hint reaches the pixel
-    weight = np.maximum(weight, MIN_WEIGHT)
+    received = lu.solve(mask)
+    reached = received > MIN_WEIGHT  # beyond, the weight has underflowed: no hint reaches the pixel
+    received = np.maximum(received, MIN_WEIGHT)
     # What a hint's own region holds: the weight its unhinted neighbours receive (the hinted pixel itself is pinned
     # near 1 by its constraint, however little flows on), propagated as the hints were.
-    reach = weight.reshape(hinted.shape)
+    reach = received.reshape(hinted.shape)
     free = (~hinted).astype(np.float64)
     k = (NEIGHBOURHOOD_PX, NEIGHBOURHOOD_PX)
     free_share = cv2.blur(free, k)
     around = np.where(free_share > 0, cv2.blur(reach * free, k) / np.maximum(free_share, 1e-12), reach)
-    own = lu.solve(mask * around.ravel()) / weight
-    alpha = np.where(reached, np.clip(weight / np.maximum(own, MIN_WEIGHT) / FULL_SHARE, 0.0, 1.0), 0.0)
+    own = lu.solve(mask * around.ravel()) / received
+    alpha = np.where(reached, np.clip(received / np.maximum(own, MIN_WEIGHT) / FULL_SHARE, 0.0, 1.0), 0.0)
     # Which hints a pixel follows: the same propagation with a shorter reach, so the nearer of two hints in one
     # region wins near it (with the long reach, both weigh alike everywhere and their colours blend).
     # Where even that reach ends, the long one's mean stands in; where no hint reaches at all, there is none.
     channels = values.shape[-1]
     rhs = np.column_stack([mask * values[..., c].ravel() for c in range(channels)])
     near = splu((laplacian + sp.diags(BLEND_DECAY + mask)).tocsc()).solve(np.column_stack([rhs, mask]))
-    far = np.where(reached[:, None], lu.solve(rhs) / weight[:, None], 0.0)
+    far = np.where(reached[:, None], lu.solve(rhs) / received[:, None], 0.0)
     mean = np.where(near[:, -1:] > MIN_BLEND_WEIGHT, near[:, :-1] / np.maximum(near[:, -1:], MIN_BLEND_WEIGHT), far)
     return mean.reshape(*hinted.shape, channels), alpha.reshape(hinted.shape)
 

@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,6 +18,9 @@ from PIL import Image, ImageColor, UnidentifiedImageError
 
 from colorize.color.ycbcr import chroma_of
 from colorize.errors import BadInputError, ColorizeError
+
+if TYPE_CHECKING:
+    from colorize.reference import Reference
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +80,12 @@ class PointHint:
 
 @dataclass(frozen=True)
 class Hints:
-    """A photo's hints: points from the command line and/or a hints image (its opaque pixels)."""
+    """A photo's hints: points from the command line and/or a hints image (its opaque pixels), and a reference
+    photo whose matches are hints too (`colorize.reference`)."""
 
     points: tuple[PointHint, ...] = ()
     image: Path | None = None
+    reference: Reference | None = None
 
     def check(self, height: int, width: int) -> None:
         """Raise (naming the bad hint) unless every hint fits a `width` x `height` photo; reads no pixels."""

@@ -171,8 +171,17 @@ def write_photo(path: Path, rgb: np.ndarray, photo: Photo, jpeg_quality: int = 9
 
 
 def load_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None = None) -> np.ndarray | None:
-    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; None if unreadable
-    (said in the log, naming `label` or the file). A JPEG is decoded at the smallest of 1/2, 1/4, 1/8 scale that
+    """`decode_rgb`, or None if unreadable (said in the log, naming `label` or the file)."""
+    try:
+        return decode_rgb(source, max_short_side_px, label)
+    except BadInputError as e:
+        log.warning("%s; skipped", e)
+        return None
+
+
+def decode_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None = None) -> np.ndarray:
+    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; BadInputError
+    names `label` or the file when unreadable. A JPEG is decoded at the smallest of 1/2, 1/4, 1/8 scale that
     still covers the target (Pillow's `draft`), then resized exactly: several times faster on large photos."""
     try:
         with Image.open(source) as im:
@@ -185,5 +194,4 @@ def load_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None
                 im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
             return np.asarray(im)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        log.warning("%s: skipped, unreadable (%s)", label or source, e)
-        return None
+        raise BadInputError(f"{label or source}: unreadable ({e})") from None

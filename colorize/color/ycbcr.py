@@ -35,6 +35,11 @@ def chroma_of(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.asarray((RGB_TO_CB, RGB_TO_CR), rgb.dtype).T
 
 
+def to_rgb(luma: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """(...) luminance and (..., 2) Cb, Cr, in [0, 1] and centred on 0 -> (..., 3) RGB in [0, 1], clipped."""
+    return np.clip(luma[..., None] + chroma @ np.asarray(CHROMA_TO_RGB, chroma.dtype).T, 0.0, 1.0)
+
+
 def to_gray(rgb: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 RGB -> (H, W) uint8 BT.601 luminance, as Pillow's "L" mode computes it."""
     return np.asarray(Image.fromarray(rgb).convert("L"))
