@@ -41,8 +41,9 @@ class Summary:
 
 
 def fingerprint(job: Job, settings: str) -> str:
-    """What an output was made from, as a short digest: the input and its hints (by size and modification time), and
-    the run's `settings` (weights, render factor, vividness, version). A rerun redoes an output whose record differs."""
+    """What an output was made from, as a short digest: the input, its hints and reference photo (by size and
+    modification time), and the run's `settings` (weights, render factor, vividness, version). A rerun redoes an
+    output whose record differs."""
     def stamp(path: Path | None) -> str:
         try:
             st = path.stat() if path is not None else None
@@ -52,6 +53,8 @@ def fingerprint(job: Job, settings: str) -> str:
 
     hints = job.hints or Hints()
     parts = [settings, stamp(job.src), stamp(hints.image), *(p.text for p in hints.points)]
+    if hints.reference is not None:
+        parts.append(hints.reference.describe())
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:32]  # any file name
 
 

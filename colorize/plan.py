@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Sequence
 
 from colorize.atomic import BACKUP_SUFFIX
-from colorize.errors import ColorizeError
+from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints
-from colorize.images import WRITABLE, output_suffix
+from colorize.images import PHOTO_SUFFIXES, WRITABLE, output_suffix
+
+# A photo's own reference photo lies beside it as NAME.ref.EXT (`colorize photos`), and is never colorized itself.
+REFERENCE_MARK = ".ref"
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def plan_folder(src_dir: Path, out_dir: Path, recursive: bool, suffix: str, ext:
         if f.is_symlink() and not f.exists():  # a link to nothing, or in a loop
             jobs.append(Job(f, out_dir / rel, error=f"{f}: broken symbolic link (to nothing, or in a loop)"))
             continue
-        if not f.is_file() or f.name.lower().endswith((HINTS_SUFFIX, HINTS_SUFFIX + BACKUP_SUFFIX)):
+        if not f.is_file() or f.name.lower().endswith((HINTS_SUFFIX, HINTS_SUFFIX + BACKUP_SUFFIX)) or is_reference(f):
             continue
         if (out_abs != src_dir.resolve() and out_abs in f.resolve().parents) or record_path(f).is_file():
             continue  # our own outputs from an earlier run: in the output folder, or recorded beside their photo
@@ -124,6 +127,49 @@ def attach_hints(jobs: list[Job], src_dir: Path, hints_dir: Path | None) -> list
                 break
         out.append(dataclasses.replace(job, hints=Hints(image=found)) if found else job)
     return out
+
+
+def is_reference(path: Path) -> bool:
+    """Whether a file is a photo's reference photo by its name: NAME.ref.EXT, EXT a photo's."""
+    return path.suffix.lower() in PHOTO_SUFFIXES and path.stem.lower().endswith(REFERENCE_MARK)
+
+
+def attach_references(jobs: list[Job], shared: Path | None) -> list[Job]:
+    """Give each job its reference photo: `NAME.ref.EXT` beside its photo (NAME its stem), else `shared` (the
+    folder's). Each is read once (`colorize.reference.Reference`); one that cannot be used (unreadable, gray) fails
+    the jobs it was for, naming it, and the run goes on."""
+    from colorize.reference import Reference
+
+    opened: dict[Path, Reference | BadInputError] = {}
+    beside: dict[Path, dict[str, Path]] = {}  # folder -> NAME -> its NAME.ref.EXT
+    out = []
+    for job in jobs:
+        folder = job.src.parent
+        if folder not in beside:
+            beside[folder] = {f.stem[: -len(REFERENCE_MARK)]: f for f in sorted(_siblings(folder), reverse=True) if is_reference(f)}
+        path = beside[folder].get(job.src.stem, shared)
+        if job.error is not None or path is None:
+            out.append(job)
+            continue
+        if path not in opened:
+            try:
+                opened[path] = Reference.open(path)
+            except BadInputError as e:
+                opened[path] = e
+        ref = opened[path]
+        if isinstance(ref, BadInputError):
+            out.append(dataclasses.replace(job, error=f"{job.src}: its reference {ref}"))
+        else:
+            out.append(dataclasses.replace(job, hints=dataclasses.replace(job.hints or Hints(), reference=ref)))
+    return out
+
+
+def _siblings(folder: Path) -> list[Path]:
+    """The files in `folder` (none where it cannot be listed)."""
+    try:
+        return [p for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return []
 
 
 def own_hints_path(job: Job, jobs: Sequence[Job]) -> Path:

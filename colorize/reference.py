@@ -92,6 +92,7 @@ class Reference:
         mirrored, mirrored_descriptors = _keypoints(np.ascontiguousarray(self.gray[:, ::-1]))
         mirrored[:, 0] = width - 1 - mirrored[:, 0]  # in the reference's own pixels: its geometry flipped
         self.views = [(points, descriptors), (mirrored, mirrored_descriptors)]
+        self.tried = self.found = 0  # pictures it was matched with, and found in
 
     @classmethod
     def open(cls, path: Path) -> "Reference":
@@ -113,10 +114,18 @@ class Reference:
             better = agreement > weight
             weight = np.where(better, agreement, weight)
             chroma = np.where(better[..., None], warped_chroma, chroma)
-        if not weight.any():
-            log.warning("%s: nothing of this reference was found in a %dx%d photo; it keeps the model's colour",
-                        self.name, width, height)
+        self.tried += 1
+        self.found += bool(weight.any())
+        log.debug("%s: %.0f %% of a %dx%d picture matched", self.name, 100 * weight.mean(), width, height)
         return Matched(chroma, weight, grid)
+
+    def outcome(self, unit: str = "photo") -> str | None:
+        """One line for the end of a run where it was not found in every picture (`unit`) it was matched with."""
+        if self.found == self.tried:
+            return None
+        if self.tried == 1:
+            return f"{self.name}: nothing of this reference was found in the {unit}; it keeps the model's colour"
+        return f"{self.name}: found in {self.found} of {self.tried} {unit}s; the others keep the model's colour"
 
     def _homographies(self, gray: np.ndarray) -> list[np.ndarray]:
         """Homographies from the reference's pixels to the photo's, each confirmed by MIN_INLIERS matches."""

@@ -26,6 +26,7 @@ import numpy as np
 from colorize.atomic import atomic_write, remove_stale_temps
 from colorize.errors import ColorizeError
 from colorize.film_files import COPYABLE_AUDIO, check_output, display_rotation, ffmpeg_reason, open_film
+from colorize.hints import Hints
 from colorize.images import PHOTO_SUFFIXES
 from colorize.pipeline import Colorizer
 from colorize.temporal import ChromaStabilizer, FlickerMeter
@@ -81,10 +82,12 @@ class StageClock:
 
 
 class FrameColorizer:
-    """Colorizes frames in order, in batches, with optional stabilisation; `flush` drains the last batch."""
+    """Colorizes frames in order, in batches, with optional stabilisation and the same `hints` for every frame (a
+    reference photo for the clip); `flush` drains the last batch."""
 
-    def __init__(self, colorizer: Colorizer, stabilize: bool, measure: bool = False) -> None:
+    def __init__(self, colorizer: Colorizer, stabilize: bool, measure: bool = False, hints: Hints | None = None) -> None:
         self.colorizer = colorizer
+        self.hints = hints
         self.clock = StageClock(measure)
         self.stabilizer = ChromaStabilizer() if stabilize else None
         self.pending: list[tuple[np.ndarray, object]] = []
@@ -101,7 +104,7 @@ class FrameColorizer:
         grays = [g for g, _ in self.pending]
         done = []
         with self.clock("model"):
-            chromas = self.colorizer.chroma(grays)
+            chromas = self.colorizer.chroma(grays, [self.hints] * len(grays))
         for (gray, tag), chroma in zip(self.pending, chromas):
             if self.raw_meter is not None:
                 self.raw_meter.add(self.colorizer.merge(gray, chroma))
@@ -233,8 +236,10 @@ def colorize_video(
     measure: bool = False,
     progress: Callable[[int], None] = lambda n: None,
     on_total: Callable[[int], None] = lambda n: None,
+    hints: Hints | None = None,
 ) -> VideoReport:
-    """Colorize `src` into `dst` (written atomically) and/or numbered PNGs in `frames_out`."""
+    """Colorize `src` into `dst` (written atomically) and/or numbered PNGs in `frames_out`, every frame with `hints`
+    (a reference photo for the clip)."""
     import av
 
     check_output(src, dst)
@@ -245,7 +250,7 @@ def colorize_video(
     fps = vin.average_rate or vin.guessed_rate or Fraction(25)
     total = vin.frames or int(float(inp.duration or 0) / 1e6 * float(fps))
     on_total(total)
-    frames = FrameColorizer(colorizer, stabilize, measure)
+    frames = FrameColorizer(colorizer, stabilize, measure, hints)
     if frames_out is not None:
         frames_out.mkdir(parents=True, exist_ok=True)
     job = _Transcoder(src, inp, frames, frames_out, progress)
@@ -304,8 +309,10 @@ def colorize_frames(
     ext: str = "auto",
     overwrite: bool = False,
     progress: Callable[[int], None] = lambda n: None,
+    hints: Hints | None = None,
 ) -> tuple[int, int]:
-    """Colorize a folder of numbered frames in order; returns (written, skipped).
+    """Colorize a folder of numbered frames in order, each with `hints` (a reference photo for the clip); returns
+    (written, skipped).
 
     A rerun skips frames already written and seeds the stabiliser with the last of them, so a resumed sequence
     continues smoothly.
@@ -316,7 +323,7 @@ def colorize_frames(
 
     if out_dir.resolve() == src_dir.resolve():
         raise ColorizeError(f"{src_dir}: write the colorized frames to another folder (-o)")
-    frames = FrameColorizer(colorizer, stabilize)
+    frames = FrameColorizer(colorizer, stabilize, hints=hints)
     written = skipped = 0
     last_done: Path | None = None
     for src in numbered_frames(src_dir):

@@ -80,6 +80,9 @@ MirrorOpt = Annotated[
                        help="Average the model's colour for the photo and for it mirrored (twice the model's time): where "
                             "the model is unsure its colour falls toward neutral instead of a wrong hue.")
 ]
+ReferenceOpt = Annotated[Optional[Path], typer.Option(
+    "--reference", help="A colour photo of the same scene (house, garden, street, person): its colours are used where "
+    "it is found in the picture, the model's elsewhere.", metavar="PHOTO")]
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder of colour photos (recursive).", metavar="PATH")]
 SheetOpt = Annotated[
     Optional[Path], typer.Option("--sheet", help="Also write a before/after contact sheet PNG of every photo done.", metavar="PATH")
@@ -174,6 +177,7 @@ def run_photo_jobs(jobs: list, make: Callable[[], Any], batch_size: int, overwri
     with progress_bar(len(jobs), "photo") as progress:
         summary = run_jobs(jobs, make, batch_size, overwrite, max_mp, keep_pairs=sheet is not None,
                            progress=progress.update, settings=settings)
+    tell_references(job.hints and job.hints.reference for job in jobs)
     if sheet is not None:
         if summary.pairs:
             write_sheet(sheet, [(src.name, gray, rgb) for src, gray, rgb in summary.pairs])
@@ -246,3 +250,21 @@ def write_sheet(path: Path, rows: list, col_labels: tuple[str, ...] = ("before",
     atomic_write(record_path(path), lambda tmp: tmp.write_text("contact sheet\n"))
     atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
     say(f"contact sheet: {path}" + (" (replaced the file that was there)" if replacing else ""))
+
+
+def open_reference(path: Path | None) -> Any:
+    """The `--reference` photo read once (`colorize.reference.Reference`), or None; its errors name it."""
+    if path is None:
+        return None
+    from colorize.reference import Reference
+
+    if not path.is_file():
+        raise ColorizeError(f"{path}: reference photo not found")
+    return Reference.open(path)
+
+
+def tell_references(references: Any, unit: str = "photo") -> None:
+    """After a run: a line for each reference photo not found in every picture it was given."""
+    for reference in {id(r): r for r in references if r is not None}.values():
+        if (line := reference.outcome(unit)) is not None:
+            log.warning("%s", line)

@@ -7,8 +7,8 @@ import typer
 
 from colorize.atomic import check_writable
 from colorize.cli.common import (
-    BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MirrorOpt, OverwriteOpt, RenderFactorOpt, VividnessOpt,
-    WeightsOpt, app, friendly, progress_bar, say,
+    BatchSizeOpt, DeviceOpt, Engine, EngineOpt, Ext, ExtOpt, Fp32Opt, MirrorOpt, OverwriteOpt, ReferenceOpt, RenderFactorOpt,
+    VividnessOpt, WeightsOpt, app, friendly, open_reference, progress_bar, say, tell_references,
 )
 from colorize.errors import ColorizeError
 
@@ -36,9 +36,11 @@ def video(
     vividness: VividnessOpt = 1.0,
     mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
+    reference: ReferenceOpt = None,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
     from colorize.engine import EngineOptions, open_colorizer
+    from colorize.hints import Hints
     from colorize.film_files import check_film
     from colorize.video import colorize_video, report_json
 
@@ -49,10 +51,12 @@ def video(
         say(f"{out} exists; skipped (use --overwrite to redo it)")
         return
     check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
+    hints = Hints(reference=open_reference(reference)) if reference is not None else None
     colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32, vividness, mirror))
     with progress_bar(None, "frame") as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
-                             measure=report, progress=bar.update, on_total=lambda n: bar.set_total(n or None))
+                             measure=report, progress=bar.update, on_total=lambda n: bar.set_total(n or None), hints=hints)
+    tell_references([hints and hints.reference], "frame")
     if report:
         typer.echo(report_json(rep))
     say(f"colorized {rep.frames} frames at {rep.frames_per_second:.1f} frames/s (audio: {rep.audio}); "
@@ -81,16 +85,20 @@ def frames(
     vividness: VividnessOpt = 1.0,
     mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
+    reference: ReferenceOpt = None,
 ) -> None:
     """Colorize a folder of numbered frames in order, with the same temporal treatment as `video`; resumable."""
     from colorize.engine import EngineOptions, open_colorizer
+    from colorize.hints import Hints
     from colorize.video import colorize_frames, numbered_frames
 
     if not src_dir.is_dir():
         raise ColorizeError(f"{src_dir}: no such folder")
     total = len(numbered_frames(src_dir))
     check_writable([out_dir])
+    hints = Hints(reference=open_reference(reference)) if reference is not None else None
     colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32, vividness, mirror))
     with progress_bar(total, "frame") as bar:
-        written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update)
+        written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update, hints)
+    tell_references([hints and hints.reference], "frame")
     say(f"colorized {written}, skipped {skipped} (already done); results in {out_dir}")
