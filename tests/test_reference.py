@@ -106,3 +106,23 @@ def test_the_page_hints_of_a_reference_carry_its_colour_at_its_places(hill: tupl
     for x, y, rgb in points:
         truth = chroma_of(real[y, x].astype(np.float32) / 255)
         assert np.abs(chroma_of(np.float32(rgb) / 255) - truth).max() < 0.06, (x, y)
+
+
+def test_a_film_takes_its_reference_on_every_frame_and_a_gray_one_is_refused_before_any_work(
+        hill: tuple[np.ndarray, np.ndarray], tmp_path: Path, tiny_weights: Path) -> None:
+    gray, real = hill
+    frames, out, plain = tmp_path / "frames", tmp_path / "out", tmp_path / "plain"
+    frames.mkdir()
+    for i in range(3):  # a slow pan
+        Image.fromarray(np.ascontiguousarray(gray[:, 8 * i : 8 * i + 400])).save(frames / f"f{i}.png")
+    Image.fromarray(real).save(tmp_path / "still.png")
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    invoke = lambda *extra: CliRunner().invoke(app, ["frames", str(frames), "--weights", str(tiny_weights), *extra])  # noqa: E731
+    refused = invoke("-o", str(out), "--reference", str(tmp_path / "gray.png"))
+    assert refused.exit_code == 1 and "gray.png: the reference photo is gray" in refused.output and not out.exists()
+    assert invoke("-o", str(out), "--reference", str(tmp_path / "still.png")).exit_code == 0
+    assert invoke("-o", str(plain)).exit_code == 0
+    for i in range(3):
+        truth = lab_ab(np.ascontiguousarray(real[:, 8 * i : 8 * i + 400]))
+        error = lambda folder: float(np.abs(lab_ab(np.asarray(Image.open(folder / f"f{i}.png"))) - truth).mean())  # noqa: E731
+        assert error(out) < 0.6 * error(plain), i

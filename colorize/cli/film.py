@@ -50,8 +50,8 @@ def video(
     if out is not None and out.exists() and not overwrite:
         say(f"{out} exists; skipped (use --overwrite to redo it)")
         return
-    check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
     hints = Hints(reference=open_reference(reference)) if reference is not None else None
+    check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
     colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32, vividness, mirror))
     with progress_bar(None, "frame") as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
@@ -95,8 +95,8 @@ def frames(
     if not src_dir.is_dir():
         raise ColorizeError(f"{src_dir}: no such folder")
     total = len(numbered_frames(src_dir))
-    check_writable([out_dir])
     hints = Hints(reference=open_reference(reference)) if reference is not None else None
+    check_writable([out_dir])
     colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32, vividness, mirror))
     with progress_bar(total, "frame") as bar:
         written, skipped = colorize_frames(src_dir, out_dir, colorizer, stabilize, ext.value, overwrite, bar.update, hints)
