@@ -173,25 +173,33 @@ def write_photo(path: Path, rgb: np.ndarray, photo: Photo, jpeg_quality: int = 9
 def load_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None = None) -> np.ndarray | None:
     """`decode_rgb`, or None if unreadable (said in the log, naming `label` or the file)."""
     try:
-        return decode_rgb(source, max_short_side_px, label)
-    except BadInputError as e:
-        log.warning("%s; skipped", e)
+        return _upright_rgb(source, max_short_side_px)
+    except _UNREADABLE as e:
+        log.warning("%s: skipped, unreadable (%s)", label or source, e)
         return None
 
 
 def decode_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None = None) -> np.ndarray:
     """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; BadInputError
-    names `label` or the file when unreadable. A JPEG is decoded at the smallest of 1/2, 1/4, 1/8 scale that
-    still covers the target (Pillow's `draft`), then resized exactly: several times faster on large photos."""
+    names `label` or the file when unreadable."""
     try:
-        with Image.open(source) as im:
-            scale = max_short_side_px / min(im.size)
-            if scale < 1 and im.format == "JPEG":
-                im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
-                scale = max_short_side_px / min(im.size)
-            im = ImageOps.exif_transpose(im).convert("RGB")
-            if scale < 1:
-                im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
-            return np.asarray(im)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        return _upright_rgb(source, max_short_side_px)
+    except _UNREADABLE as e:
         raise BadInputError(f"{label or source}: unreadable ({e})") from None
+
+
+_UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
+
+
+def _upright_rgb(source: Path | IO[bytes], max_short_side_px: int) -> np.ndarray:
+    """A JPEG is decoded at the smallest of 1/2, 1/4, 1/8 scale that still covers the target (Pillow's `draft`),
+    then resized exactly: several times faster on large photos."""
+    with Image.open(source) as im:
+        scale = max_short_side_px / min(im.size)
+        if scale < 1 and im.format == "JPEG":
+            im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
+            scale = max_short_side_px / min(im.size)
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        if scale < 1:
+            im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+        return np.asarray(im)
