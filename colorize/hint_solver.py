@@ -84,32 +84,29 @@ _NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))  # each undirected pair once
 def solve_hints(gray: np.ndarray, chroma: np.ndarray, hints: Hints) -> np.ndarray:
     """(H, W) uint8 photo luminance + the model's (h, w, 2) CbCr at any size + the photo's hints -> (h', w', 2)
     corrected CbCr at the photo's size, or DETAIL_PX on its long side (the merge lays that on the photo's edges).
-    A reference photo's matches (`colorize.reference`) are hints too, each weighted by its confidence; the
-    person's own hints win where both fall. Without hints the model's colour comes back as it was."""
-    height, width = gray.shape
-    work = fit(height, width, WORK_PX)
-    target, hinted = hints.rasterise(gray, work)
-    weight = hinted.astype(np.float32)
+    A reference photo's matches (`colorize.reference`) are solved first, as hints; a person's own hints then correct
+    that colour as they correct the model's, so they win in their objects. Without hints the model's colour comes
+    back as it was."""
+    work = fit(*gray.shape, WORK_PX)
     if hints.reference is not None:
         matched = hints.reference.match(gray, work)
-        weight = np.where(hinted, 1.0, matched.weight)
-        target = np.where(hinted[..., None], target, matched.chroma)
-    return solve(gray, chroma, target, weight)
+        chroma = solve(gray, chroma, matched.chroma, matched.hinted)
+    return solve(gray, chroma, *hints.rasterise(gray, work))
 
 
-def solve(gray: np.ndarray, chroma: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """`solve_hints` on hints laid on the working grid: (rows, cols, 2) CbCr `target` where (rows, cols) `weight`
-    in [0, 1] is above 0 (1: a person's hint)."""
-    if not weight.any():
+def solve(gray: np.ndarray, chroma: np.ndarray, target: np.ndarray, hinted: np.ndarray) -> np.ndarray:
+    """`solve_hints` on hints laid on the working grid: (rows, cols, 2) CbCr `target` at the (rows, cols) `hinted`
+    cells."""
+    if not hinted.any():
         return chroma
     height, width = gray.shape
-    work = weight.shape
+    work = hinted.shape
     chroma = np.ascontiguousarray(chroma, np.float32)
     luma = cv2.resize(gray, work[::-1], interpolation=cv2.INTER_AREA).astype(np.float64) / 255
     model_work = cv2.resize(chroma, work[::-1], interpolation=cv2.INTER_AREA)
     # Spread together: the hints' corrections, their colours and their luminances.
     values = np.concatenate([target - model_work, target, luma[..., None]], axis=-1)  # (h, w, 5)
-    spread, alpha = _propagate(values, weight, luma, model_work)
+    spread, alpha = _propagate(values, hinted, luma, model_work)
     detail = fit(height, width, DETAIL_PX)
     gray = gray if detail == (height, width) else cv2.resize(gray, detail[::-1], interpolation=cv2.INTER_AREA)
     spread = lay_on(np.concatenate([spread, alpha[..., None]], -1).astype(np.float32), gray, CORRECTION_WINDOW_CELLS)
@@ -133,14 +130,12 @@ def _room(luma: np.ndarray) -> np.ndarray:
     return np.minimum(luma, 1 - luma) + ROOM_FLOOR
 
 
-def _propagate(values: np.ndarray, weight: np.ndarray, luma: np.ndarray, colour: np.ndarray
+def _propagate(values: np.ndarray, hinted: np.ndarray, luma: np.ndarray, colour: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """(h, w, C) values at the hinted pixels (`weight` (h, w) above 0), the (h, w) luminance and the model's
-    (h, w, 2) colour ->
+    """(h, w, C) values at the (h, w) `hinted` pixels, the (h, w) luminance and the model's (h, w, 2) colour ->
     each pixel's weighted mean of its hints' values (h, w, C) and how much of it applies, alpha (h, w) in [0, 1]:
     normalised propagation under `_system`."""
-    hinted = weight > 0
-    mask = weight.ravel().astype(np.float64) * HINT_WEIGHT
+    mask = hinted.ravel().astype(np.float64) * HINT_WEIGHT
     laplacian = _laplacian(luma, colour)
     lu = splu((laplacian + sp.diags(DECAY + mask)).tocsc())
     received = lu.solve(mask)

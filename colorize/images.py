@@ -179,26 +179,42 @@ def load_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None
         return None
 
 
-def decode_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None = None) -> np.ndarray:
-    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px`; BadInputError
-    names `label` or the file when unreadable."""
+def decode_rgb(source: Path | IO[bytes], max_short_side_px: int, label: str | None = None,
+               max_megapixels: float = DEFAULT_MAX_MEGAPIXELS, max_long_side_px: int | None = None) -> np.ndarray:
+    """Upright RGB (H, W, 3) uint8, downscaled so its short side is at most `max_short_side_px` (and its long side
+    at most `max_long_side_px`); BadInputError names `label` or the file when unreadable or over `max_megapixels`
+    (checked before the pixels are decoded)."""
+    name = label or source
+    Image.MAX_IMAGE_PIXELS = int(max_megapixels * 1e6)  # as `read_photo`: Pillow's own refusal past twice the cap
     try:
-        return _upright_rgb(source, max_short_side_px)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own cap below decides
+            return _upright_rgb(source, max_short_side_px, max_long_side_px, max_megapixels, name)
+    except BadInputError:
+        raise
+    except Image.DecompressionBombError:
+        raise _over_cap(name, "", max_megapixels) from None
     except _UNREADABLE as e:
-        raise BadInputError(f"{label or source}: unreadable ({e})") from None
+        reason = "not an image (format not recognised)" if isinstance(e, UnidentifiedImageError) else str(e)
+        raise BadInputError(f"{name}: unreadable ({reason})") from None
 
 
 _UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
 
 
-def _upright_rgb(source: Path | IO[bytes], max_short_side_px: int) -> np.ndarray:
+def _upright_rgb(source: Path | IO[bytes], max_short_side_px: int, max_long_side_px: int | None = None,
+                 max_megapixels: float | None = None, name: object = None) -> np.ndarray:
     """A JPEG is decoded at the smallest of 1/2, 1/4, 1/8 scale that still covers the target (Pillow's `draft`),
     then resized exactly: several times faster on large photos."""
     with Image.open(source) as im:
-        scale = max_short_side_px / min(im.size)
+        w, h = im.size
+        if max_megapixels is not None and w * h > max_megapixels * 1e6:
+            raise _over_cap(name, f"{w}x{h} is {w * h / 1e6:.0f} MP, ", max_megapixels)
+        bound = lambda: min(max_short_side_px / min(im.size), (max_long_side_px or max(im.size)) / max(im.size))  # noqa: E731
+        scale = bound()
         if scale < 1 and im.format == "JPEG":
             im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
-            scale = max_short_side_px / min(im.size)
+            scale = bound()
         im = ImageOps.exif_transpose(im).convert("RGB")
         if scale < 1:
             im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)

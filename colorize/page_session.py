@@ -24,7 +24,8 @@ from colorize.hint_files import Dot, as_layer, encode_hints, split_dots
 from colorize.hints import Hints, PointHint, read_painted
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, Photo
 from colorize.photos import run_settings
-from colorize.plan import Job, attach_hints, plan_folder
+from colorize.plan import Job, attach_hints, is_reference, own_reference, plan_folder
+from colorize.reference import Reference
 from colorize.pipeline import MIN_RENDER_FACTOR, Colorizer
 
 SUFFIX = "_color"  # the CLI's default, so the page's outputs are the CLI's
@@ -77,6 +78,9 @@ class OpenPhoto:
     dots: list[Dot] = field(default_factory=list)
     strokes: Path | None = None
     painted_error: str | None = None
+    # Its own reference photo (NAME.ref.EXT beside it), applied as `colorize photos` applies it.
+    reference: Reference | None = None
+    reference_error: str | None = None
 
     @property
     def version(self) -> str:
@@ -188,12 +192,24 @@ class Session:
             opened.strokes = Path(self.scratch.name) / f"{secrets.token_hex(8)}.png"
             atomic_write(opened.strokes, lambda tmp: Image.fromarray(strokes, "RGBA").save(tmp, format="PNG"))
 
+    def load_reference(self, opened: OpenPhoto) -> None:
+        """Read a folder photo's own reference photo into `opened`, as `colorize photos` finds it."""
+        path = own_reference(opened.source, [f for f in opened.source.parent.iterdir() if is_reference(f)])
+        opened.reference, opened.reference_error = None, None
+        if path is not None:
+            try:
+                opened.reference = Reference.open(path, self.max_megapixels)
+            except BadInputError as e:
+                opened.reference_error = str(e)
+
     def render(self, req: RenderIn) -> tuple[OpenPhoto, np.ndarray]:
-        """(the photo, its colour (H, W, 3) uint8) with the request's clicks and, unless cleared, its strokes."""
+        """(the photo, its colour (H, W, 3) uint8) with the request's clicks, unless cleared its strokes, and its
+        own reference photo."""
         opened = self.get(req.photo)
         points = tuple(PointHint.parse(f"{d.x},{d.y}=#{bytes(d.rgb).hex()}") for d in to_dots(req.hints, *opened.photo.gray.shape))
         strokes = opened.strokes if req.keep_painted else None
-        return opened, self.result(opened, req, Hints(points, strokes) if points or strokes else None)
+        hints = Hints(points, strokes, opened.reference)
+        return opened, self.result(opened, req, hints if points or strokes or opened.reference else None)
 
     def result(self, opened: OpenPhoto, req: RenderIn, hints: Hints | None) -> np.ndarray:
         """The photo in colour (H, W, 3) uint8 at the request's settings with `hints`, as `colorize photo` makes it."""

@@ -4,6 +4,7 @@ Save, so all of them name, find and skip the same files. Decided from the inputs
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from colorize.atomic import BACKUP_SUFFIX
 from colorize.errors import BadInputError, ColorizeError
 from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import PHOTO_SUFFIXES, WRITABLE, output_suffix
+
+log = logging.getLogger(__name__)
 
 # A photo's own reference photo lies beside it as NAME.ref.EXT (`colorize photos`), and is never colorized itself.
 REFERENCE_MARK = ".ref"
@@ -135,33 +138,51 @@ def is_reference(path: Path) -> bool:
 
 
 def attach_references(jobs: list[Job], shared: Path | None) -> list[Job]:
-    """Give each job its reference photo: `NAME.ref.EXT` beside its photo (NAME its stem), else `shared` (the
-    folder's). Each is read once (`colorize.reference.Reference`); one that cannot be used (unreadable, gray) fails
-    the jobs it was for, naming it, and the run goes on."""
+    """Give each job its reference photo: its own beside it (`own_reference`), else `shared` (the folder's, read
+    before anything else: one that cannot be used is an error for the run). Each is read once
+    (`colorize.reference.Reference`); a photo's own that cannot be used (unreadable, gray) fails that photo, naming
+    it, and the run goes on. A reference named after no photo beside it is said in the log."""
     from colorize.reference import Reference
 
+    common = Reference.open(shared) if shared is not None else None
     opened: dict[Path, Reference | BadInputError] = {}
-    beside: dict[Path, dict[str, Path]] = {}  # folder -> NAME -> its NAME.ref.EXT
+    listings: dict[Path, list[Path]] = {}
     out = []
     for job in jobs:
         folder = job.src.parent
-        if folder not in beside:
-            beside[folder] = {f.stem[: -len(REFERENCE_MARK)]: f for f in sorted(_siblings(folder), reverse=True) if is_reference(f)}
-        path = beside[folder].get(job.src.stem, shared)
-        if job.error is not None or path is None:
+        if folder not in listings:
+            listings[folder] = sorted(f for f in _siblings(folder) if is_reference(f))
+        path = own_reference(job.src, listings[folder])
+        if job.error is not None or (path is None and common is None):
             out.append(job)
             continue
-        if path not in opened:
+        if path is not None and path not in opened:
             try:
                 opened[path] = Reference.open(path)
             except BadInputError as e:
                 opened[path] = e
-        ref = opened[path]
+        ref = opened[path] if path is not None else common
         if isinstance(ref, BadInputError):
             out.append(dataclasses.replace(job, error=f"{job.src}: its reference {ref}"))
         else:
             out.append(dataclasses.replace(job, hints=dataclasses.replace(job.hints or Hints(), reference=ref)))
+    photos = {j.src for j in jobs}
+    for refs in listings.values():
+        for ref in refs:
+            if not any(own_reference(photo, [ref]) for photo in photos if photo.parent == ref.parent):
+                log.warning("%s: named as a photo's reference (NAME.ref.EXT), but no photo NAME is beside it", ref)
     return out
+
+
+def own_reference(photo: Path, references: Sequence[Path]) -> Path | None:
+    """A photo's own reference among `references` (files of its folder): `NAME.EXT.ref.*`, else `NAME.ref.*`, NAME
+    the photo's stem, in any case."""
+    names = (f"{photo.name}{REFERENCE_MARK}".lower(), f"{photo.stem}{REFERENCE_MARK}".lower())
+    for name in names:
+        found = [r for r in references if r.parent == photo.parent and r.stem.lower() == name]
+        if found:
+            return found[0]
+    return None
 
 
 def _siblings(folder: Path) -> list[Path]:

@@ -17,21 +17,26 @@ OpenCV finds, matches and fits; the agreement test and the way the matches becom
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import cv2
 import numpy as np
 
 from colorize.color.ycbcr import chroma_of, to_gray, to_rgb
 from colorize.errors import BadInputError
-from colorize.images import decode_rgb
+from colorize.images import DEFAULT_MAX_MEGAPIXELS, decode_rgb
 
 log = logging.getLogger(__name__)
 
-# The reference is read with its short side at most this (its colour is used on a grid of ~128 px anyway).
+# The reference is read with its short side at most this, and its long side at most REFERENCE_LONG_PX (its colour is
+# used on a grid of ~128 px anyway; a panorama keeps enough height for its keypoints).
 REFERENCE_PX = 1024
+REFERENCE_LONG_PX = 2048
 # Keypoints are found on copies with this long side: enough for a photo's structure, and ~0.1 s on two CPU cores.
 FEATURE_PX = 768
 MAX_KEYPOINTS = 4000
@@ -44,7 +49,9 @@ RANSAC_SHARE = 0.01
 MODELS = 3
 # Agreement of the warped reference with the photo, in 5x5 working-grid windows: a textured window's correlation
 # counts from this up (to full at 1); flat windows (variance under FLAT_VARIANCE, luminance 0..1) agree where their
-# mean luminances lie within about FLAT_STEP.
+# mean luminances lie within about FLAT_STEP. A cell agreeing at least MIN_AGREEMENT is a hint; the others are not
+# (the solve spreads a hint's colour at full strength over its object, whatever its weight).
+MIN_AGREEMENT = 0.5
 MIN_CORRELATION = 0.5
 FLAT_VARIANCE = 1e-4
 FLAT_STEP = 0.05
@@ -59,12 +66,17 @@ _SIFT = None
 
 @dataclass(frozen=True)
 class Matched:
-    """A reference laid on a photo's working grid: (rows, cols, 2) CbCr and the (rows, cols) confidence in [0, 1]
+    """A reference laid on a photo's working grid: (rows, cols, 2) CbCr and the (rows, cols) agreement in [0, 1]
     (0: nothing of the reference there), with the photo's (rows, cols) luminance in 0..1 there."""
 
     chroma: np.ndarray
     weight: np.ndarray
     luma: np.ndarray
+
+    @property
+    def hinted(self) -> np.ndarray:
+        """The (rows, cols) cells sure enough to be hints."""
+        return self.weight >= MIN_AGREEMENT
 
     def points(self, height: int, width: int, stride: int = PAGE_HINT_STRIDE) -> list[tuple[int, int, tuple[int, int, int]]]:
         """The confident matches as (x, y, rgb) places of a `width` x `height` photo, one per `stride` cells each
@@ -73,7 +85,7 @@ class Matched:
         rgb = np.rint(to_rgb(self.luma, self.chroma) * 255).astype(int)
         return [(int((c + 0.5) * width / cols), int((r + 0.5) * height / rows), tuple(rgb[r, c].tolist()))
                 for r in range(stride // 2, rows, stride) for c in range(stride // 2, cols, stride)
-                if self.weight[r, c] >= 0.5]
+                if self.hinted[r, c]]
 
 
 class Reference:
@@ -87,23 +99,34 @@ class Reference:
         self.chroma = chroma_of(rgb.astype(np.float32) * np.float32(1 / 255))
         if np.percentile(np.hypot(self.chroma[..., 0], self.chroma[..., 1]), 99) < MIN_REFERENCE_CHROMA:
             raise BadInputError(f"{name}: the reference photo is gray (no colour to take from it); use a colour photo")
+        self.tried = self.found = 0  # pictures it was matched with, and found in
+        self._last: tuple[tuple, Matched] | None = None  # the page re-renders one photo after every hint
+
+    @functools.cached_property
+    def views(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Its keypoints and descriptors, and its mirror image's in its own pixels (found when first matched)."""
         width = self.gray.shape[1]
         points, descriptors = _keypoints(self.gray)
         mirrored, mirrored_descriptors = _keypoints(np.ascontiguousarray(self.gray[:, ::-1]))
-        mirrored[:, 0] = width - 1 - mirrored[:, 0]  # in the reference's own pixels: its geometry flipped
-        self.views = [(points, descriptors), (mirrored, mirrored_descriptors)]
-        self.tried = self.found = 0  # pictures it was matched with, and found in
+        mirrored[:, 0] = width - 1 - mirrored[:, 0]  # the mirror image's geometry flipped back
+        return [(points, descriptors), (mirrored, mirrored_descriptors)]
 
     @classmethod
-    def open(cls, path: Path) -> "Reference":
-        """Read a reference photo; BadInputError names the file and the reason (unreadable, gray)."""
-        rgb = decode_rgb(path, REFERENCE_PX, label=str(path))
+    def open(cls, path: Path, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> "Reference":
+        """Read a reference photo; BadInputError names the file and the reason (missing, unreadable, over the
+        megapixel cap, gray)."""
+        if not path.is_file():
+            raise BadInputError(f"{path}: {'is a folder, not a' if path.is_dir() else 'no such'} reference photo")
+        rgb = read_reference(path, str(path), max_megapixels)
         st = path.stat()
         return cls(rgb, str(path), f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}")
 
     def match(self, gray: np.ndarray, shape: tuple[int, int]) -> Matched:
         """Where this reference shows the scene of the (H, W) uint8 `gray` photo, its colour on a grid of `shape`
         (rows, cols), with the confidence of each cell; all zero, said in the log, where nothing of it is found."""
+        key = (gray.shape, shape, hashlib.blake2b(np.ascontiguousarray(gray), digest_size=16).digest())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         height, width = gray.shape
         rows, cols = shape
         grid = cv2.resize(gray, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
@@ -115,9 +138,10 @@ class Reference:
             weight = np.where(better, agreement, weight)
             chroma = np.where(better[..., None], warped_chroma, chroma)
         self.tried += 1
-        self.found += bool(weight.any())
+        self.found += bool((weight >= MIN_AGREEMENT).any())
         log.debug("%s: %.0f %% of a %dx%d picture matched", self.name, 100 * weight.mean(), width, height)
-        return Matched(chroma, weight, grid)
+        self._last = (key, Matched(chroma, weight, grid))
+        return self._last[1]
 
     def outcome(self, unit: str = "photo") -> str | None:
         """One line for the end of a run where it was not found in every picture (`unit`) it was matched with."""
@@ -156,9 +180,9 @@ class Reference:
         """The reference's colour warped by `homography` (reference pixels -> grid cells) and its agreement with the
         photo's (rows, cols) luminance `grid` in [0, 1]: 0 outside the reference."""
         rows, cols = grid.shape
-        # Warping samples; blurred first to the grid's scale, the reference's detail does not alias.
-        scale = np.sqrt(abs(np.linalg.det(homography[:2, :2])) / max(homography[2, 2] ** 2, 1e-12))
-        sigma = 0.5 / max(scale, 1e-6) - 0.5
+        # Warping samples; blurred first to the grid's scale (the homography's Jacobian at the reference's centre),
+        # the reference's detail does not alias.
+        sigma = 0.5 / max(_scale_at_centre(homography, self.gray.shape), 1e-6) - 0.5
         gray = self.gray.astype(np.float32) * np.float32(1 / 255)
         chroma = self.chroma
         if sigma > 0.3:
@@ -172,6 +196,23 @@ class Reference:
     def describe(self) -> str:
         """What a rerun's record holds of this reference."""
         return f"reference {self.stamp}"
+
+
+def _scale_at_centre(homography: np.ndarray, shape: tuple[int, int]) -> float:
+    """How many grid cells one reference pixel spans at the reference's centre: the square root of the determinant
+    of the homography's Jacobian there."""
+    x, y = shape[1] / 2, shape[0] / 2
+    (a, b, c), (d, e, f), (g, h, i) = homography
+    w = g * x + h * y + i
+    u, v = (a * x + b * y + c) / w, (d * x + e * y + f) / w
+    jacobian = np.array([[a - g * u, b - h * u], [d - g * v, e - h * v]]) / w
+    return float(np.sqrt(abs(np.linalg.det(jacobian))))
+
+
+def read_reference(source: Path | IO[bytes], label: str, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> np.ndarray:
+    """A reference photo's RGB at most REFERENCE_PX on its short side and REFERENCE_LONG_PX on its long side;
+    BadInputError names `label` where it is unreadable or over the megapixel cap (checked before it is decoded)."""
+    return decode_rgb(source, REFERENCE_PX, label, max_megapixels=max_megapixels, max_long_side_px=REFERENCE_LONG_PX)
 
 
 def _agreement(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -43,12 +43,12 @@ from colorize.hint_files import encode_hints, overlay
 from colorize.edge_aware import fit
 from colorize.hint_solver import WORK_PX
 from colorize.hints import Hints, read_painted
-from colorize.images import Photo, decode_rgb, read_photo, write_photo
+from colorize.images import Photo, read_photo, write_photo
 from colorize.page_guard import PageGuard
 from colorize.page_session import SUFFIX, OpenIn, OpenPhoto, RenderIn, Session, file_identity, shown, version_of
 from colorize.photos import PENDING, fingerprint, write_record
 from colorize.plan import own_hints_path, record_path
-from colorize.reference import REFERENCE_PX, Reference
+from colorize.reference import Reference, read_reference
 from colorize.sheets import thumbnail
 
 STATIC = Path(__file__).parent / "static"
@@ -155,6 +155,7 @@ def open_folder_photo(req: OpenIn, session: SessionDep) -> Response:
     identity = file_identity(src)  # before reading: a file replaced meanwhile then reads as changed at Save
     opened = OpenPhoto(src.name, _read(session, src), source=src, identity=identity)
     session.load_painted(opened)
+    session.load_reference(opened)
     session.keep_open(req.path, opened)
     return AsciiJSON(_described(req.path, opened))
 
@@ -188,7 +189,7 @@ def reference(request: Request, session: SessionDep, photo: str = Form(...), fil
     gray = session.get(photo).photo.gray
     name, data = _uploaded(request, file)
     try:
-        ref = Reference(decode_rgb(io.BytesIO(data), REFERENCE_PX, label=shown(name)), shown(name))
+        ref = Reference(read_reference(io.BytesIO(data), shown(name), session.max_megapixels), shown(name))
     except BadInputError as e:
         raise HTTPException(415, str(e)) from None
     points = ref.match(gray, fit(*gray.shape, WORK_PX)).points(*gray.shape)
@@ -250,7 +251,7 @@ def _save(req: RenderIn, session: Session, opened: OpenPhoto) -> Response:
     try:
         notes = {"written": [], "kept": []} if session.unchanged_hints(req) else _save_hints(session, opened, req, own)
         painted = session.hints_file(opened)
-        job = dataclasses.replace(job, hints=Hints(image=painted) if painted else None)
+        job = dataclasses.replace(job, hints=Hints(image=painted, reference=opened.reference) if painted or opened.reference else None)
         rgb = session.result(opened, req, job.hints)
         write_record(job, PENDING)
         written = write_photo(job.dst, rgb, opened.photo)
@@ -326,6 +327,7 @@ def _described(photo_id: str, opened: OpenPhoto) -> dict:
     """What the page needs of an open photo: its id, name and size, whether it can be saved, and its hints file."""
     h, w = opened.photo.gray.shape
     return {"id": photo_id, "name": opened.name, "width": w, "height": h, "folder": opened.source is not None,
+            "reference": opened.reference and Path(opened.reference.name).name, "reference_error": opened.reference_error,
             **_painted(opened)}
 
 

@@ -1,6 +1,7 @@
-"""Colour from a reference photo: found at another size, framing and side, its colour reaches the photo; a gray
-reference is refused naming it; a reference of another scene changes nothing and says so; a folder's own
-NAME.ref.* photos are used, never colorized, and a changed reference redoes the photo."""
+"""Colour from a reference photo: found at another size, framing and side, its colour reaches the photo; a gray,
+missing or oversized reference is refused naming it; a reference of another scene changes nothing and says so; a
+person's hint wins over it; a folder's own NAME.ref.* photos are found in any case, used, never colorized, and a
+changed reference redoes the photo."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from colorize.color.ycbcr import chroma_of, lab_ab, merge
 from colorize.errors import BadInputError
 from colorize.evaluation import shifted_mirrored_crop
 from colorize.hint_solver import solve_hints
-from colorize.hints import Hints
+from colorize.hints import Hints, PointHint
 from colorize.reference import Reference
 
 from helpers import painted, visible
@@ -126,3 +127,46 @@ def test_a_film_takes_its_reference_on_every_frame_and_a_gray_one_is_refused_bef
         truth = lab_ab(np.ascontiguousarray(real[:, 8 * i : 8 * i + 400]))
         error = lambda folder: float(np.abs(lab_ab(np.asarray(Image.open(folder / f"f{i}.png"))) - truth).mean())  # noqa: E731
         assert error(out) < 0.6 * error(plain), i
+
+
+def test_a_persons_hint_wins_over_the_reference_in_its_object(hill: tuple[np.ndarray, np.ndarray]) -> None:
+    gray, real = hill
+    model = np.zeros((64, 64, 2), np.float32)
+    hint = Hints((PointHint.parse("120,300=#ff00ff"),), reference=Reference(shifted_mirrored_crop(real), "ref"))
+    magenta = chroma_of(np.float32([1.0, 0.0, 1.0]))
+    at_hint = cv2.resize(solve_hints(gray, model, hint), gray.shape[::-1])[300, 120]
+    assert np.abs(at_hint - magenta).max() < 0.1, at_hint
+
+
+def test_reference_names_are_found_in_any_case_and_a_bad_one_fails_only_its_photo(
+        hill: tuple[np.ndarray, np.ndarray], tmp_path: Path, tiny_weights: Path, caplog: pytest.LogCaptureFixture) -> None:
+    gray, real = hill
+    folder, out = tmp_path / "album", tmp_path / "out"
+    folder.mkdir()
+    for name in ("Barn.png", "porch.jpg", "plain.png"):
+        Image.fromarray(gray).save(folder / name)
+    Image.fromarray(shifted_mirrored_crop(real)).save(folder / "barn.REF.jpg")
+    Image.fromarray(gray).save(folder / "porch.jpg.ref.png")  # gray: no colour to give
+    Image.fromarray(real).save(folder / "holiday.ref.jpg")  # named after no photo
+    result = CliRunner().invoke(app, ["photos", str(folder), "-o", str(out), "--weights", str(tiny_weights)])
+    assert result.exit_code == 1
+    assert "porch.jpg.ref.png: the reference photo is gray" in result.output and "failed 1" in result.output
+    assert "holiday.ref.jpg: named as a photo's reference" in result.output
+    assert visible(out) == ["Barn_color.png", "plain_color.png"]
+    error = lambda name: float(np.abs(lab_ab(np.asarray(Image.open(out / name))) - lab_ab(real)).mean())  # noqa: E731
+    assert error("Barn_color.png") < 0.6 * error("plain_color.png")
+
+
+def test_a_folders_reference_that_cannot_be_used_stops_the_run_before_any_work(tmp_path: Path, tiny_weights: Path) -> None:
+    folder, out = tmp_path / "album", tmp_path / "out"
+    folder.mkdir()
+    gray = np.asarray(Image.open(SAMPLES / "heldout_hill.jpg"))
+    Image.fromarray(gray).save(folder / "a.png")
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    Image.new("RGB", (20000, 8000)).save(tmp_path / "huge.png")
+    for ref, message in (("gray.png", "the reference photo is gray"), ("huge.png", "over the 150 MP cap"),
+                         ("missing.jpg", "no such reference photo")):
+        result = CliRunner().invoke(app, ["photos", str(folder), "-o", str(out), "--weights", str(tiny_weights),
+                                          "--reference", str(tmp_path / ref)])
+        assert result.exit_code == 1 and f"{ref}: " in result.output and message in result.output, result.output
+        assert result.output.count("\n") == 1 and not out.exists()

@@ -1,5 +1,5 @@
 """`colorize serve`'s API with FastAPI's test client: upload, render with hints and settings, save as the CLI would;
-bad uploads, paths out of the folder and tokens."""
+a photo's own reference photo applied and saved as the CLI would; bad uploads, paths out of the folder and tokens."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from colorize.cli import app as cli
+from colorize.color.ycbcr import lab_ab
 from colorize.inference import load_colorizer
 from colorize.page_guard import PageGuard, required_token
 from colorize.serve import Session, create_app
 
-from helpers import write_photo_file
+from helpers import painted, write_photo_file
 
 runner = CliRunner()
 
@@ -177,3 +178,23 @@ def test_a_token_is_required_beyond_localhost(folder: Path, tiny_weights: Path) 
 def test_serve_refuses_a_missing_folder(tmp_path: Path) -> None:
     r = runner.invoke(cli, ["serve", str(tmp_path / "nope"), "--no-browser"])
     assert r.exit_code == 1 and "nope: no such folder" in r.stderr
+
+
+def test_a_photos_own_reference_is_applied_on_the_page_and_a_saved_result_is_what_photos_makes(
+        tmp_path: Path, tiny_weights: Path) -> None:
+    album = tmp_path / "album"
+    album.mkdir()
+    gray = np.asarray(Image.open(Path(__file__).resolve().parents[1] / "samples" / "heldout_hill.jpg"))
+    real = painted(gray)
+    Image.fromarray(gray).save(album / "hill.png")
+    Image.fromarray(np.ascontiguousarray(real[30:330, 20:440][:, ::-1])).save(album / "hill.ref.jpg")
+    session = Session(album, load_colorizer(tiny_weights, device="cpu", batch_size=1), weights=tiny_weights)
+    c = TestClient(create_app(session), base_url="http://127.0.0.1:8000")
+    assert [p["path"] for p in c.get("/api/photos").json()["photos"]] == ["hill.png"]  # the reference is no photo
+    opened = c.post("/api/open", json={"path": "hill.png"}).json()
+    assert opened["reference"] == "hill.ref.jpg"
+    shown = decode(c.post("/api/render", json={"photo": "hill.png"}).content).astype(np.uint8)
+    assert np.abs(lab_ab(shown) - lab_ab(real)).mean() < 0.6 * np.abs(lab_ab(np.repeat(gray[..., None], 3, -1)) - lab_ab(real)).mean()
+    assert c.post("/api/save", json={"photo": "hill.png"}).status_code == 200
+    r = runner.invoke(cli, ["photos", str(album), "-o", str(album), "-w", str(tiny_weights), "--device", "cpu"])
+    assert r.exit_code == 0 and "colorized 0, skipped 1" in r.stderr, r.stderr

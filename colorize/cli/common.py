@@ -258,8 +258,6 @@ def open_reference(path: Path | None) -> Any:
         return None
     from colorize.reference import Reference
 
-    if not path.is_file():
-        raise ColorizeError(f"{path}: reference photo not found")
     return Reference.open(path)
 
 

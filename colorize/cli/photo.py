@@ -2,6 +2,7 @@
 
 import dataclasses
 import functools
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -85,10 +86,10 @@ def photos(
 
     if hints_dir is not None and not hints_dir.is_dir():
         raise ColorizeError(f"{hints_dir}: no such folder (--hints-dir)")
-    if reference is not None and not reference.is_file():
-        raise ColorizeError(f"{reference}: reference photo not found")
     jobs = attach_hints(plan_folder(src_dir, out_dir, recursive, suffix, ext.value), src_dir, hints_dir)
-    jobs = attach_references([j for j in jobs if reference is None or j.src.resolve() != reference.resolve()], reference)
+    if reference is not None:  # the folder's reference, when it lies in the folder, is no photo to colorize
+        jobs = [j for j in jobs if os.path.realpath(j.src) != os.path.realpath(reference)]
+    jobs = attach_references(jobs, reference)
     if not jobs:
         raise ColorizeError(f"{src_dir}: no files to colorize")
     make = functools.partial(open_colorizer, EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32,

@@ -71,6 +71,9 @@ function showPainted() {
   $("painted").hidden = !photo.strokes || !state.keepPainted;
   if (photo.strokes) $("painted").src = withToken(`api/painted?photo=${encodeURIComponent(photo.id)}&v=${Date.now()}`);
   $("painted-name").textContent = photo.painted || "";
+  $("own-reference").hidden = !photo.reference && !photo.reference_error;
+  $("own-reference").textContent = photo.reference_error ? `Its reference cannot be used: ${photo.reference_error}`
+    : photo.reference ? `Its own reference photo ${photo.reference} is applied, as colorize photos applies it.` : "";
   $("painted-toggle").textContent = state.keepPainted ? "Clear" : "Keep";
   $("painted-state").textContent = photo.painted_error ? `cannot be read (${photo.painted_error})`
     : state.keepPainted ? "strokes shown and kept" : "strokes cleared: Save keeps the old file as ~";
@@ -114,12 +117,14 @@ async function upload(files) {
 // which the user moves and deletes like their own.
 async function addReference(file) {
   if (!state.photo || !file) return;
+  const photo = state.photo;
   const form = new FormData();
-  form.append("photo", state.photo.id);
+  form.append("photo", photo.id);
   form.append("file", file);
-  say(`${file.name}: looking for it in ${state.photo.name}…`);
+  say(`${file.name}: looking for it in ${photo.name}…`);
   try {
     const found = await call("api/reference", form);
+    if (state.photo !== photo) return;  // another photo was opened meanwhile: these places are not its own
     if (!found.hints.length) {
       say(`${found.name}: nothing of it was found in ${state.photo.name}; the colour stays the model's`, true);
       return;
