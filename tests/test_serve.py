@@ -56,9 +56,8 @@ def test_the_folder_is_listed_and_its_photos_open(folder: Path, tiny_weights: Pa
     assert not any(p["done"] for p in listed["photos"])
     opened = c.post("/api/open", json={"path": "sub/b.jpg"}).json()
     assert len(opened.pop("version")) == 16
-    assert opened == {"id": "sub/b.jpg", "name": "b.jpg", "width": 64,
-                                                                       "height": 48, "folder": True, "painted": None, "strokes": False,
-                                                                       "dots": [], "painted_error": None}
+    assert opened == {"id": "sub/b.jpg", "name": "b.jpg", "width": 64, "height": 48, "folder": True, "painted": None,
+                      "strokes": False, "dots": [], "painted_error": None, "reference": None, "reference_error": None}
     bad = c.post("/api/open", json={"path": "notes.txt"})
     assert bad.status_code == 422 and "notes.txt: not an image" in bad.json()["error"]
     assert c.get("/api/thumbnail", params={"path": "a.png"}).headers["content-type"] == "image/jpeg"
