@@ -19,14 +19,15 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from colorize.atomic import atomic_write, remove_stale_temps
 from colorize.errors import ColorizeError
 from colorize.film_files import COPYABLE_AUDIO, check_output, display_rotation, ffmpeg_reason, open_film
-from colorize.hints import Hints
+from colorize.film_hints import HintCarrier, frame_number
+from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import PHOTO_SUFFIXES
 from colorize.pipeline import Colorizer
 from colorize.temporal import ChromaStabilizer, FlickerMeter
@@ -85,9 +86,12 @@ class FrameColorizer:
     """Colorizes frames in order, in batches, with optional stabilisation and the same `hints` for every frame (a
     reference photo for the clip); `flush` drains the last batch."""
 
-    def __init__(self, colorizer: Colorizer, stabilize: bool, measure: bool = False, hints: Hints | None = None) -> None:
+    def __init__(self, colorizer: Colorizer, stabilize: bool, measure: bool = False, hints: Hints | None = None,
+                 carrier: HintCarrier | None = None) -> None:
         self.colorizer = colorizer
         self.hints = hints
+        self.carrier = carrier  # keyframes' hints carried along the shot (`prepare`d already)
+        self.index = 0  # the next frame's number
         self.clock = StageClock(measure)
         self.stabilizer = ChromaStabilizer() if stabilize else None
         self.pending: list[tuple[np.ndarray, object]] = []
@@ -106,6 +110,11 @@ class FrameColorizer:
         with self.clock("model"):
             chromas = self.colorizer.chroma(grays, [self.hints] * len(grays))
         for (gray, tag), chroma in zip(self.pending, chromas):
+            if self.carrier is not None:
+                with self.clock("film hints"):
+                    self.carrier.follow(self.index, gray)
+                    chroma = self.carrier.apply(self.index, chroma)
+            self.index += 1
             if self.raw_meter is not None:
                 self.raw_meter.add(self.colorizer.merge(gray, chroma))
             if self.stabilizer is not None:
@@ -237,9 +246,11 @@ def colorize_video(
     progress: Callable[[int], None] = lambda n: None,
     on_total: Callable[[int], None] = lambda n: None,
     hints: Hints | None = None,
+    keyframes: Sequence[tuple[str, Hints]] = (),
 ) -> VideoReport:
     """Colorize `src` into `dst` (written atomically) and/or numbered PNGs in `frames_out`, every frame with `hints`
-    (a reference photo for the clip)."""
+    (a reference photo for the clip), and each (FRAME, hints) of `keyframes` carried over its shot
+    (`colorize.film_hints`; FRAME a frame number or a timestamp)."""
     import av
 
     check_output(src, dst)
@@ -250,7 +261,12 @@ def colorize_video(
     fps = vin.average_rate or vin.guessed_rate or Fraction(25)
     total = vin.frames or int(float(inp.duration or 0) / 1e6 * float(fps))
     on_total(total)
-    frames = FrameColorizer(colorizer, stabilize, measure, hints)
+    carrier = None
+    if keyframes:
+        carrier = HintCarrier(colorizer, {frame_number(spec, float(fps)): h for spec, h in keyframes})
+        with open_film(src) as first_pass:
+            carrier.prepare(_gray_frames(first_pass))
+    frames = FrameColorizer(colorizer, stabilize, measure, hints, carrier)
     if frames_out is not None:
         frames_out.mkdir(parents=True, exist_ok=True)
     job = _Transcoder(src, inp, frames, frames_out, progress)
@@ -284,6 +300,18 @@ def colorize_video(
     )
 
 
+def _gray_frames(inp) -> Iterator[np.ndarray]:  # noqa: ANN001
+    """A film's decodable frames as (H, W) uint8 luminance, in order (a damaged packet costs its frames, as in the
+    colorizing pass, which says so)."""
+    import av
+
+    for packet in inp.demux(inp.streams.video[0]):
+        try:
+            yield from (vf.to_ndarray(format="gray") for vf in packet.decode())
+        except av.error.FFmpegError:
+            continue
+
+
 def _format_for(dst: Path) -> str:
     return {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}[dst.suffix.lower()]
 
@@ -291,7 +319,8 @@ def _format_for(dst: Path) -> str:
 def numbered_frames(folder: Path) -> list[Path]:
     """Image files in `folder` ordered by the number in their name (frame_2 before frame_10)."""
 
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES]
+    files = [p for p in folder.iterdir()
+             if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES and not p.name.lower().endswith(HINTS_SUFFIX)]
     if not files:
         raise ColorizeError(f"{folder}: no frames found")
 
@@ -311,8 +340,8 @@ def colorize_frames(
     progress: Callable[[int], None] = lambda n: None,
     hints: Hints | None = None,
 ) -> tuple[int, int]:
-    """Colorize a folder of numbered frames in order, each with `hints` (a reference photo for the clip); returns
-    (written, skipped).
+    """Colorize a folder of numbered frames in order, each with `hints` (a reference photo for the clip); a frame's
+    own `NAME.hints.png` beside it colours its shot (`colorize.film_hints`). Returns (written, skipped).
 
     A rerun skips frames already written and seeds the stabiliser with the last of them, so a resumed sequence
     continues smoothly.
@@ -323,12 +352,30 @@ def colorize_frames(
 
     if out_dir.resolve() == src_dir.resolve():
         raise ColorizeError(f"{src_dir}: write the colorized frames to another folder (-o)")
-    frames = FrameColorizer(colorizer, stabilize, hints=hints)
+    sources = numbered_frames(src_dir)
+    keyframes = {i: Hints(image=f.with_name(f"{f.stem}{HINTS_SUFFIX}")) for i, f in enumerate(sources)
+                 if f.with_name(f"{f.stem}{HINTS_SUFFIX}").is_file()}
+    carrier = HintCarrier(colorizer, keyframes) if keyframes else None
+    if carrier is not None:
+        carrier.prepare(read_photo(f).gray for f in sources)
+    frames = FrameColorizer(colorizer, stabilize, hints=hints, carrier=carrier)
     written = skipped = 0
+
+    def write(done: list) -> None:
+        nonlocal written
+        for rgb, (path, ph) in done:
+            write_photo(path, rgb, ph)
+            written += 1
+            progress(1)
+
     last_done: Path | None = None
-    for src in numbered_frames(src_dir):
+    for src in sources:
         dst = out_dir / f"{src.stem}{output_suffix(src, ext)}"
         if dst.exists() and not overwrite:
+            if carrier is not None:  # the carry goes through every frame, done or not
+                write(frames.flush())
+                carrier.follow(frames.index, read_photo(src).gray)
+                frames.index += 1
             skipped += 1
             last_done = dst
             progress(1)
@@ -339,14 +386,8 @@ def colorize_frames(
             frames.stabilizer.continue_from(prev)
             last_done = None
         photo = read_photo(src)
-        for rgb, (path, ph) in frames.push(photo.gray, (dst, photo)):
-            write_photo(path, rgb, ph)
-            written += 1
-            progress(1)
-    for rgb, (path, ph) in frames.flush():
-        write_photo(path, rgb, ph)
-        written += 1
-        progress(1)
+        write(frames.push(photo.gray, (dst, photo)))
+    write(frames.flush())
     return written, skipped
 
 

@@ -37,6 +37,7 @@ def video(
     mirror: MirrorOpt = True,
     engine: EngineOpt = Engine.auto,
     reference: ReferenceOpt = None,
+    hints: Annotated[Optional[list[str]], typer.Option("--hints", help="FRAME=HINTS.png: a hints image for one frame (FRAME a frame number, 0 the first, or a time like 00:01:12.5); its colours follow its whole shot along the motion (repeatable).", metavar="FRAME=PATH")] = None,
 ) -> None:
     """Colorize a film: frames are colorized in order, stabilised, and encoded with the original audio."""
     from colorize.engine import EngineOptions, open_colorizer
@@ -50,12 +51,14 @@ def video(
     if out is not None and out.exists() and not overwrite:
         say(f"{out} exists; skipped (use --overwrite to redo it)")
         return
+    keyframes = [_keyframe(text) for text in hints or ()]
     hints = Hints(reference=open_reference(reference)) if reference is not None else None
     check_writable([p.parent if p == out else p for p in (out, frames_out) if p is not None])
     colorizer = open_colorizer(EngineOptions(weights, device, engine.value, render_factor, batch_size, fp32, vividness, mirror))
     with progress_bar(None, "frame") as bar:
         rep = colorize_video(src, out, colorizer, stabilize=stabilize, codec=codec, crf=crf, frames_out=frames_out,
-                             measure=report, progress=bar.update, on_total=lambda n: bar.set_total(n or None), hints=hints)
+                             measure=report, progress=bar.update, on_total=lambda n: bar.set_total(n or None), hints=hints,
+                             keyframes=keyframes)
     tell_references([hints and hints.reference], "frame")
     if report:
         typer.echo(report_json(rep))
@@ -67,6 +70,18 @@ def video(
                    + (f" (at {', '.join(f'{t:g} s' for t in rep.skipped_at_seconds[:5])})" if rep.frames_skipped else "")
                    + f", {rep.frames_missing} missing at the end (truncated file); the output has the rest", err=True)
         raise typer.Exit(1)
+
+
+def _keyframe(text: str) -> tuple:
+    """`FRAME=PATH` -> (FRAME, the hints image's Hints); a missing image or a malformed option is an error."""
+    from colorize.hints import Hints
+
+    frame, sep, path = text.partition("=")
+    if not sep or not frame.strip() or not path.strip():
+        raise ColorizeError(f"--hints {text!r}: expected FRAME=HINTS.png, e.g. 120=frame120.hints.png or 00:01:12.5=hints.png")
+    if not Path(path).is_file():
+        raise ColorizeError(f"{path}: hints image not found (--hints {text})")
+    return frame, Hints(image=Path(path))
 
 
 @app.command()
