@@ -26,7 +26,7 @@ import numpy as np
 from colorize.atomic import atomic_write, remove_stale_temps
 from colorize.errors import ColorizeError
 from colorize.film_files import COPYABLE_AUDIO, check_output, display_rotation, ffmpeg_reason, open_film
-from colorize.film_hints import HintCarrier, frame_number
+from colorize.film_hints import HintCarrier, frame_hints, numbered_keyframes
 from colorize.hints import HINTS_SUFFIX, Hints
 from colorize.images import PHOTO_SUFFIXES
 from colorize.pipeline import Colorizer
@@ -263,8 +263,9 @@ def colorize_video(
     on_total(total)
     carrier = None
     if keyframes:
-        carrier = HintCarrier(colorizer, {frame_number(spec, float(fps)): h for spec, h in keyframes})
+        carrier = HintCarrier(colorizer, numbered_keyframes(keyframes, float(fps)), hints)
         with open_film(src) as first_pass:
+            first_pass.streams.video[0].thread_type = "AUTO"  # decoded as the colorizing pass decodes
             carrier.prepare(_gray_frames(first_pass))
     frames = FrameColorizer(colorizer, stabilize, measure, hints, carrier)
     if frames_out is not None:
@@ -353,9 +354,8 @@ def colorize_frames(
     if out_dir.resolve() == src_dir.resolve():
         raise ColorizeError(f"{src_dir}: write the colorized frames to another folder (-o)")
     sources = numbered_frames(src_dir)
-    keyframes = {i: Hints(image=f.with_name(f"{f.stem}{HINTS_SUFFIX}")) for i, f in enumerate(sources)
-                 if f.with_name(f"{f.stem}{HINTS_SUFFIX}").is_file()}
-    carrier = HintCarrier(colorizer, keyframes) if keyframes else None
+    keyframes = frame_hints(src_dir, sources)
+    carrier = HintCarrier(colorizer, keyframes, hints) if keyframes else None
     if carrier is not None:
         carrier.prepare(read_photo(f).gray for f in sources)
     frames = FrameColorizer(colorizer, stabilize, hints=hints, carrier=carrier)

@@ -40,7 +40,7 @@ def _painted(path: Path, rgb: tuple[int, int, int], shape: tuple[int, int]) -> H
 def _carried(tiny_weights: Path, frames: list[np.ndarray], keyframes: dict[int, Hints]) -> list[np.ndarray]:
     """Each frame's colour (mean Cb, Cr) after the carry, the model's own colour being 0."""
     carrier = HintCarrier(open_colorizer(EngineOptions(tiny_weights, "cpu", "torch")), keyframes)
-    assert carrier.prepare(frames) == len(frames)
+    assert carrier.prepare(frames) == max(keyframes) + 1  # read up to the last keyframe
     out = []
     for i, gray in enumerate(frames):
         carrier.follow(i, gray)
@@ -82,7 +82,7 @@ def test_hints_past_the_end_or_of_the_wrong_shape_are_errors_naming_them(tmp_pat
     run = lambda *hints: CliRunner().invoke(app, ["video", str(clip), "-o", str(tmp_path / "out.mp4"), "-w", str(tiny_weights),  # noqa: E731
                                                   *(a for h in hints for a in ("--hints", h))])
     late = run(f"12={tmp_path / 'good.png'}")
-    assert late.exit_code == 1 and "hints for frame 12, but the film has 12 frames (0 to 11)" in late.output
+    assert late.exit_code == 1 and "good.png: for frame 12, but the film has 12 frames (0 to 11)" in late.output
     wrong = run(f"3={tmp_path / 'square.png'}")
     assert wrong.exit_code == 1 and "square.png: hints image is 64x64, not the shape of its 64x48 photo" in wrong.output
     assert not (tmp_path / "out.mp4").exists()
@@ -125,3 +125,43 @@ def test_an_interrupted_film_with_hints_leaves_no_output(tmp_path: Path, tiny_we
                                       "--hints", f"0={tmp_path / 'good.png'}", "-b", "2"])
     assert result.exit_code == 130 and 4 in calls
     assert visible(tmp_path) == ["clip.mp4", "good.png"] and atomic.TEMP_SUFFIX not in "".join(visible(tmp_path))
+
+
+def test_two_keyframes_hinting_different_objects_each_keep_theirs_over_the_whole_shot(tiny_weights: Path, tmp_path: Path) -> None:
+    h, w = 120, 160  # a still shot of two objects: a dark one on the left, a light one on the right
+    still = np.where(np.arange(w) < w // 2, 70, 170).astype(np.float32)[None].repeat(h, 0)
+    still += np.random.default_rng(0).normal(0, 6, (h, w))
+    frames = [np.clip(still, 0, 255).astype(np.uint8)] * 12
+    left, right = np.zeros((h, w, 4), np.uint8), np.zeros((h, w, 4), np.uint8)
+    left[40:80, 20:60] = (*RED, 255)
+    right[40:80, 100:140] = (*BLUE, 255)
+    Image.fromarray(left, "RGBA").save(tmp_path / "left.png")
+    Image.fromarray(right, "RGBA").save(tmp_path / "right.png")
+    carrier = HintCarrier(open_colorizer(EngineOptions(tiny_weights, "cpu", "torch")),
+                          {0: Hints(image=tmp_path / "left.png"), 10: Hints(image=tmp_path / "right.png")})
+    carrier.prepare(frames)
+    for i, gray in enumerate(frames):
+        carrier.follow(i, gray)
+        colour = carrier.apply(i, np.zeros((32, 32, 2), np.float32))
+        cols = colour.shape[1]
+        assert colour[:, : cols // 3, 1].mean() > 0.1, i  # red (Cr > 0) on the left in every frame
+        assert colour[:, -cols // 3 :, 0].mean() > 0.1, i  # blue (Cb > 0) on the right in every frame
+
+
+def test_two_hints_for_one_frame_and_misnamed_frame_hints_are_said(tmp_path: Path, tiny_weights: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", n=12)
+    Image.fromarray(np.full((48, 64, 3), RED, np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(np.full((48, 64, 3), BLUE, np.uint8)).save(tmp_path / "b.png")
+    twice = CliRunner().invoke(app, ["video", str(clip), "-o", str(tmp_path / "out.mp4"), "-w", str(tiny_weights),
+                                     "--hints", f"5={tmp_path / 'a.png'}", "--hints", f"00:00:00.2={tmp_path / 'b.png'}"])
+    assert twice.exit_code == 1 and "b.png: frame 5 (00:00:00.2) has hints already" in twice.output
+    src = tmp_path / "frames"
+    src.mkdir()
+    for i, gray in enumerate(_pan(3)):
+        Image.fromarray(gray).save(src / f"f{i}.png")
+    _painted(src / "F1.png.HINTS.png", BLUE, (240, 200))  # NAME.EXT.hints.png, in another case
+    _painted(src / "f9.hints.png", RED, (240, 200))  # no such frame
+    result = CliRunner().invoke(app, ["frames", str(src), "-o", str(tmp_path / "out"), "-w", str(tiny_weights)])
+    assert result.exit_code == 0 and "f9.hints.png: named as a frame's hints, but no frame" in result.output
+    rgb = np.asarray(Image.open(tmp_path / "out" / "f1.png")).astype(int)
+    assert (rgb[..., 2] - rgb[..., 0]).mean() > 20

@@ -74,6 +74,7 @@ def video(
 
 def _keyframe(text: str) -> tuple:
     """`FRAME=PATH` -> (FRAME, the hints image's Hints); a missing image or a malformed option is an error."""
+    from colorize.film_hints import frame_number
     from colorize.hints import Hints
 
     frame, sep, path = text.partition("=")
@@ -81,6 +82,7 @@ def _keyframe(text: str) -> tuple:
         raise ColorizeError(f"--hints {text!r}: expected FRAME=HINTS.png, e.g. 120=frame120.hints.png or 00:01:12.5=hints.png")
     if not Path(path).is_file():
         raise ColorizeError(f"{path}: hints image not found (--hints {text})")
+    frame_number(frame, 25.0)  # a malformed FRAME is an error before anything is read
     return frame, Hints(image=Path(path))
 
 
