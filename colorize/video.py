@@ -1,6 +1,7 @@
 """Film: decode -> colorize -> stabilise -> encode as one stream, with the original audio carried across.
 
-Memory stays flat: frames are decoded, colorized in batches of `Colorizer.batch_size` and encoded as they come.
+Memory stays flat: frames are decoded, colorized in batches of `Colorizer.batch_size` and encoded as they come
+(film hints keep a hinted shot's carry back, `colorize.film_hints`).
 Every decoded frame is encoded with its own timestamp, so frame count, rational frame rate and duration are
 kept; audio packets are copied untouched when the output container accepts their codec, else re-encoded to AAC.
 
