@@ -24,7 +24,7 @@ from colorize.hint_files import Dot, as_layer, encode_hints, split_dots
 from colorize.hints import Hints, PointHint, read_painted
 from colorize.images import DEFAULT_MAX_MEGAPIXELS, Photo
 from colorize.photos import run_settings
-from colorize.plan import Job, attach_hints, is_reference, own_reference, plan_folder
+from colorize.plan import Job, attach_hints, plan_folder, reference_beside
 from colorize.reference import Reference
 from colorize.pipeline import MIN_RENDER_FACTOR, Colorizer
 
@@ -194,7 +194,7 @@ class Session:
 
     def load_reference(self, opened: OpenPhoto) -> None:
         """Read a folder photo's own reference photo into `opened`, as `colorize photos` finds it."""
-        path = own_reference(opened.source, [f for f in opened.source.parent.iterdir() if is_reference(f)])
+        path = reference_beside(opened.source)
         opened.reference, opened.reference_error = None, None
         if path is not None:
             try:

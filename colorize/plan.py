@@ -185,6 +185,11 @@ def own_reference(photo: Path, references: Sequence[Path]) -> Path | None:
     return None
 
 
+def reference_beside(photo: Path) -> Path | None:
+    """A photo's own reference photo in its folder (`own_reference`), as `attach_references` finds it."""
+    return own_reference(photo, [f for f in _siblings(photo.parent) if is_reference(f)])
+
+
 def _siblings(folder: Path) -> list[Path]:
     """The files in `folder` (none where it cannot be listed)."""
     try:
